@@ -1,0 +1,54 @@
+/**
+ * Every ```ts block of readme.md that is followed by a ```text block is an example with
+ * its output: it runs in its own process and must print exactly that text.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const readme = readFileSync(join(root, 'readme.md'), 'utf8');
+const entry = pathToFileURL(join(root, 'ts/index.ts')).href;
+
+interface IExample {
+  heading: string;
+  code: string;
+  output: string;
+}
+
+function findExamples(markdown: string): IExample[] {
+  const examples: IExample[] = [];
+  const pattern = /```ts\n([\s\S]*?)```\s*\n```text\n([\s\S]*?)```/g;
+  for (const match of markdown.matchAll(pattern)) {
+    const before = markdown.slice(0, match.index);
+    const heading = [...before.matchAll(/^#+ (.+)$/gm)].pop()?.[1] ?? 'top';
+    examples.push({ heading, code: match[1]!, output: match[2]! });
+  }
+  return examples;
+}
+
+const examples = findExamples(readme);
+const workDir = mkdtempSync(join(tmpdir(), 'taskbuffer-readme-'));
+process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
+
+test('readme.md has runnable examples for every primitive', () => {
+  const headings = examples.map((e) => e.heading);
+  for (const section of ['Quick start', 'Buffered tasks', 'Taskchain', 'Taskparallel', 'TaskOnce', 'TaskDebounced', 'Events']) {
+    assert.ok(headings.includes(section), `no example with output under "${section}" (found: ${headings.join(', ')})`);
+  }
+});
+
+for (const [index, example] of examples.entries()) {
+  test(`the readme example under "${example.heading}" prints what the readme shows`, async () => {
+    const file = join(workDir, `example-${index}.mts`);
+    writeFileSync(file, example.code.replaceAll(`from 'taskbuffer'`, `from '${entry}'`));
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: 30_000 });
+    assert.equal(stdout, example.output);
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * Every error taskbuffer throws on its own account is a `TaskbufferError`, so callers
+ * can branch on `instanceof` or on the stable `code` instead of matching message text.
+ */
+export type TTaskbufferErrorCode =
+  | 'INVALID_OPTION'
+  | 'UNKNOWN_STEP'
+  | 'TASK_CHAIN_FAILED';
+
+/** Base class of all errors raised by taskbuffer itself. */
+export class TaskbufferError extends Error {
+  override name = 'TaskbufferError';
+  /** A stable identifier of the kind of failure. */
+  readonly code: TTaskbufferErrorCode;
+
+  constructor(code: TTaskbufferErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** An option or argument was rejected where it entered; the message names it and the value. */
+export class InvalidOptionError extends TaskbufferError {
+  override name = 'InvalidOptionError';
+  /** The option or argument that was rejected, e.g. `bufferMax`. */
+  readonly option: string;
+  /** The value that was rejected. */
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, message: string) {
+    super('INVALID_OPTION', message);
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/** `notifyStep` was called with a name the task did not declare. */
+export class UnknownStepError extends TaskbufferError {
+  override name = 'UnknownStepError';
+  readonly stepName: string;
+  readonly taskName: string | undefined;
+
+  constructor(taskName: string | undefined, stepName: string, knownSteps: readonly string[]) {
+    const known = knownSteps.length ? knownSteps.map((s) => JSON.stringify(s)).join(', ') : 'none';
+    super(
+      'UNKNOWN_STEP',
+      `${describeTask(taskName)} has no step ${JSON.stringify(stepName)} (declared steps: ${known})`,
+    );
+    this.stepName = stepName;
+    this.taskName = taskName;
+  }
+}
+
+/** A task inside a Taskchain failed; `cause` is the original error. */
+export class TaskChainError extends TaskbufferError {
+  override name = 'TaskChainError';
+  readonly chainName: string | undefined;
+  readonly taskName: string | undefined;
+  /** Zero-based position of the failing task in the chain. */
+  readonly taskIndex: number;
+
+  constructor(chainName: string | undefined, taskName: string | undefined, taskIndex: number, cause: unknown) {
+    super(
+      'TASK_CHAIN_FAILED',
+      `Taskchain ${quoteName(chainName)} failed at task ${quoteName(taskName)} (index ${taskIndex}): ${messageOf(cause)}`,
+      { cause },
+    );
+    this.chainName = chainName;
+    this.taskName = taskName;
+    this.taskIndex = taskIndex;
+  }
+}
+
+/** `Task "name"` or `An unnamed task`, for messages. */
+export function describeTask(name: string | undefined): string {
+  return name === undefined ? 'An unnamed task' : `Task ${JSON.stringify(name)}`;
+}
+
+function quoteName(name: string | undefined): string {
+  return name === undefined ? '(unnamed)' : JSON.stringify(name);
+}
+
+/** The message of anything that was thrown, for events and metadata that must stay JSON-safe. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  try {
+    return String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
+}
+
+/** Keeps thrown Errors as they are and wraps anything else, so `lastError` is always an Error. */
+export function toError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(messageOf(thrown), { cause: thrown });
+}

@@ -1,0 +1,41 @@
+import type { ITaskMetadata } from './types.js';
+
+/** Fields every task event has. */
+interface ITaskEventBase {
+  /** A snapshot of the task when the event was emitted (JSON-safe). */
+  task: ITaskMetadata;
+  /** Epoch milliseconds. */
+  timestamp: number;
+}
+
+/** A run began (before `preTask` and `taskSetup`). */
+export interface ITaskStartedEvent extends ITaskEventBase {
+  type: 'started';
+}
+
+/** `notifyStep(stepName)` was called during a run. */
+export interface ITaskStepEvent extends ITaskEventBase {
+  type: 'step';
+  stepName: string;
+}
+
+/** A run succeeded. */
+export interface ITaskCompletedEvent extends ITaskEventBase {
+  type: 'completed';
+  /** How long the run took, in ms. */
+  duration: number;
+}
+
+/** A run threw. */
+export interface ITaskFailedEvent extends ITaskEventBase {
+  type: 'failed';
+  /** The error's message. */
+  error: string;
+  /** How long the run took, in ms. */
+  duration: number;
+}
+
+/** One lifecycle event of a task; switch on `type` to narrow it. */
+export type ITaskEvent = ITaskStartedEvent | ITaskStepEvent | ITaskCompletedEvent | ITaskFailedEvent;
+
+export type TTaskEventType = ITaskEvent['type'];

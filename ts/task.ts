@@ -1,0 +1,378 @@
+import { Subject } from 'rxjs';
+import { CallBuffer } from './callbuffer.js';
+import { describeTask, InvalidOptionError, messageOf, toError } from './errors.js';
+import type { ITaskEvent } from './events.js';
+import { LabelSet } from './labels.js';
+import { StepTracker } from './steptracker.js';
+import type { ITaskFunction, ITaskMetadata, ITaskStep, ITaskStepDefinition, StepNames, TTaskStatus } from './types.js';
+import { assertBoolean, assertFunction, assertNonEmptyString, assertPositiveInteger, describeValue } from './validate.js';
+
+/** A task of any type parameters, for APIs that accept every kind of task. */
+export type AnyTask = Task<any, any, any, any, any>;
+
+/** A task, or a function that returns one when it is needed (to refer to tasks defined later). */
+export type TTaskReference = AnyTask | (() => AnyTask);
+
+/** Options of `new Task(...)`. */
+export interface ITaskOptions<
+  T = undefined,
+  TSteps extends ReadonlyArray<ITaskStepDefinition> = [],
+  TData extends object = Record<string, unknown>,
+  TInput = any,
+  TResult = any,
+> {
+  /** The function to run. Receives the trigger's input and the `taskSetup` value. */
+  taskFunction: ITaskFunction<T, TInput, TResult>;
+  /** Identifies the task in metadata, events and errors. Required by TaskManager. */
+  name?: string;
+  /**
+   * A typed bag of data for constraint keys and routing.
+   * @default {}
+   */
+  data?: TData;
+  /** Step definitions for progress tracking; declare them `as const` to type-check `notifyStep`. */
+  steps?: TSteps;
+  /**
+   * Run at most `bufferMax` calls at once and queue at most `bufferMax` more; when the
+   * queue is full a new call replaces the newest queued one (whose caller then gets the
+   * new call's outcome).
+   * @default false
+   */
+  buffered?: boolean;
+  /**
+   * Concurrency and queue length for `buffered` tasks. A positive integer.
+   * @default 1
+   */
+  bufferMax?: number;
+  /** Triggered with the same input before each run; its result is not used. */
+  preTask?: TTaskReference;
+  /** Triggered with the run's result after each successful run. */
+  afterTask?: TTaskReference;
+  /**
+   * Runs once, before the first run; its value is the task function's second argument.
+   * If it fails, the run fails and the next run tries the setup again.
+   */
+  taskSetup?: () => T | PromiseLike<T>;
+  /**
+   * Resolve `trigger()` with `undefined` instead of rejecting when the run fails. The
+   * failure is still counted and reported.
+   * @default false
+   */
+  catchErrors?: boolean;
+  /**
+   * Initial labels (string values only).
+   * @default {}
+   */
+  labels?: Record<string, string>;
+}
+
+/**
+ * The unit of work: a function with a name, typed data, labels, steps with progress,
+ * error tracking and an rxjs stream of lifecycle events.
+ *
+ * @typeParam T - the value `taskSetup` produces (the task function's second argument)
+ * @typeParam TSteps - the declared steps; `as const` makes `notifyStep` check names
+ * @typeParam TData - the type of `data`
+ * @typeParam TInput - the trigger's input (inferred from the task function)
+ * @typeParam TResult - what a run resolves with (inferred from the task function)
+ */
+export class Task<
+  T = undefined,
+  TSteps extends ReadonlyArray<ITaskStepDefinition> = [],
+  TData extends object = Record<string, unknown>,
+  TInput = any,
+  TResult = any,
+> {
+  /** Identifies the task in metadata, events, errors and the TaskManager. */
+  readonly name: string | undefined;
+  /** The typed data bag. */
+  data: TData;
+  readonly taskFunction: ITaskFunction<T, TInput, TResult>;
+  readonly buffered: boolean;
+  readonly bufferMax: number | undefined;
+  readonly preTask: TTaskReference | undefined;
+  readonly afterTask: TTaskReference | undefined;
+  readonly taskSetup: (() => T | PromiseLike<T>) | undefined;
+  /** Resolve failed runs with `undefined` instead of rejecting. */
+  catchErrors: boolean;
+  /**
+   * Lifecycle events of this task: `started`, `step`, `completed`, `failed`. Events are
+   * only built while someone subscribes, so an unobserved task pays nothing for them.
+   */
+  readonly eventSubject = new Subject<ITaskEvent>();
+  /** Runs that ended, successfully or not. */
+  runCount = 0;
+  /** Failed runs across all runs. `clearError()` leaves it alone. */
+  errorCount = 0;
+
+  private lastErrorValue: Error | undefined;
+  private activeRuns = 0;
+  private lastRunAt: number | undefined;
+  private lastDuration: number | undefined;
+  private lastOutcome: 'completed' | 'failed' | undefined;
+  private setupPromise: Promise<T> | undefined;
+  private readonly hasHooks: boolean;
+  private readonly steps: StepTracker;
+  private readonly labelSet: LabelSet;
+  private readonly callBuffer: CallBuffer<TInput, TResult> | undefined;
+  private readonly eventSinks: Array<Subject<ITaskEvent>> = [];
+
+  constructor(options: ITaskOptions<T, TSteps, TData, TInput, TResult>) {
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidOptionError('options', options, `new Task(options): expected an options object, got ${describeValue(options)}`);
+    }
+    if (options.name !== undefined) assertNonEmptyString('new Task(options)', 'name', options.name);
+    const owner = describeTask(options.name);
+    assertFunction(owner, 'taskFunction', options.taskFunction);
+    if (options.taskSetup !== undefined) assertFunction(owner, 'taskSetup', options.taskSetup);
+    if (options.catchErrors !== undefined) assertBoolean(owner, 'catchErrors', options.catchErrors);
+    if (options.buffered !== undefined) assertBoolean(owner, 'buffered', options.buffered);
+    if (options.bufferMax !== undefined) {
+      assertPositiveInteger(owner, 'bufferMax', options.bufferMax);
+      if (options.buffered !== true) {
+        throw new InvalidOptionError('bufferMax', options.bufferMax,
+          `${owner}: \`bufferMax\` (${options.bufferMax}) only applies with \`buffered: true\``);
+      }
+    }
+    assertTaskReference(owner, 'preTask', options.preTask);
+    assertTaskReference(owner, 'afterTask', options.afterTask);
+
+    this.name = options.name;
+    this.taskFunction = options.taskFunction;
+    this.data = options.data ?? ({} as TData);
+    this.catchErrors = options.catchErrors ?? false;
+    this.preTask = options.preTask;
+    this.afterTask = options.afterTask;
+    this.taskSetup = options.taskSetup;
+    this.hasHooks = this.preTask !== undefined || this.afterTask !== undefined || this.taskSetup !== undefined;
+    this.steps = new StepTracker(owner, options.steps);
+    this.labelSet = new LabelSet(owner, options.labels);
+    this.buffered = options.buffered ?? false;
+    this.bufferMax = this.buffered ? options.bufferMax ?? 1 : undefined;
+    this.callBuffer = this.buffered ? new CallBuffer(this.bufferMax!, (input) => this.run(input)) : undefined;
+  }
+
+  /**
+   * Runs the task with `input` and resolves with the task function's result. Rejects with
+   * the function's error unless `catchErrors` is set (then it resolves `undefined`).
+   * Buffered tasks queue the call as described under `buffered`.
+   */
+  trigger(input?: TInput): Promise<TResult> {
+    return this.callBuffer === undefined ? this.run(input as TInput) : this.callBuffer.push(input as TInput);
+  }
+
+  /** Marks `stepName` active (and the previously active step completed). */
+  notifyStep(stepName: StepNames<TSteps>): void {
+    const now = Date.now();
+    this.steps.notify(this.name, stepName as string, now);
+    if (this.isObserved()) {
+      this.emit({ type: 'step', stepName: stepName as string, task: this.getMetadata(), timestamp: now });
+    }
+  }
+
+  /** 0–100: the sum of completed steps' percentages; 100 after a successful run. */
+  getProgress(): number {
+    return this.steps.progress;
+  }
+
+  /** A copy of every step with its status. */
+  getStepsMetadata(): ITaskStep[] {
+    return this.steps.snapshot();
+  }
+
+  /** A JSON-safe snapshot of the task; later changes do not show in it. */
+  getMetadata(): ITaskMetadata {
+    const metadata: ITaskMetadata = {
+      name: this.name ?? '',
+      status: this.status,
+      steps: this.steps.snapshot(),
+      currentProgress: this.steps.progress,
+      runCount: this.runCount,
+      errorCount: this.errorCount,
+      activeRuns: this.activeRuns,
+      labels: this.labelSet.snapshot(),
+      buffered: this.buffered,
+    };
+    const currentStep = this.steps.currentStepName;
+    if (currentStep !== undefined) metadata.currentStep = currentStep;
+    if (this.lastErrorValue !== undefined) metadata.lastError = this.lastErrorValue.message;
+    if (this.lastRunAt !== undefined) metadata.lastRun = this.lastRunAt;
+    if (this.lastDuration !== undefined) metadata.lastDuration = this.lastDuration;
+    if (this.bufferMax !== undefined) metadata.bufferMax = this.bufferMax;
+    return metadata;
+  }
+
+  /** `idle` before the first run, `running` while any run is active, else the last outcome. */
+  get status(): TTaskStatus {
+    if (this.activeRuns > 0) return 'running';
+    return this.lastOutcome ?? 'idle';
+  }
+
+  /** Whether a run is active (stays true until the last of overlapping runs ends). */
+  get running(): boolean {
+    return this.activeRuns > 0;
+  }
+
+  get idle(): boolean {
+    return this.activeRuns === 0;
+  }
+
+  /** When the last run started. */
+  get lastRun(): Date | undefined {
+    return this.lastRunAt === undefined ? undefined : new Date(this.lastRunAt);
+  }
+
+  /** The last run's error, until a later success or `clearError()`. */
+  get lastError(): Error | undefined {
+    return this.lastErrorValue;
+  }
+
+  /** Forgets `lastError`; `errorCount` and `status` stay. */
+  clearError(): void {
+    this.lastErrorValue = undefined;
+  }
+
+  /** The labels, as a frozen copy; change them with `setLabel` / `removeLabel`. */
+  get labels(): Readonly<Record<string, string>> {
+    return this.labelSet.snapshot();
+  }
+
+  setLabel(key: string, value: string): void {
+    this.labelSet.set(key, value);
+  }
+
+  getLabel(key: string): string | undefined {
+    return this.labelSet.get(key);
+  }
+
+  /** Whether the label exists, or, with `value`, whether it has that value. */
+  hasLabel(key: string, value?: string): boolean {
+    return this.labelSet.has(key, value);
+  }
+
+  /** Removes a label; `true` when it existed. */
+  removeLabel(key: string): boolean {
+    return this.labelSet.remove(key);
+  }
+
+  /**
+   * Also deliver this task's events to `sink` (used by TaskManager). Events are then built
+   * while either the task's own subject or the sink has subscribers.
+   * @internal
+   */
+  addEventSink(sink: Subject<ITaskEvent>): void {
+    if (!this.eventSinks.includes(sink)) this.eventSinks.push(sink);
+  }
+
+  /** @internal */
+  removeEventSink(sink: Subject<ITaskEvent>): void {
+    const index = this.eventSinks.indexOf(sink);
+    if (index >= 0) this.eventSinks.splice(index, 1);
+  }
+
+  /** One run, not buffered: hooks, setup, the function, bookkeeping and events. */
+  protected async run(input: TInput): Promise<TResult> {
+    const startedAt = this.beginRun();
+    let result: TResult;
+    try {
+      result = this.hasHooks
+        ? await this.runWithHooks(input)
+        : await this.taskFunction(input, undefined as T);
+    } catch (thrown) {
+      this.endRunFailed(startedAt, thrown);
+      if (this.catchErrors) return undefined as TResult;
+      throw thrown;
+    }
+    this.endRunSucceeded(startedAt);
+    return result;
+  }
+
+  private async runWithHooks(input: TInput): Promise<TResult> {
+    if (this.preTask !== undefined) await resolveTaskReference(this.preTask).trigger(input);
+    const setupValue = this.taskSetup === undefined ? (undefined as T) : await this.setupOnce();
+    const result = await this.taskFunction(input, setupValue);
+    if (this.afterTask !== undefined) await resolveTaskReference(this.afterTask).trigger(result);
+    return result;
+  }
+
+  /** Shares one setup between concurrent first runs; a failed setup is tried again next run. */
+  private setupOnce(): Promise<T> {
+    if (this.setupPromise === undefined) {
+      const setup = Promise.resolve().then(this.taskSetup!);
+      this.setupPromise = setup;
+      setup.catch(() => {
+        if (this.setupPromise === setup) this.setupPromise = undefined;
+      });
+    }
+    return this.setupPromise;
+  }
+
+  private beginRun(): number {
+    const now = Date.now();
+    // Steps belong to the task, not to a run: overlapping runs share them, so only the
+    // first of them starts the steps afresh.
+    if (this.activeRuns === 0) this.steps.reset();
+    this.activeRuns++;
+    this.lastRunAt = now;
+    if (this.isObserved()) this.emit({ type: 'started', task: this.getMetadata(), timestamp: now });
+    return now;
+  }
+
+  private endRunSucceeded(startedAt: number): void {
+    const now = Date.now();
+    this.activeRuns--;
+    this.runCount++;
+    this.lastDuration = now - startedAt;
+    this.lastOutcome = 'completed';
+    this.lastErrorValue = undefined;
+    if (this.activeRuns === 0) this.steps.completeAll(now);
+    if (this.isObserved()) {
+      this.emit({ type: 'completed', duration: now - startedAt, task: this.getMetadata(), timestamp: now });
+    }
+  }
+
+  private endRunFailed(startedAt: number, thrown: unknown): void {
+    const now = Date.now();
+    this.activeRuns--;
+    this.runCount++;
+    this.errorCount++;
+    this.lastDuration = now - startedAt;
+    this.lastOutcome = 'failed';
+    this.lastErrorValue = toError(thrown);
+    if (this.isObserved()) {
+      this.emit({
+        type: 'failed',
+        error: messageOf(thrown),
+        duration: now - startedAt,
+        task: this.getMetadata(),
+        timestamp: now,
+      });
+    }
+  }
+
+  private isObserved(): boolean {
+    if (this.eventSubject.observed) return true;
+    for (const sink of this.eventSinks) if (sink.observed) return true;
+    return false;
+  }
+
+  private emit(event: ITaskEvent): void {
+    this.eventSubject.next(event);
+    for (const sink of this.eventSinks) sink.next(event);
+  }
+}
+
+function resolveTaskReference(reference: TTaskReference): AnyTask {
+  const task = reference instanceof Task ? reference : reference();
+  if (!(task instanceof Task)) {
+    throw new InvalidOptionError('preTask/afterTask', task,
+      `a preTask/afterTask function must return a Task, got ${describeValue(task)}`);
+  }
+  return task;
+}
+
+function assertTaskReference(owner: string, option: string, value: unknown): void {
+  if (value === undefined || value instanceof Task || typeof value === 'function') return;
+  throw new InvalidOptionError(option, value,
+    `${owner}: expected \`${option}\` to be a Task or a function returning one, got ${describeValue(value)}`);
+}

@@ -1,0 +1,35 @@
+import { Task, type AnyTask } from './task.js';
+import { assertTaskList } from './taskchain.js';
+import { assertArray } from './validate.js';
+
+/** Options of `new Taskparallel(...)`. */
+export interface ITaskparallelOptions {
+  /** Tasks to start together, each with the same input. At least one. */
+  taskArray: AnyTask[];
+  name?: string;
+  labels?: Record<string, string>;
+  /** Resolve `undefined` instead of rejecting when a task fails. @default false */
+  catchErrors?: boolean;
+}
+
+/**
+ * Starts all tasks at once with the same input and resolves with their results in
+ * `taskArray` order; rejects with the first failure (the other tasks still run to their end).
+ */
+export class Taskparallel extends Task<undefined, [], Record<string, unknown>, any, any[]> {
+  readonly taskArray: readonly AnyTask[];
+
+  constructor(options: ITaskparallelOptions) {
+    const owner = `Taskparallel ${options?.name === undefined ? '(unnamed)' : JSON.stringify(options.name)}`;
+    assertArray(owner, 'taskArray', options?.taskArray);
+    assertTaskList(owner, options.taskArray);
+    const tasks = Object.freeze([...options.taskArray]);
+    super({
+      name: options.name,
+      labels: options.labels,
+      catchErrors: options.catchErrors,
+      taskFunction: (input: unknown) => Promise.all(tasks.map((task) => task.trigger(input))),
+    });
+    this.taskArray = tasks;
+  }
+}

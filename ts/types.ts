@@ -1,0 +1,64 @@
+/** A step as declared in a task's `steps` option. Declare the array `as const` to type-check step names. */
+export interface ITaskStepDefinition {
+  readonly name: string;
+  readonly description: string;
+  /** This step's share of the task's progress, 0–100. All steps together sum to at most 100. */
+  readonly percentage: number;
+}
+
+/** The union of the step names declared in `TSteps` (`never` when no steps are declared). */
+export type StepNames<TSteps extends ReadonlyArray<ITaskStepDefinition>> = TSteps[number]['name'];
+
+export type TStepStatus = 'pending' | 'active' | 'completed';
+
+/** A step's state, as found in metadata and events. Times are epoch milliseconds. */
+export interface ITaskStep {
+  name: string;
+  description: string;
+  percentage: number;
+  status: TStepStatus;
+  startTime?: number;
+  endTime?: number;
+  duration?: number;
+}
+
+/** `idle` before the first run; `running` while any run is active; else the last run's outcome. */
+export type TTaskStatus = 'idle' | 'running' | 'completed' | 'failed';
+
+/**
+ * The function a Task runs. It receives the trigger's input and, when the task has a
+ * `taskSetup`, the value that setup produced.
+ */
+export type ITaskFunction<T = undefined, TInput = any, TResult = any> = (
+  input: TInput,
+  setupValue: T,
+) => TResult | PromiseLike<TResult>;
+
+/**
+ * A plain, JSON-safe snapshot of a task. It is a copy: later changes to the task do not
+ * show in it. Times are epoch milliseconds; errors are message strings.
+ */
+export interface ITaskMetadata {
+  name: string;
+  status: TTaskStatus;
+  steps: ITaskStep[];
+  /** The step marked active most recently, while a run is going. */
+  currentStep?: string;
+  /** 0–100: the percentages of completed steps (100 after a successful run). */
+  currentProgress: number;
+  /** Runs that have ended, successfully or not. */
+  runCount: number;
+  /** Failed runs, across all runs (not reset by `clearError`). */
+  errorCount: number;
+  /** Message of the last error, until a later success or `clearError()`. */
+  lastError?: string;
+  /** When the last run started. */
+  lastRun?: number;
+  /** How long the last run that ended took, in ms. */
+  lastDuration?: number;
+  /** Runs going on right now (a task may overlap with itself). */
+  activeRuns: number;
+  labels: Record<string, string>;
+  buffered: boolean;
+  bufferMax?: number;
+}
