@@ -5,7 +5,11 @@
 export type TTaskbufferErrorCode =
   | 'INVALID_OPTION'
   | 'UNKNOWN_STEP'
-  | 'TASK_CHAIN_FAILED';
+  | 'TASK_CHAIN_FAILED'
+  | 'INVALID_CRON'
+  | 'UNKNOWN_TASK'
+  | 'DUPLICATE_TASK'
+  | 'MANAGER_STOPPED';
 
 /** Base class of all errors raised by taskbuffer itself. */
 export class TaskbufferError extends Error {
@@ -68,6 +72,49 @@ export class TaskChainError extends TaskbufferError {
     this.chainName = chainName;
     this.taskName = taskName;
     this.taskIndex = taskIndex;
+  }
+}
+
+/** A cron expression could not be parsed; the message quotes it word for word. */
+export class InvalidCronError extends TaskbufferError {
+  override name = 'InvalidCronError';
+  readonly expression: string;
+
+  constructor(expression: string, detail: string, taskName?: string) {
+    const forTask = taskName === undefined ? '' : ` for task ${JSON.stringify(taskName)}`;
+    super('INVALID_CRON', `Invalid cron expression ${JSON.stringify(expression)}${forTask}: ${detail}`);
+    this.expression = expression;
+  }
+}
+
+/** A task name that no task in the manager has. */
+export class UnknownTaskError extends TaskbufferError {
+  override name = 'UnknownTaskError';
+  readonly taskName: string;
+
+  constructor(taskName: string, action: string) {
+    super('UNKNOWN_TASK', `${action}: no task named ${JSON.stringify(taskName)} is registered`);
+    this.taskName = taskName;
+  }
+}
+
+/** A second task with a name the manager already has. */
+export class DuplicateTaskError extends TaskbufferError {
+  override name = 'DuplicateTaskError';
+  readonly taskName: string;
+
+  constructor(taskName: string) {
+    super('DUPLICATE_TASK', `addTask: a task named ${JSON.stringify(taskName)} is already registered; task names are unique within a TaskManager`);
+    this.taskName = taskName;
+  }
+}
+
+/** The manager was stopped: it refuses new triggers until `start()` is called again. */
+export class ShutdownError extends TaskbufferError {
+  override name = 'ShutdownError';
+
+  constructor(message: string) {
+    super('MANAGER_STOPPED', message);
   }
 }
 

@@ -5,10 +5,24 @@ export { TaskOnce } from './taskonce.js';
 export { TaskDebounced, type ITaskDebouncedOptions } from './taskdebounced.js';
 export { TaskStep } from './taskstep.js';
 export {
+  TaskManager,
+  type ITaskManagerOptions,
+  type ITaskExecution,
+  type ITaskExecutionReport,
+  type IExecuteRemoveOptions,
+} from './taskmanager.js';
+export { TaskConstraintGroup, type ITaskConstraintGroupOptions } from './constraintgroup.js';
+export type { IScheduledTaskInfo, INextScheduledRun } from './scheduler.js';
+export * as distributedCoordination from './coordinator/abstract.js';
+export {
   TaskbufferError,
   InvalidOptionError,
   UnknownStepError,
   TaskChainError,
+  InvalidCronError,
+  UnknownTaskError,
+  DuplicateTaskError,
+  ShutdownError,
   type TTaskbufferErrorCode,
 } from './errors.js';
 export type {

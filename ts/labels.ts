@@ -40,15 +40,18 @@ export class LabelSet {
     return removed;
   }
 
-  /** A frozen plain-object copy; keys are defined, not assigned, so `__proto__` stays a key. */
+  /** A frozen copy, shared until the labels change. */
   snapshot(): Readonly<Record<string, string>> {
-    if (this.frozen === undefined) {
-      const copy: Record<string, string> = {};
-      for (const [key, value] of this.map) {
-        Object.defineProperty(copy, key, { value, enumerable: true });
-      }
-      this.frozen = Object.freeze(copy);
-    }
+    this.frozen ??= Object.freeze(this.toRecord());
     return this.frozen;
+  }
+
+  /** A new plain object the caller owns; keys are defined, not assigned, so `__proto__` stays a key. */
+  toRecord(): Record<string, string> {
+    const record: Record<string, string> = {};
+    for (const [key, value] of this.map) {
+      Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+    }
+    return record;
   }
 }

@@ -61,4 +61,8 @@ export interface ITaskMetadata {
   labels: Record<string, string>;
   buffered: boolean;
   bufferMax?: number;
+  /** The cron expression, when a TaskManager schedules the task (set by the manager's metadata methods). */
+  cronSchedule?: string;
+  /** The next cron tick (epoch ms), alongside `cronSchedule`. */
+  nextRun?: number;
 }

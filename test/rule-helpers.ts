@@ -1,0 +1,54 @@
+/** Small helpers shared by the rule tests (not a test file itself). */
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (reason: unknown) => void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/**
+ * Lets every pending microtask (promise reaction) run. A setImmediate callback only runs
+ * once the microtask queue is empty; doing it a few times also covers reactions that
+ * schedule further reactions through several promise hops.
+ */
+export async function flush(rounds = 3): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export type Settlement<T> =
+  | { state: 'pending' }
+  | { state: 'fulfilled'; value: T }
+  | { state: 'rejected'; reason: unknown };
+
+/** Watches a promise so a test can look at whether and how it settled without awaiting it. */
+export function track<T>(promise: Promise<T>): { readonly current: Settlement<T>; settledCount: number } {
+  const tracker = {
+    current: { state: 'pending' } as Settlement<T>,
+    settledCount: 0,
+  };
+  promise.then(
+    (value) => {
+      tracker.settledCount++;
+      tracker.current = { state: 'fulfilled', value };
+    },
+    (reason: unknown) => {
+      tracker.settledCount++;
+      tracker.current = { state: 'rejected', reason };
+    },
+  );
+  return tracker;
+}

@@ -1,0 +1,324 @@
+/**
+ * Compile-time checks of the public types. `tsc --noEmit -p tsconfig.json` verifies them:
+ * a wrong type makes an `Expect<Equal<...>>` fail to compile, and every `@ts-expect-error`
+ * must sit on a line that really is an error. The runtime tests at the end run the same
+ * fixtures so the test runner counts this file and the fixtures are known to work.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Subject } from 'rxjs';
+import {
+  Task,
+  Taskchain,
+  Taskparallel,
+  TaskDebounced,
+  TaskOnce,
+  type ITaskEvent,
+  type ITaskMetadata,
+  type StepNames,
+  type TTaskEventType,
+  type TTaskStatus,
+  type TStepStatus,
+} from '../ts/index.js';
+
+// ---------------------------------------------------------------------------------------
+// Type assertion helpers
+// ---------------------------------------------------------------------------------------
+
+/** `true` only when X and Y are the same type (not merely assignable either way). */
+type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
+/** Compiles only when given `true`. */
+type Expect<T extends true> = T;
+
+/** Compiles only when `value` is assignable to `T`; with an explicit T it pins a value's type. */
+function expectType<T>(value: T): T {
+  return value;
+}
+
+// The helpers themselves must be able to fail, or the checks below prove nothing.
+// @ts-expect-error string is not number
+type _helperRejectsDifferentTypes = Expect<Equal<string, number>>;
+// @ts-expect-error any is not string
+type _helperRejectsAny = Expect<Equal<any, string>>;
+// @ts-expect-error a number is not a string
+expectType<string>(1 as number);
+
+// ---------------------------------------------------------------------------------------
+// notifyStep only accepts declared step names when the steps are declared `as const`
+// ---------------------------------------------------------------------------------------
+
+const deployTask = new Task({
+  name: 'Deploy',
+  steps: [
+    { name: 'build', description: 'Building app', percentage: 30 },
+    { name: 'test', description: 'Running tests', percentage: 20 },
+    { name: 'deploy', description: 'Deploying to server', percentage: 40 },
+    { name: 'verify', description: 'Verifying deployment', percentage: 10 },
+  ] as const,
+  taskFunction: async () => {
+    deployTask.notifyStep('build');
+    deployTask.notifyStep('test');
+    deployTask.notifyStep('deploy');
+    deployTask.notifyStep('verify');
+    return 'Deployment successful!';
+  },
+});
+
+type DeployStepArg = Parameters<typeof deployTask.notifyStep>[0];
+type _deployStepNames = Expect<Equal<DeployStepArg, 'build' | 'test' | 'deploy' | 'verify'>>;
+
+/** Never called: an undeclared name would throw at runtime; here only the compiler looks at it. */
+function undeclaredStepNamesDoNotCompile(): void {
+  // @ts-expect-error 'publish' is not one of the declared steps
+  deployTask.notifyStep('publish');
+  // @ts-expect-error step names are case-sensitive
+  deployTask.notifyStep('Build');
+  // @ts-expect-error any string is not enough
+  deployTask.notifyStep('build' as string);
+}
+void undeclaredStepNamesDoNotCompile;
+
+type _stepNamesHelper = Expect<
+  Equal<StepNames<readonly [{ name: 'a'; description: ''; percentage: 50 }, { name: 'b'; description: ''; percentage: 50 }]>, 'a' | 'b'>
+>;
+
+/** A task without steps has no step names at all. */
+function noStepsNoNames(): void {
+  const plain = new Task({ name: 'plain', taskFunction: async () => 1 });
+  // @ts-expect-error a task without declared steps accepts no step name
+  plain.notifyStep('anything');
+}
+void noStepsNoNames;
+
+// ---------------------------------------------------------------------------------------
+// Typed data
+// ---------------------------------------------------------------------------------------
+
+const dnsTask = new Task<undefined, [], { domain: string }>({
+  name: 'update-a.com',
+  data: { domain: 'a.com' },
+  taskFunction: async () => {
+    expectType<string>(dnsTask.data.domain);
+  },
+});
+type _dataDomainIsString = Expect<Equal<typeof dnsTask.data.domain, string>>;
+type _dataIsTheDeclaredBag = Expect<Equal<typeof dnsTask.data, { domain: string }>>;
+
+function dataIsChecked(): void {
+  new Task<undefined, [], { domain: string }>({
+    name: 'bad',
+    // @ts-expect-error domain must be a string
+    data: { domain: 42 },
+    taskFunction: async () => undefined,
+  });
+  // @ts-expect-error the data bag has no `port`
+  dnsTask.data.port;
+}
+void dataIsChecked;
+
+const twoFieldTask = new Task<undefined, [], { domain: string; priority: number }>({
+  name: 'update-dns',
+  data: { domain: 'example.com', priority: 1 },
+  taskFunction: async () => `Updating DNS for ${twoFieldTask.data.domain}`,
+});
+type _priorityIsNumber = Expect<Equal<typeof twoFieldTask.data.priority, number>>;
+
+// ---------------------------------------------------------------------------------------
+// trigger infers its result (and input) from the task function
+// ---------------------------------------------------------------------------------------
+
+const stringTask = new Task({ name: 'str', taskFunction: async () => 'hello' });
+type _stringResult = Expect<Equal<ReturnType<typeof stringTask.trigger>, Promise<string>>>;
+
+const syncNumberTask = new Task({ name: 'sync', taskFunction: () => 42 });
+type _syncResultIsPromised = Expect<Equal<ReturnType<typeof syncNumberTask.trigger>, Promise<number>>>;
+
+const doubleTask = new Task({ name: 'double', taskFunction: async (n: number) => n * 2 });
+type _numberResult = Expect<Equal<ReturnType<typeof doubleTask.trigger>, Promise<number>>>;
+type _numberInput = Expect<Equal<Parameters<typeof doubleTask.trigger>[0], number | undefined>>;
+
+const objectTask = new Task({
+  name: 'object',
+  taskFunction: async (id: string) => ({ id, ok: true as const }),
+});
+type _objectResult = Expect<Equal<Awaited<ReturnType<typeof objectTask.trigger>>, { id: string; ok: true }>>;
+
+function inputIsChecked(): void {
+  // @ts-expect-error doubleTask takes a number
+  void doubleTask.trigger('2');
+}
+void inputIsChecked;
+
+// The subclasses infer the same way.
+const onceTask = new TaskOnce({ name: 'once', taskFunction: async () => 'ready' });
+type _onceResult = Expect<Equal<ReturnType<typeof onceTask.trigger>, Promise<string>>>;
+
+const debouncedTask = new TaskDebounced({
+  name: 'search',
+  debounceTimeInMillis: 1,
+  taskFunction: async (query: string) => [query],
+});
+type _debouncedResult = Expect<Equal<ReturnType<typeof debouncedTask.trigger>, Promise<string[]>>>;
+
+// ---------------------------------------------------------------------------------------
+// taskSetup's value types the task function's second argument
+// ---------------------------------------------------------------------------------------
+
+class ConnectionPool {
+  async query(sql: string): Promise<string[]> {
+    return [`rows of ${sql}`];
+  }
+}
+
+const dbQueryTask = new Task({
+  name: 'DBQuery',
+  taskSetup: async () => new ConnectionPool(),
+  taskFunction: async (input: string, pool) => {
+    expectType<ConnectionPool>(pool);
+    type _poolType = Expect<Equal<typeof pool, ConnectionPool>>;
+    return await pool.query(input);
+  },
+});
+type _dbQueryResult = Expect<Equal<ReturnType<typeof dbQueryTask.trigger>, Promise<string[]>>>;
+
+const syncSetupTask = new Task({
+  name: 'sync-setup',
+  taskSetup: () => ({ retries: 3 }),
+  taskFunction: async (_input: undefined, config) => {
+    type _configType = Expect<Equal<typeof config, { retries: number }>>;
+    return config.retries;
+  },
+});
+
+function setupValueIsChecked(): void {
+  new Task({
+    name: 'wrong-use',
+    taskSetup: async () => new ConnectionPool(),
+    taskFunction: async (input: string, pool) => {
+      // @ts-expect-error the pool has no `execute`
+      return pool.execute(input);
+    },
+  });
+}
+void setupValueIsChecked;
+
+// ---------------------------------------------------------------------------------------
+// ITaskEvent narrows on `type`
+// ---------------------------------------------------------------------------------------
+
+function describeEvent(event: ITaskEvent): string {
+  expectType<ITaskMetadata>(event.task);
+  expectType<number>(event.timestamp);
+  type _eventTypes = Expect<Equal<typeof event.type, 'started' | 'step' | 'completed' | 'failed'>>;
+
+  // @ts-expect-error stepName only exists on 'step' events
+  void event.stepName;
+  // @ts-expect-error error only exists on 'failed' events
+  void event.error;
+
+  switch (event.type) {
+    case 'started':
+      return 'started';
+    case 'step': {
+      type _stepName = Expect<Equal<typeof event.stepName, string>>;
+      // @ts-expect-error a step event has no error
+      void event.error;
+      return `step ${event.stepName}`;
+    }
+    case 'completed':
+      expectType<number>(event.duration);
+      return `completed in ${event.duration} ms`;
+    case 'failed': {
+      type _error = Expect<Equal<typeof event.error, string>>;
+      // @ts-expect-error a failed event has no stepName
+      void event.stepName;
+      return `failed: ${event.error}`;
+    }
+    default: {
+      // Every event type is handled above.
+      const unreachable: never = event;
+      return unreachable;
+    }
+  }
+}
+
+type _eventTypeUnion = Expect<Equal<TTaskEventType, 'started' | 'step' | 'completed' | 'failed'>>;
+type _statusUnion = Expect<Equal<TTaskStatus, 'idle' | 'running' | 'completed' | 'failed'>>;
+type _stepStatusUnion = Expect<Equal<TStepStatus, 'pending' | 'active' | 'completed'>>;
+type _metadataStatus = Expect<Equal<ITaskMetadata['status'], TTaskStatus>>;
+type _subjectCarriesEvents = Expect<Equal<typeof deployTask.eventSubject, Subject<ITaskEvent>>>;
+
+// ---------------------------------------------------------------------------------------
+// Chains and parallel groups accept any task, including one whose function only throws
+// ---------------------------------------------------------------------------------------
+
+const alwaysFails = new Task({
+  name: 'explode',
+  taskFunction: async () => {
+    throw new Error('boom');
+  },
+});
+type _throwingTaskResult = Expect<Equal<ReturnType<typeof alwaysFails.trigger>, Promise<never>>>;
+
+const chainWithThrowingTask = new Taskchain({ name: 'math', taskArray: [doubleTask, alwaysFails] });
+const parallelWithThrowingTask = new Taskparallel({ taskArray: [stringTask, alwaysFails] });
+chainWithThrowingTask.addTask(alwaysFails);
+
+// ---------------------------------------------------------------------------------------
+// Runtime: the fixtures above behave as their types say
+// ---------------------------------------------------------------------------------------
+
+test('the type-checked fixtures run and produce values of the types the compiler gave them', async () => {
+  assert.equal(await deployTask.trigger(), 'Deployment successful!');
+  assert.equal(deployTask.getProgress(), 100);
+
+  assert.equal(dnsTask.data.domain, 'a.com');
+  await dnsTask.trigger();
+  assert.equal(await twoFieldTask.trigger(), 'Updating DNS for example.com');
+
+  assert.equal(await stringTask.trigger(), 'hello');
+  assert.equal(await syncNumberTask.trigger(), 42);
+  assert.equal(await doubleTask.trigger(21), 42);
+  assert.deepEqual(await objectTask.trigger('x'), { id: 'x', ok: true });
+  assert.equal(await onceTask.trigger(), 'ready');
+  assert.deepEqual(await debouncedTask.trigger('q'), ['q']);
+
+  assert.deepEqual(await dbQueryTask.trigger('SELECT 1'), ['rows of SELECT 1']);
+  assert.equal(await syncSetupTask.trigger(), 3);
+
+  await assert.rejects(chainWithThrowingTask.trigger(1), { message: /boom/ });
+  await assert.rejects(parallelWithThrowingTask.trigger(), { message: 'boom' });
+});
+
+test('notifyStep with a step name that was not declared throws at runtime too', async () => {
+  const task = new Task({
+    name: 'Deploy',
+    steps: [{ name: 'build', description: 'Building app', percentage: 100 }] as const,
+    taskFunction: async (stepName: string) => {
+      task.notifyStep(stepName as 'build');
+    },
+  });
+  await task.trigger('build');
+  await assert.rejects(task.trigger('publish'), { message: /publish/ });
+});
+
+test('describeEvent handles every event type of a run', async () => {
+  const described: string[] = [];
+  const task = new Task({
+    name: 'DataSync',
+    steps: [{ name: 'fetch', description: 'Fetching data', percentage: 100 }] as const,
+    taskFunction: async (fail: boolean) => {
+      task.notifyStep('fetch');
+      if (fail) throw new Error('offline');
+      return 'synced';
+    },
+  });
+  task.eventSubject.subscribe((event) => described.push(describeEvent(event)));
+  await task.trigger(false);
+  await assert.rejects(task.trigger(true));
+  assert.equal(described.length, 6);
+  assert.deepEqual(
+    described.map((d) => d.replace(/\d+ ms/, 'N ms')),
+    ['started', 'step fetch', 'completed in N ms', 'started', 'step fetch', 'failed: offline'],
+  );
+});

@@ -1,0 +1,372 @@
+import { ObjectMap } from '@push.rocks/lik';
+import { Subject } from 'rxjs';
+import type { TaskConstraintGroup } from './constraintgroup.js';
+import type {
+  AbstractDistributedCoordinator,
+  IDistributedTaskRequest,
+  TDistributedTaskStatus,
+} from './coordinator/abstract.js';
+import { DuplicateTaskError, InvalidOptionError, messageOf, ShutdownError, toError, UnknownTaskError } from './errors.js';
+import type { ITaskEvent } from './events.js';
+import { RunQueue } from './runqueue.js';
+import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo } from './scheduler.js';
+import { Task, type AnyTask } from './task.js';
+import type { ITaskMetadata, ITaskStep } from './types.js';
+import { assertNonEmptyString, assertPositiveInteger, describeValue } from './validate.js';
+
+/** Options of `new TaskManager(...)`. */
+export interface ITaskManagerOptions {
+  /** Consulted before every cron-fired run; only the instance it elects runs the tick. */
+  distributedCoordinator?: AbstractDistributedCoordinator;
+  /**
+   * Identifies this instance to the coordinator.
+   * @default a random UUID
+   */
+  instanceId?: string;
+  /**
+   * Receives failures that have no caller to reject: a coordinator that could not be
+   * asked or told about a cron tick. Task failures are not reported here; they are in
+   * the task's metadata and `failed` events.
+   * @default logs with console.error
+   */
+  onError?: (error: Error) => void;
+}
+
+/** Identifies a run in `ITaskExecutionReport` and similar records. */
+export interface ITaskExecution {
+  taskName: string;
+  /** When the trigger was made (epoch ms); includes any wait for constraint slots. */
+  startTime: number;
+  endTime: number;
+  duration: number;
+}
+
+/** What `addExecuteRemoveTask` resolves with. */
+export interface ITaskExecutionReport<TResult = any> extends ITaskExecution {
+  steps: ITaskStep[];
+  /** Names of the steps that completed. */
+  stepsCompleted: string[];
+  progress: number;
+  /** `true` when a `shouldExecute` said no, so the function did not run. */
+  skipped: boolean;
+  result: TResult | undefined;
+}
+
+/** Options of `addExecuteRemoveTask`. */
+export interface IExecuteRemoveOptions<TInput = any> {
+  /** The input to trigger the task with. */
+  input?: TInput;
+}
+
+type TManagerState = 'new' | 'started' | 'stopped';
+
+/**
+ * Runs tasks through constraint groups, schedules them with cron, aggregates their
+ * events into `taskSubject` and answers questions about them by name and label.
+ */
+export class TaskManager {
+  /** Every event of every added task. */
+  readonly taskSubject = new Subject<ITaskEvent>();
+  /** The registered tasks. Add and remove them with `addTask` / `removeTask`. */
+  readonly taskMap = new ObjectMap<AnyTask>();
+  /** Identifies this instance to a distributed coordinator. */
+  readonly instanceId: string;
+  readonly distributedCoordinator: AbstractDistributedCoordinator | undefined;
+
+  private readonly tasksByName = new Map<string, AnyTask>();
+  private groups: ReadonlyArray<TaskConstraintGroup<any>> = [];
+  private readonly groupListeners = new Map<TaskConstraintGroup<any>, () => void>();
+  private readonly runQueue = new RunQueue(() => this.groups);
+  private readonly scheduler = new Scheduler((name, scheduledAt) => void this.runTick(name, scheduledAt));
+  private readonly reportError: (error: Error) => void;
+  private state: TManagerState = 'new';
+
+  constructor(options: ITaskManagerOptions = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidOptionError('options', options, `new TaskManager(options): expected an options object, got ${describeValue(options)}`);
+    }
+    if (options.instanceId !== undefined) assertNonEmptyString('TaskManager', 'instanceId', options.instanceId);
+    this.instanceId = options.instanceId ?? globalThis.crypto.randomUUID();
+    this.distributedCoordinator = options.distributedCoordinator;
+    this.reportError = options.onError ?? ((error) => console.error(`taskbuffer TaskManager: ${error.message}`, error));
+  }
+
+  // ---- registry ------------------------------------------------------------------
+
+  /** Registers a task (it needs a unique name) and forwards its events to `taskSubject`. */
+  addTask(task: AnyTask): void {
+    if (!(task instanceof Task)) {
+      throw new InvalidOptionError('task', task, `addTask: expected a Task, got ${describeValue(task)}`);
+    }
+    if (task.name === undefined) {
+      throw new InvalidOptionError('name', undefined, 'addTask: a Task added to a TaskManager needs a name');
+    }
+    if (this.tasksByName.has(task.name)) throw new DuplicateTaskError(task.name);
+    this.tasksByName.set(task.name, task);
+    this.taskMap.add(task);
+    if (this.state !== 'stopped') task.addEventSink(this.taskSubject);
+  }
+
+  /** Unregisters a task, stops forwarding its events and removes its cron schedule. */
+  removeTask(task: AnyTask): void {
+    if (task.name === undefined || this.tasksByName.get(task.name) !== task) return;
+    this.tasksByName.delete(task.name);
+    this.taskMap.remove(task);
+    this.scheduler.remove(task.name);
+    task.removeEventSink(this.taskSubject);
+  }
+
+  getTaskByName(name: string): AnyTask | undefined {
+    return this.tasksByName.get(name);
+  }
+
+  /** Tasks whose label `key` has `value`. */
+  getTasksByLabel(key: string, value: string): AnyTask[] {
+    return [...this.tasksByName.values()].filter((task) => task.hasLabel(key, value));
+  }
+
+  getTasksMetadataByLabel(key: string, value: string): ITaskMetadata[] {
+    return this.getTasksByLabel(key, value).map((task) => this.metadataOf(task));
+  }
+
+  /** A snapshot of the named task (with its cron schedule, if any), or `null`. */
+  getTaskMetadata(name: string): ITaskMetadata | null {
+    const task = this.tasksByName.get(name);
+    return task === undefined ? null : this.metadataOf(task);
+  }
+
+  getAllTasksMetadata(): ITaskMetadata[] {
+    return [...this.tasksByName.values()].map((task) => this.metadataOf(task));
+  }
+
+  // ---- constraint groups ----------------------------------------------------------
+
+  /** The registered groups (a copy). */
+  get constraintGroups(): Array<TaskConstraintGroup<any>> {
+    return [...this.groups];
+  }
+
+  /** Registers a group; from now on every run the manager starts must fit it. Names are unique. */
+  addConstraintGroup(group: TaskConstraintGroup<any>): void {
+    if (this.groups.includes(group)) return;
+    if (this.groups.some((g) => g.name === group.name)) {
+      throw new InvalidOptionError('name', group.name,
+        `addConstraintGroup: a constraint group named ${JSON.stringify(group.name)} is already registered`);
+    }
+    this.groups = [...this.groups, group];
+    // Slots released or reset by hand (outside the manager) can let waiting runs start.
+    this.groupListeners.set(group, group.onCapacity((g, key) => this.runQueue.wake(g, key)));
+  }
+
+  /** Unregisters a group by name; runs waiting only for it start. `true` when it existed. */
+  removeConstraintGroup(name: string): boolean {
+    const group = this.groups.find((g) => g.name === name);
+    if (group === undefined) return false;
+    this.groups = this.groups.filter((g) => g !== group);
+    this.groupListeners.get(group)?.();
+    this.groupListeners.delete(group);
+    this.runQueue.forgetGroup(group);
+    return true;
+  }
+
+  /** Runs holding constraint slots and runs waiting for them, for dashboards. */
+  getConstraintGroupStates(): Array<{
+    name: string;
+    maxConcurrent: number;
+    cooldownMs: number;
+    keys: Array<{ key: string; running: number; waiting: number; cooldownRemainingMs: number }>;
+  }> {
+    return this.groups.map((group) => {
+      const waiting = this.runQueue.waitingByKey(group);
+      const keys = group.getKeyStates().map((state) => ({ ...state, waiting: waiting.get(state.key) ?? 0 }));
+      for (const [key, count] of waiting) {
+        if (!keys.some((k) => k.key === key)) keys.push({ key, running: 0, waiting: count, cooldownRemainingMs: 0 });
+      }
+      return { name: group.name, maxConcurrent: group.maxConcurrent, cooldownMs: group.cooldownMs, keys };
+    });
+  }
+
+  // ---- triggers -------------------------------------------------------------------
+
+  /**
+   * Runs `task` through the constraint groups: at once when every group has room, else
+   * after queued work for the same keys. Resolves with the result, or `undefined` when a
+   * `shouldExecute` said no.
+   */
+  triggerTaskConstrained<TInput, TResult>(task: Task<any, any, any, TInput, TResult>, input?: TInput): Promise<TResult | undefined> {
+    const refusal = this.refuseTrigger('triggerTaskConstrained');
+    if (refusal !== undefined) return refusal;
+    let run;
+    try {
+      run = this.runQueue.createRun(task, input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.runQueue.submit(run) as Promise<TResult | undefined>;
+  }
+
+  /** Same as `triggerTaskConstrained`. */
+  triggerTask<TInput, TResult>(task: Task<any, any, any, TInput, TResult>, input?: TInput): Promise<TResult | undefined> {
+    return this.triggerTaskConstrained(task, input);
+  }
+
+  /** Triggers the registered task `name` through the constraint groups; rejects for an unknown name. */
+  triggerTaskByName(name: string, input?: unknown): Promise<any> {
+    const task = this.tasksByName.get(name);
+    if (task === undefined) return Promise.reject(new UnknownTaskError(name, 'triggerTaskByName'));
+    return this.triggerTaskConstrained(task, input);
+  }
+
+  /**
+   * Adds `task`, runs it once through the constraint groups, removes it again and
+   * resolves with a report. Rejects with the task's error if it fails (after removing it).
+   */
+  async addExecuteRemoveTask<TInput, TResult>(
+    task: Task<any, any, any, TInput, TResult>,
+    options: IExecuteRemoveOptions<TInput> = {},
+  ): Promise<ITaskExecutionReport<TResult>> {
+    const refusal = this.refuseTrigger('addExecuteRemoveTask');
+    if (refusal !== undefined) await refusal;
+    this.addTask(task);
+    const startTime = Date.now();
+    try {
+      const run = this.runQueue.createRun(task, options.input);
+      const result = (await this.runQueue.submit(run)) as TResult | undefined;
+      const endTime = Date.now();
+      const steps = task.getStepsMetadata();
+      return {
+        taskName: task.name!,
+        startTime,
+        endTime,
+        duration: endTime - startTime,
+        steps,
+        stepsCompleted: steps.filter((step) => step.status === 'completed').map((step) => step.name),
+        progress: task.getProgress(),
+        skipped: run.skipped,
+        result,
+      };
+    } finally {
+      this.removeTask(task);
+    }
+  }
+
+  // ---- cron -----------------------------------------------------------------------
+
+  /** Registers `task` (unless it already is) and schedules it. Throws for an invalid expression before changing anything. */
+  addAndScheduleTask(task: AnyTask, cronExpression: string): void {
+    Scheduler.parse(cronExpression, task?.name);
+    if (task?.name === undefined || this.tasksByName.get(task.name) !== task) this.addTask(task);
+    this.scheduler.add(task.name!, cronExpression);
+  }
+
+  /** Schedules (or reschedules) the registered task `name`. */
+  scheduleTaskByName(name: string, cronExpression: string): void {
+    if (!this.tasksByName.has(name)) throw new UnknownTaskError(name, 'scheduleTaskByName');
+    this.scheduler.add(name, cronExpression);
+  }
+
+  /** Removes the cron schedule of `name` (the task stays registered). `true` when it had one. */
+  descheduleTaskByName(name: string): boolean {
+    if (!this.tasksByName.has(name)) throw new UnknownTaskError(name, 'descheduleTaskByName');
+    return this.scheduler.remove(name);
+  }
+
+  /** Each scheduled task with its expression, next run and last run. */
+  getScheduledTasks(): IScheduledTaskInfo[] {
+    return this.scheduler.list();
+  }
+
+  /** The next run of each scheduled task, soonest first, at most `limit` of them. */
+  getNextScheduledRuns(limit = 10): INextScheduledRun[] {
+    assertPositiveInteger('getNextScheduledRuns', 'limit', limit);
+    return this.scheduler.upcoming(limit);
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------
+
+  /** Starts cron and the distributed coordinator; accepts triggers again after `stop()`. */
+  async start(): Promise<void> {
+    if (this.state === 'started') return;
+    if (this.state === 'stopped') {
+      for (const task of this.tasksByName.values()) task.addEventSink(this.taskSubject);
+    }
+    this.state = 'started';
+    this.runQueue.setKeepAlive(true);
+    await this.distributedCoordinator?.start();
+    this.scheduler.start();
+  }
+
+  /**
+   * Stops cron and the coordinator, ends event forwarding and refuses new triggers until
+   * `start()`. Work already accepted still runs, but no timer of the manager keeps the
+   * process alive any more.
+   */
+  async stop(): Promise<void> {
+    this.scheduler.stop();
+    for (const task of this.tasksByName.values()) task.removeEventSink(this.taskSubject);
+    this.runQueue.setKeepAlive(false);
+    const wasStarted = this.state === 'started';
+    this.state = 'stopped';
+    if (wasStarted) await this.distributedCoordinator?.stop();
+  }
+
+  private refuseTrigger(action: string): Promise<never> | undefined {
+    if (this.state !== 'stopped') return undefined;
+    return Promise.reject(new ShutdownError(`${action}: the TaskManager is stopped; call start() to accept triggers again`));
+  }
+
+  private metadataOf(task: AnyTask): ITaskMetadata {
+    const metadata = task.getMetadata();
+    const schedule = task.name === undefined ? undefined : this.scheduler.expressionOf(task.name);
+    if (schedule !== undefined) {
+      metadata.cronSchedule = schedule;
+      const nextRun = this.scheduler.nextRunOf(task.name!);
+      if (nextRun !== undefined) metadata.nextRun = nextRun;
+    }
+    return metadata;
+  }
+
+  /** A cron tick: ask the coordinator (if any), run through the constraints, report back. */
+  private async runTick(taskName: string, scheduledAt: number): Promise<void> {
+    const task = this.tasksByName.get(taskName);
+    if (task === undefined || this.state !== 'started') return;
+    const coordinator = this.distributedCoordinator;
+    const request: IDistributedTaskRequest | undefined = coordinator && {
+      requestId: globalThis.crypto.randomUUID(),
+      instanceId: this.instanceId,
+      taskName,
+      scheduledAt,
+      submittedAt: Date.now(),
+      status: 'requesting',
+    };
+    if (coordinator !== undefined && request !== undefined) {
+      try {
+        const answer = await coordinator.fireDistributedTaskRequest(request);
+        if (!answer.shouldTrigger) return;
+      } catch (error) {
+        this.reportError(new Error(`could not ask the distributed coordinator about task ${JSON.stringify(taskName)} ` +
+          `(tick ${new Date(scheduledAt).toISOString()}); the tick was not run here: ${messageOf(error)}`, { cause: error }));
+        return;
+      }
+    }
+    const outcome = await this.runScheduled(task);
+    if (coordinator !== undefined && request !== undefined) {
+      try {
+        await coordinator.updateDistributedTaskRequest({ ...request, ...outcome, finishedAt: Date.now() });
+      } catch (error) {
+        this.reportError(toError(error));
+      }
+    }
+  }
+
+  /** Runs a cron tick; its failure is recorded on the task (lastError, `failed` event), not thrown. */
+  private async runScheduled(task: AnyTask): Promise<{ status: TDistributedTaskStatus; error?: string }> {
+    try {
+      const run = this.runQueue.createRun(task, undefined);
+      await this.runQueue.submit(run);
+      return { status: run.skipped ? 'skipped' : 'succeeded' };
+    } catch (error) {
+      return { status: 'failed', error: messageOf(error) };
+    }
+  }
+}
