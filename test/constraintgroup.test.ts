@@ -14,6 +14,8 @@ interface IRunInput {
   key?: string | null;
   hold?: Promise<void>;
   fail?: boolean;
+  /** Used by the groups of one test only. */
+  lane?: string;
 }
 
 const byInputKey = (_task: unknown, input?: IRunInput) => input?.key ?? null;
@@ -299,6 +301,34 @@ describe('constraint groups inside a TaskManager', () => {
     await within(Promise.all(runs), 'the runs of the busy key');
   });
 
+  for (const order of [['domain-mutex', 'global-cap'], ['global-cap', 'domain-mutex']]) {
+    test(`with a per-key mutex and a global cap of 1 (added ${order.join(' then ')}), work for a free key waiting for the cap is not overtaken by the backlog of a busy key`, async (t) => {
+      const manager = managerFor(t);
+      const recorder = new RunRecorder();
+      const groups = {
+        'domain-mutex': new TaskConstraintGroup({ name: 'domain-mutex', maxConcurrent: 1, constraintKeyForExecution: byInputKey }),
+        'global-cap': new TaskConstraintGroup({ name: 'global-cap', maxConcurrent: 1, constraintKeyForExecution: () => 'all' }),
+      };
+      for (const name of order) manager.addConstraintGroup(groups[name as keyof typeof groups]);
+      const task = recordingTask(recorder);
+      const first = deferred();
+      const runs = [
+        manager.triggerTask(task, { id: 'a1', key: 'a', hold: first.promise }),
+        // Waits only for the global cap: its domain is free.
+        manager.triggerTask(task, { id: 'b1', key: 'b' }),
+        // Wait for the domain a (and the cap), triggered after b1.
+        manager.triggerTask(task, { id: 'a2', key: 'a' }),
+        manager.triggerTask(task, { id: 'a3', key: 'a' }),
+        manager.triggerTask(task, { id: 'a4', key: 'a' }),
+      ];
+      await flush();
+      first.resolve();
+      await within(Promise.all(runs), 'all runs');
+      // Every run needs the one slot of the key "all", so they start in trigger order.
+      assert.deepEqual(recorder.startOrder, ['a1', 'b1', 'a2', 'a3', 'a4']);
+    });
+  }
+
   test('a run that throws releases its slot: its trigger rejects and the next queued run starts', async (t) => {
     const manager = managerFor(t);
     const recorder = new RunRecorder();
@@ -516,6 +546,36 @@ describe('constraint groups inside a TaskManager', () => {
     manager.removeConstraintGroup('slow');
     assert.equal(await within(second, 'the cooldown-blocked run', 2000), 'second');
     assert.equal(await within(manager.triggerTask(task, { id: 'third', key: 'k' }), 'a later run', 2000), 'third');
+  });
+
+  test('a removed group no longer holds back work that was queued behind another group when it was removed', async (t) => {
+    const manager = managerFor(t);
+    const recorder = new RunRecorder();
+    // `lane` is checked first, so X waits in the lane queue although the mutex key is busy too.
+    manager.addConstraintGroup(new TaskConstraintGroup({
+      name: 'lane',
+      maxConcurrent: 1,
+      constraintKeyForExecution: (_task, input?: IRunInput) => input?.lane ?? null,
+    }));
+    manager.addConstraintGroup(new TaskConstraintGroup({ name: 'domain-mutex', maxConcurrent: 1, constraintKeyForExecution: byInputKey }));
+    const task = recordingTask(recorder);
+    const holdA = deferred();
+    const holdB = deferred();
+    const a = manager.triggerTask(task, { id: 'A', key: 'k', lane: 'L1', hold: holdA.promise });
+    const b = manager.triggerTask(task, { id: 'B', key: 'k2', lane: 'L2', hold: holdB.promise });
+    const x = manager.triggerTask(task, { id: 'X', key: 'k', lane: 'L2' });
+    await flush();
+    assert.deepEqual(recorder.startOrder, ['A', 'B']);
+
+    manager.removeConstraintGroup('domain-mutex');
+    holdB.resolve(); // the lane is free now; the mutex that A holds no longer exists
+    try {
+      assert.equal(await within(x, 'X after its lane freed up, with the mutex removed', 1000), 'X');
+      assert.equal(recorder.active('k'), 1, 'A is still running while X ran');
+    } finally {
+      holdA.resolve();
+      await Promise.all([a, b, x]);
+    }
   });
 
   test('constraint keys such as __proto__, constructor and toString are ordinary keys', async (t) => {

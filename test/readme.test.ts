@@ -2,7 +2,7 @@
  * Every ```ts block of readme.md that is followed by a ```text block is an example with
  * its output: it runs in its own process and must print exactly that text.
  */
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,11 +44,14 @@ test('readme.md has runnable examples for every primitive', () => {
   }
 });
 
-for (const [index, example] of examples.entries()) {
-  test(`the readme example under "${example.heading}" prints what the readme shows`, async () => {
-    const file = join(workDir, `example-${index}.mts`);
-    writeFileSync(file, example.code.replaceAll(`from 'taskbuffer'`, `from '${entry}'`));
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: 30_000 });
-    assert.equal(stdout, example.output);
-  });
-}
+// Each example is its own process (about half a second to start), so a few run side by side.
+describe('readme examples', { concurrency: 3 }, () => {
+  for (const [index, example] of examples.entries()) {
+    test(`the example under "${example.heading}" prints what the readme shows`, async () => {
+      const file = join(workDir, `example-${index}.mts`);
+      writeFileSync(file, example.code.replaceAll(`from 'taskbuffer'`, `from '${entry}'`));
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: 30_000 });
+      assert.equal(stdout, example.output);
+    });
+  }
+});

@@ -9,7 +9,9 @@ export type TTaskbufferErrorCode =
   | 'INVALID_CRON'
   | 'UNKNOWN_TASK'
   | 'DUPLICATE_TASK'
-  | 'MANAGER_STOPPED';
+  | 'MANAGER_STOPPED'
+  | 'ABORTED'
+  | 'TIMEOUT';
 
 /** Base class of all errors raised by taskbuffer itself. */
 export class TaskbufferError extends Error {
@@ -115,6 +117,31 @@ export class ShutdownError extends TaskbufferError {
 
   constructor(message: string) {
     super('MANAGER_STOPPED', message);
+  }
+}
+
+/**
+ * A trigger was aborted through its `signal` (or by a draining `stop()`); `cause` is the
+ * signal's reason. The function, if it was running, was signalled and its late outcome dropped.
+ */
+export class AbortError extends TaskbufferError {
+  override name = 'AbortError';
+
+  constructor(message: string, reason: unknown) {
+    super('ABORTED', message, { cause: reason });
+  }
+}
+
+/** A try of a task ran longer than its `timeoutMs`; its signal was aborted and its late outcome dropped. */
+export class TimeoutError extends TaskbufferError {
+  override name = 'TimeoutError';
+  readonly taskName: string | undefined;
+  readonly timeoutMs: number;
+
+  constructor(taskName: string | undefined, timeoutMs: number) {
+    super('TIMEOUT', `${describeTask(taskName)} timed out after ${timeoutMs} ms`);
+    this.taskName = taskName;
+    this.timeoutMs = timeoutMs;
   }
 }
 

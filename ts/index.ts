@@ -14,6 +14,11 @@ export {
 export { TaskConstraintGroup, type ITaskConstraintGroupOptions } from './constraintgroup.js';
 export type { IScheduledTaskInfo, INextScheduledRun } from './scheduler.js';
 export * as distributedCoordination from './coordinator/abstract.js';
+export type {
+  IDistributedTaskRequest,
+  IDistributedTaskRequestResult,
+  TDistributedTaskStatus,
+} from './coordinator/abstract.js';
 export {
   TaskbufferError,
   InvalidOptionError,

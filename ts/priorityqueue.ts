@@ -45,6 +45,11 @@ export class PriorityQueue<T extends IPrioritized> {
     return true;
   }
 
+  /** Visits every item, in no particular order. */
+  forEach(visit: (item: T) => void): void {
+    for (const item of this.heap) visit(item);
+  }
+
   /** Empties the queue and returns what it held, in no particular order. */
   drain(): T[] {
     return this.heap.splice(0, this.heap.length);
@@ -80,6 +85,7 @@ export class PriorityQueue<T extends IPrioritized> {
   }
 }
 
-function before(a: IPrioritized, b: IPrioritized): boolean {
+/** Whether `a` goes before `b`: higher priority, or the same priority and triggered earlier. */
+export function before(a: IPrioritized, b: IPrioritized): boolean {
   return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
 }

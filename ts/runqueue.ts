@@ -1,5 +1,5 @@
 import type { TaskConstraintGroup } from './constraintgroup.js';
-import { PriorityQueue, type IPrioritized } from './priorityqueue.js';
+import { before, PriorityQueue, type IPrioritized } from './priorityqueue.js';
 import type { AnyTask } from './task.js';
 
 /** One trigger on its way through the constraint groups. */
@@ -87,7 +87,7 @@ export class RunQueue {
     return new Promise((resolve, reject) => {
       run.resolve = resolve;
       run.reject = reject;
-      this.park(run, this.firstBlocker(run, true));
+      this.park(run, this.firstBlocker(run));
     });
   }
 
@@ -103,20 +103,22 @@ export class RunQueue {
     for (const line of [...byKey.values()]) this.drainLine(line);
   }
 
-  /** Re-places every run waiting on `group` (which was just removed). */
+  /** Forgets a group that was just removed: no waiting run counts its key any more. */
   forgetGroup(group: TaskConstraintGroup<any>): void {
-    const byKey = this.lines.get(group);
-    if (byKey === undefined) return;
+    const ownLines = this.lines.get(group);
     this.lines.delete(group);
-    for (const line of byKey.values()) {
+    for (const byKey of this.lines.values()) {
+      for (const line of byKey.values()) line.runs.forEach((run) => dropGroup(run, group));
+    }
+    if (ownLines === undefined) return;
+    for (const line of ownLines.values()) {
       this.coolingLines.delete(line);
       for (const run of line.runs.drain()) {
-        const index = run.groups.indexOf(group);
-        run.groups.splice(index, 1);
-        run.keys.splice(index, 1);
+        dropGroup(run, group);
         this.placeWoken(run);
       }
     }
+    this.clearCooldownTimerIfIdle();
   }
 
   /** Lets the cooldown timer keep the process alive (while the manager runs) or not. */
@@ -126,19 +128,21 @@ export class RunQueue {
   }
 
   private isFreeForNewcomer(run: IConstrainedRun): boolean {
-    return this.firstBlocker(run, true) < 0;
+    return this.firstBlocker(run) < 0;
   }
 
   /**
-   * Index of the first key that cannot take this run now, or -1. A newcomer also counts
-   * a key as blocked while others wait for it, so it does not overtake them.
+   * Index of the first key that cannot take this run now, or -1. A key with room still
+   * blocks a run while an earlier (or more urgent) run waits for it, so that nobody
+   * overtakes a waiting run, whichever group's line it happens to wait in.
    */
-  private firstBlocker(run: IConstrainedRun, isNewcomer: boolean): number {
+  private firstBlocker(run: IConstrainedRun): number {
     for (let i = 0; i < run.groups.length; i++) {
       const group = run.groups[i]!;
       const key = run.keys[i]!;
       if (!group.canRun(key)) return i;
-      if (isNewcomer && this.lines.get(group)?.has(key)) return i;
+      const head = this.lines.get(group)?.get(key)?.runs.peek();
+      if (head !== undefined && before(head, run)) return i;
     }
     return -1;
   }
@@ -152,7 +156,9 @@ export class RunQueue {
   private async execute(run: IConstrainedRun): Promise<unknown> {
     let ran = false;
     try {
-      if (!(await this.allowedByShouldExecute(run))) {
+      const allowed = this.allowedByShouldExecute(run);
+      // Most runs have no shouldExecute to ask: awaiting a plain `true` would cost a tick.
+      if (allowed !== true && !(await allowed)) {
         run.skipped = true;
         return undefined;
       }
@@ -209,13 +215,14 @@ export class RunQueue {
 
   /** A run taken from a line: start it, or park it at the key that still blocks it. */
   private placeWoken(run: IConstrainedRun): void {
-    const blocker = this.firstBlocker(run, false);
+    const blocker = this.firstBlocker(run);
     if (blocker >= 0) return this.park(run, blocker);
     this.start(run).then(run.resolve, run.reject);
   }
 
   private removeLine(line: IWaitLine): void {
     this.coolingLines.delete(line);
+    this.clearCooldownTimerIfIdle();
     const byKey = this.lines.get(line.group);
     if (byKey?.get(line.key) !== line) return;
     byKey.delete(line.key);
@@ -227,6 +234,7 @@ export class RunQueue {
     const remaining = line.group.getCooldownRemaining(line.key);
     if (remaining === 0 || line.group.getRunningCount(line.key) >= line.group.maxConcurrent) {
       this.coolingLines.delete(line);
+      this.clearCooldownTimerIfIdle();
       return;
     }
     this.coolingLines.add(line);
@@ -241,6 +249,13 @@ export class RunQueue {
     setTimerRef(this.cooldownTimer, this.keepAlive);
   }
 
+  /** A timer with nothing left to wake would keep the process alive for nothing. */
+  private clearCooldownTimerIfIdle(): void {
+    if (this.coolingLines.size > 0 || this.cooldownTimer === undefined) return;
+    clearTimeout(this.cooldownTimer);
+    this.cooldownTimer = undefined;
+  }
+
   private readonly onCooldownTimer = (): void => {
     this.cooldownTimer = undefined;
     const lines = [...this.coolingLines];
@@ -248,6 +263,14 @@ export class RunQueue {
     // drainLine puts lines that are still cooling back into coolingLines and re-arms the timer.
     for (const line of lines) this.drainLine(line);
   };
+}
+
+/** Takes `group` out of a run whose trigger counted it (the group was removed since). */
+function dropGroup(run: IConstrainedRun, group: TaskConstraintGroup<any>): void {
+  const index = run.groups.indexOf(group);
+  if (index < 0) return;
+  run.groups.splice(index, 1);
+  run.keys.splice(index, 1);
 }
 
 /** Node timers can be unref'd so they do not keep the process alive; browsers have no such thing. */

@@ -1,0 +1,324 @@
+/**
+ * TaskManager rules: the registry, label and metadata queries, triggers (all routed
+ * through the constraint groups), aggregated events, addExecuteRemoveTask and the
+ * start/stop lifecycle.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  DuplicateTaskError,
+  InvalidOptionError,
+  ShutdownError,
+  Task,
+  TaskbufferError,
+  TaskConstraintGroup,
+  UnknownTaskError,
+  type ITaskEvent,
+} from '../ts/index.js';
+import { managerFor, rejectionOf, waitFor, within } from './manager-helpers.js';
+import { sleep, track } from './rule-helpers.js';
+
+function named(name: string, labels?: Record<string, string>) {
+  return new Task({ name, labels, taskFunction: async (input?: unknown) => ({ name, input }) });
+}
+
+describe('TaskManager registry', () => {
+  test('addTask registers a task under its name, in the registry and in taskMap', (t) => {
+    const manager = managerFor(t);
+    const a = named('a');
+    const b = named('b');
+    manager.addTask(a);
+    manager.addTask(b);
+    assert.equal(manager.getTaskByName('a'), a);
+    assert.equal(manager.getTaskByName('b'), b);
+    assert.equal(manager.getTaskByName('c'), undefined);
+    assert.equal(manager.taskMap.checkForObject(a), true);
+    assert.deepEqual(new Set(manager.taskMap.getArray()), new Set([a, b]));
+  });
+
+  test('adding a second task with a name already registered throws a DuplicateTaskError naming it, and keeps the first', (t) => {
+    const manager = managerFor(t);
+    const first = named('dup');
+    manager.addTask(first);
+    assert.throws(() => manager.addTask(named('dup')), (error: unknown) => {
+      assert.ok(error instanceof DuplicateTaskError);
+      assert.ok(error instanceof TaskbufferError);
+      assert.equal(error.taskName, 'dup');
+      assert.match(error.message, /"dup"/);
+      return true;
+    });
+    assert.equal(manager.getTaskByName('dup'), first);
+    assert.equal(manager.taskMap.getArray().length, 1);
+  });
+
+  test('a task without a name cannot be added', (t) => {
+    const manager = managerFor(t);
+    assert.throws(() => manager.addTask(new Task({ taskFunction: async () => {} })), (error: unknown) => {
+      assert.ok(error instanceof InvalidOptionError);
+      assert.match(error.message, /name/);
+      return true;
+    });
+    assert.equal(manager.taskMap.getArray().length, 0);
+  });
+
+  test('removeTask unregisters the task so its name is free again', (t) => {
+    const manager = managerFor(t);
+    const a = named('a');
+    manager.addTask(a);
+    manager.removeTask(a);
+    assert.equal(manager.getTaskByName('a'), undefined);
+    assert.equal(manager.taskMap.checkForObject(a), false);
+    assert.equal(manager.getTaskMetadata('a'), null);
+    manager.addTask(named('a'));
+    assert.notEqual(manager.getTaskByName('a'), a);
+  });
+
+  test('removeTask also removes the task’s cron schedule', (t) => {
+    const manager = managerFor(t);
+    const a = named('a');
+    manager.addAndScheduleTask(a, '0 2 * * *');
+    assert.equal(manager.getScheduledTasks().length, 1);
+    manager.removeTask(a);
+    assert.deepEqual(manager.getScheduledTasks(), []);
+  });
+
+  test('task names such as __proto__, constructor and toString are ordinary names', async (t) => {
+    const manager = managerFor(t);
+    assert.equal(manager.getTaskByName('toString'), undefined);
+    assert.equal(manager.getTaskByName('__proto__'), undefined);
+    assert.equal(manager.getTaskMetadata('constructor'), null);
+    const unknown = await rejectionOf(manager.triggerTaskByName('hasOwnProperty'));
+    assert.ok(unknown instanceof UnknownTaskError);
+
+    for (const name of ['__proto__', 'constructor', 'toString']) manager.addTask(named(name, { ['__proto__']: 'p', constructor: 'c' }));
+    for (const name of ['__proto__', 'constructor', 'toString']) {
+      assert.equal(manager.getTaskByName(name)?.name, name);
+      assert.deepEqual(await manager.triggerTaskByName(name, 1), { name, input: 1 });
+      const meta = manager.getTaskMetadata(name);
+      assert.equal(meta?.name, name);
+      assert.equal(meta?.runCount, 1);
+      assert.equal(meta?.labels['__proto__'], 'p');
+    }
+    assert.throws(() => manager.addTask(named('constructor')), DuplicateTaskError);
+    assert.deepEqual(manager.getTasksByLabel('__proto__', 'p').map((task) => task.name).sort(), ['__proto__', 'constructor', 'toString']);
+    assert.equal(manager.getTasksMetadataByLabel('constructor', 'c').length, 3);
+    assert.equal(manager.getAllTasksMetadata().length, 3);
+  });
+});
+
+describe('TaskManager queries', () => {
+  test('getTasksByLabel returns exactly the tasks whose label has that value, and [] when none match', (t) => {
+    const manager = managerFor(t);
+    const one = named('one', { tenantId: 'acme', tier: 'gold' });
+    const two = named('two', { tenantId: 'globex' });
+    const three = named('three', { tenantId: 'acme' });
+    for (const task of [one, two, three]) manager.addTask(task);
+    assert.deepEqual(manager.getTasksByLabel('tenantId', 'acme'), [one, three]);
+    assert.deepEqual(manager.getTasksByLabel('tenantId', 'initech'), []);
+    assert.deepEqual(manager.getTasksByLabel('tier', 'gold'), [one]);
+    assert.deepEqual(manager.getTasksByLabel('missing', 'acme'), []);
+    // Labels changed at runtime are seen by the query.
+    two.setLabel('tenantId', 'acme');
+    assert.deepEqual(manager.getTasksByLabel('tenantId', 'acme').map((task) => task.name), ['one', 'two', 'three']);
+  });
+
+  test('getTasksMetadataByLabel returns metadata snapshots of the matching tasks', (t) => {
+    const manager = managerFor(t);
+    manager.addTask(named('one', { tenantId: 'acme' }));
+    manager.addTask(named('two', { tenantId: 'globex' }));
+    const metadata = manager.getTasksMetadataByLabel('tenantId', 'acme');
+    assert.equal(metadata.length, 1);
+    assert.equal(metadata[0]!.name, 'one');
+    assert.deepEqual(metadata[0]!.labels, { tenantId: 'acme' });
+    assert.equal(metadata[0]!.status, 'idle');
+  });
+
+  test('getTaskMetadata is null for an unknown name; getAllTasksMetadata lists every task', async (t) => {
+    const manager = managerFor(t);
+    assert.equal(manager.getTaskMetadata('nope'), null);
+    manager.addTask(named('a'));
+    manager.addTask(new Task({ name: 'b', taskFunction: async () => { throw new Error('b broke'); } }));
+    await manager.triggerTaskByName('a');
+    await rejectionOf(manager.triggerTaskByName('b'));
+    const all = manager.getAllTasksMetadata();
+    assert.deepEqual(all.map((m) => [m.name, m.status, m.runCount, m.errorCount]), [
+      ['a', 'completed', 1, 0],
+      ['b', 'failed', 1, 1],
+    ]);
+    assert.equal(all[1]!.lastError, 'b broke');
+    // Metadata is plain data.
+    assert.doesNotThrow(() => JSON.stringify(all));
+  });
+});
+
+describe('TaskManager triggers', () => {
+  test('triggerTaskByName runs the named task with the input and resolves with its result', async (t) => {
+    const manager = managerFor(t);
+    manager.addTask(new Task({ name: 'double', taskFunction: async (n: number) => n * 2 }));
+    assert.equal(await manager.triggerTaskByName('double', 21), 42);
+  });
+
+  test('triggerTaskByName with an unknown name rejects with an UnknownTaskError naming it', async (t) => {
+    const manager = managerFor(t);
+    manager.addTask(named('known'));
+    let promise: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => { promise = manager.triggerTaskByName('no-such-task'); }, 'it rejects instead of throwing');
+    const error = await rejectionOf(promise!);
+    assert.ok(error instanceof UnknownTaskError);
+    assert.equal(error.taskName, 'no-such-task');
+    assert.match(error.message, /"no-such-task"/);
+  });
+
+  test('triggerTask and triggerTaskConstrained resolve with the result and reject with the task’s error', async (t) => {
+    const manager = managerFor(t);
+    const ok = new Task({ name: 'ok', taskFunction: async (s: string) => s.toUpperCase() });
+    const boom = new Error('boom');
+    const bad = new Task({ name: 'bad', taskFunction: async () => { throw boom; } });
+    assert.equal(await manager.triggerTask(ok, 'x'), 'X');
+    assert.equal(await manager.triggerTaskConstrained(ok, 'y'), 'Y');
+    assert.equal(await rejectionOf(manager.triggerTask(bad)), boom);
+    assert.equal(await rejectionOf(manager.triggerTaskConstrained(bad)), boom);
+  });
+
+  test('every trigger method waits for the constraint groups', async (t) => {
+    const manager = managerFor(t);
+    const mutex = new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: () => 'only' });
+    manager.addConstraintGroup(mutex);
+    const calls: string[] = [];
+    const make = (name: string) => new Task({ name, taskFunction: async () => { calls.push(name); return name; } });
+    const byName = make('by-name');
+    manager.addTask(byName);
+
+    mutex.acquireSlot('only'); // the key is busy
+    const pending = [
+      track(manager.triggerTaskByName('by-name')),
+      track(manager.triggerTask(make('trigger-task'))),
+      track(manager.triggerTaskConstrained(make('constrained'))),
+      track(manager.addExecuteRemoveTask(make('execute-remove'))),
+    ];
+    await sleep(20);
+    assert.deepEqual(calls, [], 'nothing runs while the key is busy');
+    mutex.releaseSlot('only');
+    await waitFor(() => pending.every((p) => p.current.state !== 'pending'), 'all triggers to settle');
+    assert.deepEqual(calls, ['by-name', 'trigger-task', 'constrained', 'execute-remove']);
+  });
+
+  test('task.trigger() called directly does not pass through the manager’s constraint groups', async (t) => {
+    const manager = managerFor(t);
+    const mutex = new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: () => 'only', shouldExecute: () => false });
+    manager.addConstraintGroup(mutex);
+    const task = named('direct');
+    manager.addTask(task);
+    mutex.acquireSlot('only');
+    assert.deepEqual(await within(task.trigger('in'), 'a direct trigger'), { name: 'direct', input: 'in' });
+    mutex.releaseSlot('only');
+  });
+
+  test('addExecuteRemoveTask passes opts.input, reports the result and removes the task again', async (t) => {
+    const manager = managerFor(t);
+    const task = new Task({ name: 'temp', taskFunction: async (n: number) => n + 1 });
+    const report = await manager.addExecuteRemoveTask(task, { input: 41 });
+    assert.equal(report.taskName, 'temp');
+    assert.equal(report.result, 42);
+    assert.equal(manager.getTaskByName('temp'), undefined);
+  });
+
+  test('addExecuteRemoveTask rejects with the task’s error and still removes the task', async (t) => {
+    const manager = managerFor(t);
+    const boom = new Error('temporary failure');
+    const task = new Task({ name: 'temp', taskFunction: async () => { throw boom; } });
+    assert.equal(await rejectionOf(manager.addExecuteRemoveTask(task)), boom);
+    assert.equal(manager.getTaskByName('temp'), undefined);
+  });
+
+  test('addExecuteRemoveTask of a run that shouldExecute skips reports an undefined result', async (t) => {
+    const manager = managerFor(t);
+    manager.addConstraintGroup(new TaskConstraintGroup({ name: 'veto', constraintKeyForExecution: () => null, shouldExecute: () => false }));
+    let calls = 0;
+    const report = await manager.addExecuteRemoveTask(new Task({ name: 'temp', taskFunction: async () => ++calls }));
+    assert.equal(report.result, undefined);
+    assert.equal(calls, 0);
+    assert.equal(manager.getTaskByName('temp'), undefined);
+  });
+
+  test('addExecuteRemoveTask with a name that is already registered rejects with DuplicateTaskError and leaves the registered task alone', async (t) => {
+    const manager = managerFor(t);
+    const registered = named('same');
+    manager.addTask(registered);
+    const error = await rejectionOf(manager.addExecuteRemoveTask(named('same')));
+    assert.ok(error instanceof DuplicateTaskError);
+    assert.equal(manager.getTaskByName('same'), registered);
+  });
+});
+
+describe('TaskManager aggregated events', () => {
+  test('taskSubject receives started, step, completed and failed events of every added task', async (t) => {
+    const manager = managerFor(t);
+    const events: string[] = [];
+    manager.taskSubject.subscribe((event: ITaskEvent) => events.push(`${event.task.name}:${event.type}${event.type === 'step' ? `:${event.stepName}` : ''}`));
+    const stepped = new Task({
+      name: 'stepped',
+      steps: [{ name: 'only', description: 'the only step', percentage: 100 }] as const,
+      taskFunction: async () => { stepped.notifyStep('only'); },
+    });
+    const failing = new Task({ name: 'failing', taskFunction: async () => { throw new Error('nope'); } });
+    manager.addTask(stepped);
+    manager.addTask(failing);
+    await manager.triggerTask(stepped);
+    await rejectionOf(manager.triggerTask(failing));
+    // Runs started outside the manager are forwarded too: the events belong to the task.
+    await stepped.trigger();
+    assert.deepEqual(events, [
+      'stepped:started', 'stepped:step:only', 'stepped:completed',
+      'failing:started', 'failing:failed',
+      'stepped:started', 'stepped:step:only', 'stepped:completed',
+    ]);
+  });
+
+  test('after stop() no events are forwarded, and new triggers are refused with ShutdownError until start()', async (t) => {
+    const manager = managerFor(t);
+    const task = named('t');
+    manager.addTask(task);
+    const events: ITaskEvent[] = [];
+    manager.taskSubject.subscribe((event) => events.push(event));
+    await manager.start();
+    await manager.stop();
+    await task.trigger();
+    assert.deepEqual(events, []);
+
+    for (const attempt of [
+      () => manager.triggerTaskByName('t'),
+      () => manager.triggerTask(task),
+      () => manager.triggerTaskConstrained(task),
+      () => manager.addExecuteRemoveTask(named('other')),
+    ]) {
+      const error = await rejectionOf(attempt());
+      assert.ok(error instanceof ShutdownError, `expected ShutdownError, got ${error.name}`);
+      assert.match(error.message, /stop|start/);
+    }
+    assert.equal(manager.getTaskByName('other'), undefined);
+
+    await manager.start();
+    assert.deepEqual(await manager.triggerTaskByName('t', 1), { name: 't', input: 1 });
+  });
+
+  test('stop() before start() also refuses triggers; a manager that was never started accepts them', async (t) => {
+    const manager = managerFor(t);
+    const task = named('t');
+    manager.addTask(task);
+    assert.deepEqual(await manager.triggerTask(task, 0), { name: 't', input: 0 });
+    await manager.stop();
+    assert.ok((await rejectionOf(manager.triggerTask(task))) instanceof ShutdownError);
+  });
+});
+
+describe('TaskManager options', () => {
+  test('instanceId can be given and otherwise is a unique non-empty string', (t) => {
+    assert.equal(managerFor(t, { instanceId: 'node-1' }).instanceId, 'node-1');
+    const a = managerFor(t).instanceId;
+    const b = managerFor(t).instanceId;
+    assert.equal(typeof a, 'string');
+    assert.ok(a.length > 0);
+    assert.notEqual(a, b);
+  });
+});
