@@ -209,11 +209,11 @@ void setupValueIsChecked;
 function describeEvent(event: ITaskEvent): string {
   expectType<ITaskMetadata>(event.task);
   expectType<number>(event.timestamp);
-  type _eventTypes = Expect<Equal<typeof event.type, 'started' | 'step' | 'completed' | 'failed'>>;
+  type _eventTypes = Expect<Equal<typeof event.type, 'started' | 'step' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed'>>;
 
   // @ts-expect-error stepName only exists on 'step' events
   void event.stepName;
-  // @ts-expect-error error only exists on 'failed' events
+  // @ts-expect-error error only exists on 'failed' and 'retrying' events
   void event.error;
 
   switch (event.type) {
@@ -234,6 +234,13 @@ function describeEvent(event: ITaskEvent): string {
       void event.stepName;
       return `failed: ${event.error}`;
     }
+    case 'retrying':
+      expectType<number>(event.attempt);
+      expectType<number>(event.delayMs);
+      return `retrying (try ${event.attempt}) in ${event.delayMs} ms: ${event.error}`;
+    case 'paused':
+    case 'resumed':
+      return event.type;
     default: {
       // Every event type is handled above.
       const unreachable: never = event;
@@ -242,7 +249,7 @@ function describeEvent(event: ITaskEvent): string {
   }
 }
 
-type _eventTypeUnion = Expect<Equal<TTaskEventType, 'started' | 'step' | 'completed' | 'failed'>>;
+type _eventTypeUnion = Expect<Equal<TTaskEventType, 'started' | 'step' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed'>>;
 type _statusUnion = Expect<Equal<TTaskStatus, 'idle' | 'running' | 'completed' | 'failed'>>;
 type _stepStatusUnion = Expect<Equal<TStepStatus, 'pending' | 'active' | 'completed'>>;
 type _metadataStatus = Expect<Equal<ITaskMetadata['status'], TTaskStatus>>;

@@ -1,71 +1,73 @@
-import { createDeferred, settleAllWith, type Deferred } from './deferred.js';
+import { SharedCall } from './sharedcall.js';
+import type { IInternalTriggerOptions } from './task.js';
 
 interface IQueuedCall<TInput, TResult> {
   input: TInput;
+  /** Options of the newest caller, whose input runs. */
+  options: IInternalTriggerOptions | undefined;
   /** The caller who queued it plus every caller whose call it replaced. */
-  waiters: Array<Deferred<TResult>>;
+  callers: SharedCall<TResult>;
 }
+
+type TRun<TInput, TResult> = (input: TInput, options: IInternalTriggerOptions | undefined) => Promise<TResult>;
 
 /**
  * The queue behind `buffered: true`: at most `max` runs at once and at most `max` calls
  * waiting. When the waiting line is full, a new call takes the place of the newest
  * waiting one, and the replaced caller gets the replacement's outcome, so no caller is
- * left hanging and the freshest input is the one that runs.
+ * left hanging and the freshest input is the one that runs. A waiting caller that aborts
+ * leaves the line; a call whose callers all aborted is dropped.
  */
 export class CallBuffer<TInput, TResult> {
   private running = 0;
+  // At most `max` entries, so shifting and splicing an array is cheap enough.
   private readonly waiting: Array<IQueuedCall<TInput, TResult>> = [];
-  private head = 0;
 
   constructor(
+    private readonly taskName: string | undefined,
     readonly max: number,
-    private readonly run: (input: TInput) => Promise<TResult>,
+    private readonly run: TRun<TInput, TResult>,
   ) {}
 
   /** Calls waiting to start. */
   get queued(): number {
-    return this.waiting.length - this.head;
+    return this.waiting.length;
   }
 
-  push(input: TInput): Promise<TResult> {
-    if (this.running < this.max) return this.start(input);
-    if (this.queued < this.max) {
-      const waiter = createDeferred<TResult>();
-      this.waiting.push({ input, waiters: [waiter] });
-      return waiter.promise;
+  push(input: TInput, options: IInternalTriggerOptions | undefined): Promise<TResult> {
+    if (this.running < this.max) return this.start(input, options);
+    if (this.waiting.length < this.max) {
+      const call: IQueuedCall<TInput, TResult> = {
+        input,
+        options,
+        callers: new SharedCall(this.taskName, () => this.drop(call)),
+      };
+      this.waiting.push(call);
+      return call.callers.join(options?.signal);
     }
     const newest = this.waiting[this.waiting.length - 1]!;
-    const waiter = createDeferred<TResult>();
     newest.input = input;
-    newest.waiters.push(waiter);
-    return waiter.promise;
+    newest.options = options;
+    return newest.callers.join(options?.signal);
   }
 
-  private start(input: TInput): Promise<TResult> {
+  private start(input: TInput, options: IInternalTriggerOptions | undefined): Promise<TResult> {
     this.running++;
-    const outcome = this.run(input);
+    const outcome = this.run(input, options);
     outcome.then(this.onRunEnded, this.onRunEnded);
     return outcome;
   }
 
   private readonly onRunEnded = (): void => {
     this.running--;
-    const next = this.takeNext();
-    if (next !== undefined) settleAllWith(this.start(next.input), next.waiters);
+    const next = this.waiting.shift();
+    if (next === undefined) return;
+    const options = { ...next.options, signal: next.callers.signalForWork() };
+    next.callers.settleWith(this.start(next.input, options));
   };
 
-  private takeNext(): IQueuedCall<TInput, TResult> | undefined {
-    if (this.head === this.waiting.length) return undefined;
-    const next = this.waiting[this.head]!;
-    this.waiting[this.head++] = undefined as never;
-    if (this.head === this.waiting.length) {
-      this.waiting.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
-      // A line that never empties would otherwise keep growing at the front.
-      this.waiting.splice(0, this.head);
-      this.head = 0;
-    }
-    return next;
+  private drop(call: IQueuedCall<TInput, TResult>): void {
+    const index = this.waiting.indexOf(call);
+    if (index >= 0) this.waiting.splice(index, 1);
   }
 }

@@ -15,15 +15,3 @@ export function createDeferred<T>(): Deferred<T> {
   });
   return { promise, resolve, reject };
 }
-
-/** Settles every waiter with the outcome of `source`. */
-export function settleAllWith<T>(source: Promise<T>, waiters: ReadonlyArray<Deferred<T>>): void {
-  source.then(
-    (value) => {
-      for (const w of waiters) w.resolve(value);
-    },
-    (error: unknown) => {
-      for (const w of waiters) w.reject(error);
-    },
-  );
-}

@@ -35,7 +35,34 @@ export interface ITaskFailedEvent extends ITaskEventBase {
   duration: number;
 }
 
+/** A try failed and another follows after `delayMs` (the run goes on; no slot is held meanwhile). */
+export interface ITaskRetryingEvent extends ITaskEventBase {
+  type: 'retrying';
+  /** The number of the try that comes next (2 for the first retry). */
+  attempt: number;
+  delayMs: number;
+  /** The failed try's error message. */
+  error: string;
+}
+
+/** A TaskManager paused the task: its new runs wait until it is resumed. */
+export interface ITaskPausedEvent extends ITaskEventBase {
+  type: 'paused';
+}
+
+/** A TaskManager resumed the task: runs that waited start in order. */
+export interface ITaskResumedEvent extends ITaskEventBase {
+  type: 'resumed';
+}
+
 /** One lifecycle event of a task; switch on `type` to narrow it. */
-export type ITaskEvent = ITaskStartedEvent | ITaskStepEvent | ITaskCompletedEvent | ITaskFailedEvent;
+export type ITaskEvent =
+  | ITaskStartedEvent
+  | ITaskStepEvent
+  | ITaskCompletedEvent
+  | ITaskFailedEvent
+  | ITaskRetryingEvent
+  | ITaskPausedEvent
+  | ITaskResumedEvent;
 
 export type TTaskEventType = ITaskEvent['type'];

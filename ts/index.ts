@@ -10,7 +10,11 @@ export {
   type ITaskExecution,
   type ITaskExecutionReport,
   type IExecuteRemoveOptions,
+  type IStopOptions,
+  type IConstraintGroupEvent,
+  type IConstraintGroupState,
 } from './taskmanager.js';
+export type { IRetryOptions } from './retry.js';
 export { TaskConstraintGroup, type ITaskConstraintGroupOptions } from './constraintgroup.js';
 export type { IScheduledTaskInfo, INextScheduledRun } from './scheduler.js';
 export * as distributedCoordination from './coordinator/abstract.js';
@@ -28,6 +32,8 @@ export {
   UnknownTaskError,
   DuplicateTaskError,
   ShutdownError,
+  AbortError,
+  TimeoutError,
   type TTaskbufferErrorCode,
 } from './errors.js';
 export type {
@@ -36,10 +42,15 @@ export type {
   ITaskStepEvent,
   ITaskCompletedEvent,
   ITaskFailedEvent,
+  ITaskRetryingEvent,
+  ITaskPausedEvent,
+  ITaskResumedEvent,
   TTaskEventType,
 } from './events.js';
 export type {
   ITaskFunction,
+  ITaskContext,
+  ITriggerOptions,
   ITaskMetadata,
   ITaskStep,
   ITaskStepDefinition,

@@ -2,11 +2,13 @@
 export interface IPrioritized {
   priority: number;
   seq: number;
+  /** Where the item sits in its queue (-1 when in none); kept by the queue for O(log n) removal. */
+  heapIndex: number;
 }
 
 /**
- * A binary heap: push and pop cost O(log n). With equal priorities a push costs O(1),
- * since a newer entry never rises above its parent.
+ * A binary heap: push, pop and remove cost O(log n). With equal priorities a push costs
+ * O(1), since a newer item never rises above its parent.
  */
 export class PriorityQueue<T extends IPrioritized> {
   private readonly heap: T[] = [];
@@ -21,27 +23,21 @@ export class PriorityQueue<T extends IPrioritized> {
 
   push(item: T): void {
     this.heap.push(item);
-    this.siftUp(this.heap.length - 1);
+    this.siftUp(this.heap.length - 1, item);
   }
 
   pop(): T | undefined {
     const top = this.heap[0];
-    const last = this.heap.pop();
-    if (this.heap.length > 0 && last !== undefined) {
-      this.heap[0] = last;
-      this.siftDown(0);
-    }
+    if (top === undefined) return undefined;
+    this.removeAt(0);
     return top;
   }
 
-  /** Removes one item (by identity); O(n) to find it, O(log n) to repair. */
+  /** Removes `item` if it is in this queue. */
   remove(item: T): boolean {
-    const index = this.heap.indexOf(item);
-    if (index < 0) return false;
-    const last = this.heap.pop()!;
-    if (index === this.heap.length) return true;
-    this.heap[index] = last;
-    this.siftDown(this.siftUp(index));
+    const index = item.heapIndex;
+    if (index < 0 || this.heap[index] !== item) return false;
+    this.removeAt(index);
     return true;
   }
 
@@ -50,38 +46,54 @@ export class PriorityQueue<T extends IPrioritized> {
     for (const item of this.heap) visit(item);
   }
 
-  /** Empties the queue and returns what it held, in no particular order. */
+  /** Empties the queue and returns its items, best first. */
   drain(): T[] {
-    return this.heap.splice(0, this.heap.length);
+    const items: T[] = [];
+    while (this.heap.length > 0) items.push(this.pop()!);
+    return items;
   }
 
-  private siftUp(index: number): number {
+  private removeAt(index: number): void {
     const heap = this.heap;
-    const item = heap[index]!;
+    const removed = heap[index]!;
+    removed.heapIndex = -1;
+    const last = heap.pop()!;
+    if (index === heap.length) return;
+    heap[index] = last;
+    if (index > 0 && before(last, heap[(index - 1) >> 1]!)) this.siftUp(index, last);
+    else this.siftDown(index, last);
+  }
+
+  private siftUp(index: number, item: T): void {
+    const heap = this.heap;
     while (index > 0) {
       const parentIndex = (index - 1) >> 1;
-      if (!before(item, heap[parentIndex]!)) break;
-      heap[index] = heap[parentIndex]!;
+      const parent = heap[parentIndex]!;
+      if (!before(item, parent)) break;
+      heap[index] = parent;
+      parent.heapIndex = index;
       index = parentIndex;
     }
     heap[index] = item;
-    return index;
+    item.heapIndex = index;
   }
 
-  private siftDown(index: number): void {
+  private siftDown(index: number, item: T): void {
     const heap = this.heap;
     const length = heap.length;
-    const item = heap[index]!;
     for (;;) {
       const left = 2 * index + 1;
       if (left >= length) break;
       const right = left + 1;
       const child = right < length && before(heap[right]!, heap[left]!) ? right : left;
-      if (!before(heap[child]!, item)) break;
-      heap[index] = heap[child]!;
+      const childItem = heap[child]!;
+      if (!before(childItem, item)) break;
+      heap[index] = childItem;
+      childItem.heapIndex = index;
       index = child;
     }
     heap[index] = item;
+    item.heapIndex = index;
   }
 }
 

@@ -1,11 +1,30 @@
 import { Subject } from 'rxjs';
 import { CallBuffer } from './callbuffer.js';
-import { describeTask, InvalidOptionError, messageOf, toError } from './errors.js';
+import { AbortError, describeTask, InvalidOptionError, messageOf, toError } from './errors.js';
 import type { ITaskEvent } from './events.js';
 import { LabelSet } from './labels.js';
+import { RetryPolicy, type IRetryOptions } from './retry.js';
 import { StepTracker } from './steptracker.js';
-import type { ITaskFunction, ITaskMetadata, ITaskStep, ITaskStepDefinition, StepNames, TTaskStatus } from './types.js';
-import { assertBoolean, assertFunction, assertNonEmptyString, assertPositiveInteger, describeValue } from './validate.js';
+import { TaskRun, type IRunControl, type IRunHost } from './taskrun.js';
+import type {
+  ITaskContext,
+  ITaskFunction,
+  ITaskMetadata,
+  ITaskStep,
+  ITaskStepDefinition,
+  ITriggerOptions,
+  StepNames,
+  TTaskStatus,
+} from './types.js';
+import {
+  assertBoolean,
+  assertFinite,
+  assertFunction,
+  assertNonEmptyString,
+  assertNonNegativeFinite,
+  assertPositiveInteger,
+  describeValue,
+} from './validate.js';
 
 /** A task of any type parameters, for APIs that accept every kind of task. */
 export type AnyTask = Task<any, any, any, any, any>;
@@ -64,6 +83,29 @@ export interface ITaskOptions<
    * @default {}
    */
   labels?: Record<string, string>;
+  /**
+   * Limits each try, from the moment it starts running, in ms. When it passes, the try's
+   * signal is aborted and the try fails with a `TimeoutError` (a retry may follow).
+   * A trigger's own `timeoutMs` overrides it.
+   */
+  timeoutMs?: number;
+  /** Try again after a failure, e.g. `{ attempts: 3, backoff: 'exponential', delayMs: 100 }`. */
+  retry?: IRetryOptions;
+  /**
+   * The priority of this task's triggers in a TaskManager's queues when the trigger
+   * gives none: larger starts first.
+   * @default 0
+   */
+  priority?: number;
+}
+
+/**
+ * What `trigger` accepts besides the input. `control` is how a TaskManager steers the
+ * runs it starts.
+ * @internal
+ */
+export interface IInternalTriggerOptions extends ITriggerOptions {
+  control?: IRunControl;
 }
 
 /**
@@ -95,6 +137,12 @@ export class Task<
   readonly taskSetup: (() => T | PromiseLike<T>) | undefined;
   /** Resolve failed runs with `undefined` instead of rejecting. */
   catchErrors: boolean;
+  /** The default limit of each try in ms, if any. */
+  readonly timeoutMs: number | undefined;
+  /** The default priority of this task's triggers in a TaskManager. */
+  readonly priority: number;
+  /** @internal */
+  readonly retryPolicy: RetryPolicy | undefined;
   /**
    * Lifecycle events of this task: `started`, `step`, `completed`, `failed`. Events are
    * only built while someone subscribes, so an unobserved task pays nothing for them.
@@ -107,6 +155,7 @@ export class Task<
 
   private lastErrorValue: Error | undefined;
   private activeRuns = 0;
+  private pausedFlag = false;
   private lastRunAt: number | undefined;
   private lastDuration: number | undefined;
   private lastOutcome: 'completed' | 'failed' | undefined;
@@ -138,6 +187,8 @@ export class Task<
     }
     assertTaskReference(owner, 'preTask', options.preTask);
     assertTaskReference(owner, 'afterTask', options.afterTask);
+    if (options.timeoutMs !== undefined) assertNonNegativeFinite(owner, 'timeoutMs', options.timeoutMs);
+    if (options.priority !== undefined) assertFinite(owner, 'priority', options.priority);
 
     this.name = options.name;
     this.taskFunction = options.taskFunction;
@@ -146,21 +197,29 @@ export class Task<
     this.preTask = options.preTask;
     this.afterTask = options.afterTask;
     this.taskSetup = options.taskSetup;
+    this.timeoutMs = options.timeoutMs;
+    this.priority = options.priority ?? 0;
+    this.retryPolicy = options.retry === undefined ? undefined : new RetryPolicy(owner, options.retry);
     this.hasHooks = this.preTask !== undefined || this.afterTask !== undefined || this.taskSetup !== undefined;
     this.steps = new StepTracker(owner, options.steps);
     this.labelSet = new LabelSet(owner, options.labels);
     this.buffered = options.buffered ?? false;
     this.bufferMax = this.buffered ? options.bufferMax ?? 1 : undefined;
-    this.callBuffer = this.buffered ? new CallBuffer(this.bufferMax!, (input) => this.run(input)) : undefined;
+    this.callBuffer = this.buffered
+      ? new CallBuffer(this.name, this.bufferMax!, (input, runOptions) => this.run(input, runOptions))
+      : undefined;
   }
 
   /**
    * Runs the task with `input` and resolves with the task function's result. Rejects with
    * the function's error unless `catchErrors` is set (then it resolves `undefined`).
-   * Buffered tasks queue the call as described under `buffered`.
+   * Buffered tasks queue the call as described under `buffered`. With `options.signal`
+   * the trigger can be aborted: it then rejects at once with an `AbortError`.
    */
-  trigger(input?: TInput): Promise<TResult> {
-    return this.callBuffer === undefined ? this.run(input as TInput) : this.callBuffer.push(input as TInput);
+  trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
+    if (options !== undefined) checkTriggerOptions(describeTask(this.name), options);
+    if (options?.signal?.aborted) return Promise.reject(abortedBeforeStart(this.name, options.signal));
+    return (this.callBuffer === undefined ? this.run(input, options) : this.callBuffer.push(input, options)) as Promise<TResult>;
   }
 
   /** Marks `stepName` active (and the previously active step completed). */
@@ -194,6 +253,7 @@ export class Task<
       activeRuns: this.activeRuns,
       labels: this.labelSet.toRecord(),
       buffered: this.buffered,
+      paused: this.pausedFlag,
     };
     const currentStep = this.steps.currentStepName;
     if (currentStep !== undefined) metadata.currentStep = currentStep;
@@ -272,35 +332,46 @@ export class Task<
     if (index >= 0) this.eventSinks.splice(index, 1);
   }
 
-  /** One run, not buffered: hooks, setup, the function, bookkeeping and events. */
-  protected run(input: TInput): Promise<TResult> {
-    const startedAt = this.beginRun();
-    let pending: TResult | PromiseLike<TResult>;
-    try {
-      pending = this.hasHooks ? this.runWithHooks(input) : this.taskFunction(input, undefined as T);
-    } catch (thrown) {
-      pending = Promise.reject(thrown);
-    }
-    // A plain .then instead of an async function: a burst of pending triggers then holds
-    // one promise each instead of a suspended async frame (about 30% faster in the bench).
-    return Promise.resolve(pending).then(
-      (result) => {
-        this.endRunSucceeded(startedAt);
-        return result;
-      },
-      (thrown: unknown) => {
-        this.endRunFailed(startedAt, thrown);
-        if (this.catchErrors) return undefined as TResult;
-        throw thrown;
-      },
-    );
+  /** Whether a TaskManager holds new runs of this task back. */
+  get paused(): boolean {
+    return this.pausedFlag;
   }
 
-  private async runWithHooks(input: TInput): Promise<TResult> {
-    if (this.preTask !== undefined) await resolveTaskReference(this.preTask).trigger(input);
+  /**
+   * Set by TaskManager's `pauseTask` / `resumeTask`; emits `paused` / `resumed`.
+   * @internal
+   */
+  setPaused(paused: boolean): void {
+    if (this.pausedFlag === paused) return;
+    this.pausedFlag = paused;
+    if (this.isObserved()) this.emit({ type: paused ? 'paused' : 'resumed', task: this.getMetadata(), timestamp: Date.now() });
+  }
+
+  /** One run, not buffered: its tries, timeouts, retries, bookkeeping and events. */
+  protected run(input: unknown, options?: IInternalTriggerOptions): Promise<unknown> {
+    const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
+    return new TaskRun(this.runHost, input, { signal: options?.signal, timeoutMs, control: options?.control }).promise;
+  }
+
+  /** The side of the task a TaskRun sees; an object of its own so these stay off the public surface. */
+  private readonly runHost: IRunHost = hostFor(this, {
+    callFunction: (input, context) => this.callFunction(input as TInput, context),
+    beginRun: () => this.beginRun(),
+    recordTryFailure: (error) => this.recordTryFailure(error),
+    endRunSucceeded: (startedAt) => this.endRunSucceeded(startedAt),
+    endRunFailed: (startedAt, error) => this.endRunFailed(startedAt, error),
+    emitRetrying: (attempt, delayMs, error) => this.emitRetrying(attempt, delayMs, error),
+  });
+
+  private callFunction(input: TInput, context: ITaskContext): TResult | PromiseLike<TResult> {
+    return this.hasHooks ? this.runWithHooks(input, context) : this.taskFunction(input, undefined as T, context);
+  }
+
+  private async runWithHooks(input: TInput, context: ITaskContext): Promise<TResult> {
+    if (this.preTask !== undefined) await resolveTaskReference(this.preTask).trigger(input, { signal: context.signal });
     const setupValue = this.taskSetup === undefined ? (undefined as T) : await this.setupOnce();
-    const result = await this.taskFunction(input, setupValue);
-    if (this.afterTask !== undefined) await resolveTaskReference(this.afterTask).trigger(result);
+    const result = await this.taskFunction(input, setupValue, context);
+    if (this.afterTask !== undefined) await resolveTaskReference(this.afterTask).trigger(result, { signal: context.signal });
     return result;
   }
 
@@ -327,6 +398,11 @@ export class Task<
     return now;
   }
 
+  private recordTryFailure(thrown: unknown): void {
+    this.errorCount++;
+    this.lastErrorValue = toError(thrown);
+  }
+
   private endRunSucceeded(startedAt: number): void {
     const now = Date.now();
     this.activeRuns--;
@@ -340,11 +416,11 @@ export class Task<
     }
   }
 
+  /** Ends a failed run; the tries that failed were counted already. */
   private endRunFailed(startedAt: number, thrown: unknown): void {
     const now = Date.now();
     this.activeRuns--;
     this.runCount++;
-    this.errorCount++;
     this.lastDuration = now - startedAt;
     this.lastOutcome = 'failed';
     this.lastErrorValue = toError(thrown);
@@ -359,6 +435,11 @@ export class Task<
     }
   }
 
+  private emitRetrying(attempt: number, delayMs: number, thrown: unknown): void {
+    if (!this.isObserved()) return;
+    this.emit({ type: 'retrying', attempt, delayMs, error: messageOf(thrown), task: this.getMetadata(), timestamp: Date.now() });
+  }
+
   private isObserved(): boolean {
     if (this.eventSubject.observed) return true;
     for (const sink of this.eventSinks) if (sink.observed) return true;
@@ -369,6 +450,43 @@ export class Task<
     this.eventSubject.next(event);
     for (const sink of this.eventSinks) sink.next(event);
   }
+}
+
+function hostFor(task: AnyTask, methods: Omit<IRunHost, 'name' | 'catchErrors' | 'retryPolicy'>): IRunHost {
+  return {
+    ...methods,
+    get name() {
+      return task.name;
+    },
+    get catchErrors() {
+      return task.catchErrors;
+    },
+    get retryPolicy() {
+      return task.retryPolicy;
+    },
+  };
+}
+
+/** Checks a trigger's options where they enter. */
+export function checkTriggerOptions(owner: string, options: ITriggerOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', options, `${owner}: expected trigger options to be an object, got ${describeValue(options)}`);
+  }
+  if (options.signal !== undefined && !isAbortSignal(options.signal)) {
+    throw new InvalidOptionError('signal', options.signal, `${owner}: expected \`signal\` to be an AbortSignal, got ${describeValue(options.signal)}`);
+  }
+  if (options.timeoutMs !== undefined) assertNonNegativeFinite(owner, 'timeoutMs', options.timeoutMs);
+  if (options.priority !== undefined) assertFinite(owner, 'priority', options.priority);
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function';
+}
+
+/** The error of a trigger whose signal was aborted before anything ran. */
+export function abortedBeforeStart(taskName: string | undefined, signal: AbortSignal): AbortError {
+  return new AbortError(`${describeTask(taskName)} was aborted before it started: ${messageOf(signal.reason)}`, signal.reason);
 }
 
 function resolveTaskReference(reference: TTaskReference): AnyTask {

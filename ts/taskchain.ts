@@ -14,7 +14,7 @@ export interface ITaskchainOptions {
 
 /**
  * Runs tasks one after another, feeding each result to the next task, and resolves with
- * the last result. A failure stops the chain and rejects with a `TaskChainError` that
+ * the last result. Aborting the chain's trigger aborts the task that is running. A failure stops the chain and rejects with a `TaskChainError` that
  * names the chain, the failing task and its index, with the original error as `cause`.
  */
 export class Taskchain extends Task<undefined, [], Record<string, unknown>, any, any> {
@@ -29,7 +29,7 @@ export class Taskchain extends Task<undefined, [], Record<string, unknown>, any,
       name: options.name,
       labels: options.labels,
       catchErrors: options.catchErrors,
-      taskFunction: (input: unknown) => runInSequence(options.name, tasks, input),
+      taskFunction: (input: unknown, _setup, context) => runInSequence(options.name, tasks, input, context.signal),
     });
     this.tasks = tasks;
   }
@@ -59,7 +59,7 @@ export class Taskchain extends Task<undefined, [], Record<string, unknown>, any,
   }
 }
 
-async function runInSequence(chainName: string | undefined, tasks: AnyTask[], input: unknown): Promise<unknown> {
+async function runInSequence(chainName: string | undefined, tasks: AnyTask[], input: unknown, signal: AbortSignal): Promise<unknown> {
   // A run works on the chain as it was when it started, even if tasks are added or removed meanwhile.
   const snapshot = tasks.slice();
   if (snapshot.length === 0) {
@@ -69,7 +69,7 @@ async function runInSequence(chainName: string | undefined, tasks: AnyTask[], in
   for (let index = 0; index < snapshot.length; index++) {
     const task = snapshot[index]!;
     try {
-      value = await task.trigger(value);
+      value = await task.trigger(value, { signal });
     } catch (error) {
       throw new TaskChainError(chainName, task.name, index, error);
     }

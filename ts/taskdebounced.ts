@@ -1,7 +1,7 @@
-import { createDeferred, settleAllWith, type Deferred } from './deferred.js';
 import { describeTask } from './errors.js';
-import { Task, type ITaskOptions } from './task.js';
-import type { ITaskStepDefinition } from './types.js';
+import { SharedCall } from './sharedcall.js';
+import { abortedBeforeStart, checkTriggerOptions, Task, type IInternalTriggerOptions, type ITaskOptions } from './task.js';
+import type { ITaskStepDefinition, ITriggerOptions } from './types.js';
 import { assertNonNegativeFinite } from './validate.js';
 
 /** Options of `new TaskDebounced(...)`. */
@@ -30,7 +30,8 @@ export class TaskDebounced<
 > extends Task<T, TSteps, TData, TInput, TResult> {
   readonly debounceTimeInMillis: number;
   private pendingInput: TInput | undefined;
-  private waiters: Array<Deferred<TResult>> = [];
+  private pendingOptions: IInternalTriggerOptions | undefined;
+  private callers: SharedCall<TResult> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ITaskDebouncedOptions<T, TSteps, TData, TInput, TResult>) {
@@ -41,24 +42,37 @@ export class TaskDebounced<
 
   /** Triggers waiting for the quiet period to end. */
   get pendingTriggers(): number {
-    return this.waiters.length;
+    return this.callers?.size ?? 0;
   }
 
-  override trigger(input?: TInput): Promise<TResult> {
-    const waiter = createDeferred<TResult>();
-    this.waiters.push(waiter);
+  /**
+   * Starts (or restarts) the quiet period; the run gets the last input. A caller that
+   * aborts leaves at once; when every waiting caller aborted, no run happens.
+   */
+  override trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
+    if (options !== undefined) checkTriggerOptions(describeTask(this.name), options);
+    if (options?.signal?.aborted) return Promise.reject(abortedBeforeStart(this.name, options.signal));
+    const callers = (this.callers ??= new SharedCall(this.name, () => this.cancelPending()));
     this.pendingInput = input;
+    this.pendingOptions = options;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(this.flush, this.debounceTimeInMillis);
-    return waiter.promise;
+    return callers.join(options?.signal);
+  }
+
+  private cancelPending(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.callers = undefined;
+    this.pendingInput = undefined;
+    this.pendingOptions = undefined;
   }
 
   private readonly flush = (): void => {
-    const waiters = this.waiters;
+    const callers = this.callers!;
     const input = this.pendingInput;
-    this.waiters = [];
-    this.pendingInput = undefined;
-    this.timer = undefined;
-    settleAllWith(super.trigger(input), waiters);
+    const options = { ...this.pendingOptions, signal: callers.signalForWork() };
+    this.cancelPending();
+    callers.settleWith(super.trigger(input, options));
   };
 }

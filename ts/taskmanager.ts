@@ -10,9 +10,9 @@ import { DuplicateTaskError, InvalidOptionError, messageOf, ShutdownError, toErr
 import type { ITaskEvent } from './events.js';
 import { RunQueue } from './runqueue.js';
 import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo } from './scheduler.js';
-import { Task, type AnyTask } from './task.js';
-import type { ITaskMetadata, ITaskStep } from './types.js';
-import { assertNonEmptyString, assertPositiveInteger, describeValue } from './validate.js';
+import { checkTriggerOptions, Task, type AnyTask } from './task.js';
+import type { ITaskMetadata, ITaskStep, ITriggerOptions } from './types.js';
+import { assertBoolean, assertNonEmptyString, assertNonNegativeFinite, assertPositiveInteger, describeValue } from './validate.js';
 
 /** Options of `new TaskManager(...)`. */
 export interface ITaskManagerOptions {
@@ -52,13 +52,44 @@ export interface ITaskExecutionReport<TResult = any> extends ITaskExecution {
   result: TResult | undefined;
 }
 
-/** Options of `addExecuteRemoveTask`. */
-export interface IExecuteRemoveOptions<TInput = any> {
+/** Options of `addExecuteRemoveTask`: the input and the usual trigger options. */
+export interface IExecuteRemoveOptions<TInput = any> extends ITriggerOptions {
   /** The input to trigger the task with. */
   input?: TInput;
 }
 
-type TManagerState = 'new' | 'started' | 'stopped';
+/** Options of `stop()`. */
+export interface IStopOptions {
+  /**
+   * Let running work finish (and reject what still waits in queues) before resolving.
+   * @default false
+   */
+  drain?: boolean;
+  /**
+   * With `drain`: how long to wait for running work, in ms; what still runs then is
+   * aborted (signalled, its trigger rejected), so `stop()` resolves within this time.
+   * @default Infinity
+   */
+  timeoutMs?: number;
+}
+
+/** A constraint group was paused or resumed. */
+export interface IConstraintGroupEvent {
+  type: 'paused' | 'resumed';
+  groupName: string;
+  timestamp: number;
+}
+
+/** A constraint group's state, as `getConstraintGroupStates()` reports it. */
+export interface IConstraintGroupState {
+  name: string;
+  maxConcurrent: number;
+  cooldownMs: number;
+  paused: boolean;
+  keys: Array<{ key: string; running: number; waiting: number; cooldownRemainingMs: number }>;
+}
+
+type TManagerState = 'new' | 'started' | 'stopping' | 'stopped';
 
 /**
  * Runs tasks through constraint groups, schedules them with cron, aggregates their
@@ -67,6 +98,8 @@ type TManagerState = 'new' | 'started' | 'stopped';
 export class TaskManager {
   /** Every event of every added task. */
   readonly taskSubject = new Subject<ITaskEvent>();
+  /** Constraint groups paused and resumed. */
+  readonly constraintGroupSubject = new Subject<IConstraintGroupEvent>();
   /** The registered tasks. Add and remove them with `addTask` / `removeTask`. */
   readonly taskMap = new ObjectMap<AnyTask>();
   /** Identifies this instance to a distributed coordinator. */
@@ -169,52 +202,92 @@ export class TaskManager {
     return true;
   }
 
-  /** Runs holding constraint slots and runs waiting for them, for dashboards. */
-  getConstraintGroupStates(): Array<{
-    name: string;
-    maxConcurrent: number;
-    cooldownMs: number;
-    keys: Array<{ key: string; running: number; waiting: number; cooldownRemainingMs: number }>;
-  }> {
+  /** Per group: its limits, whether it is paused, and per key the runs holding a slot, waiting, and cooldown left. */
+  getConstraintGroupStates(): IConstraintGroupState[] {
     return this.groups.map((group) => {
       const waiting = this.runQueue.waitingByKey(group);
       const keys = group.getKeyStates().map((state) => ({ ...state, waiting: waiting.get(state.key) ?? 0 }));
       for (const [key, count] of waiting) {
         if (!keys.some((k) => k.key === key)) keys.push({ key, running: 0, waiting: count, cooldownRemainingMs: 0 });
       }
-      return { name: group.name, maxConcurrent: group.maxConcurrent, cooldownMs: group.cooldownMs, keys };
+      return {
+        name: group.name,
+        maxConcurrent: group.maxConcurrent,
+        cooldownMs: group.cooldownMs,
+        paused: this.runQueue.isPaused(group),
+        keys,
+      };
     });
+  }
+
+  // ---- pause and resume -------------------------------------------------------------
+
+  /** New runs of the task (triggers and cron ticks) wait until `resumeTask`; running work finishes. */
+  pauseTask(name: string): void {
+    const task = this.requireTask(name, 'pauseTask');
+    this.runQueue.pauseTask(task);
+    task.setPaused(true);
+  }
+
+  /** Starts the runs that waited while the task was paused, in order. */
+  resumeTask(name: string): void {
+    const task = this.requireTask(name, 'resumeTask');
+    task.setPaused(false);
+    this.runQueue.resumeTask(task);
+  }
+
+  /** New runs that this group applies to wait until `resumeConstraintGroup`; running work finishes. */
+  pauseConstraintGroup(name: string): void {
+    const group = this.requireGroup(name, 'pauseConstraintGroup');
+    if (this.runQueue.isPaused(group)) return;
+    this.runQueue.pauseGroup(group);
+    this.emitGroupEvent('paused', group);
+  }
+
+  /** Starts the runs that waited while the group was paused, in order. */
+  resumeConstraintGroup(name: string): void {
+    const group = this.requireGroup(name, 'resumeConstraintGroup');
+    if (!this.runQueue.isPaused(group)) return;
+    this.runQueue.resumeGroup(group);
+    this.emitGroupEvent('resumed', group);
   }
 
   // ---- triggers -------------------------------------------------------------------
 
   /**
    * Runs `task` through the constraint groups: at once when every group has room, else
-   * after queued work for the same keys. Resolves with the result, or `undefined` when a
-   * `shouldExecute` said no.
+   * after queued work for the same keys (higher `priority` first). Resolves with the
+   * result, or `undefined` when a `shouldExecute` said no.
    */
-  triggerTaskConstrained<TInput, TResult>(task: Task<any, any, any, TInput, TResult>, input?: TInput): Promise<TResult | undefined> {
+  triggerTaskConstrained<TInput, TResult>(
+    task: Task<any, any, any, TInput, TResult>,
+    input?: TInput,
+    options?: ITriggerOptions,
+  ): Promise<TResult | undefined> {
     const refusal = this.refuseTrigger('triggerTaskConstrained');
     if (refusal !== undefined) return refusal;
-    let run;
     try {
-      run = this.runQueue.createRun(task, input);
+      if (options !== undefined) checkTriggerOptions('triggerTaskConstrained', options);
+      return this.runQueue.submit(this.runQueue.createRun(task, input, options)) as Promise<TResult | undefined>;
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.runQueue.submit(run) as Promise<TResult | undefined>;
   }
 
   /** Same as `triggerTaskConstrained`. */
-  triggerTask<TInput, TResult>(task: Task<any, any, any, TInput, TResult>, input?: TInput): Promise<TResult | undefined> {
-    return this.triggerTaskConstrained(task, input);
+  triggerTask<TInput, TResult>(
+    task: Task<any, any, any, TInput, TResult>,
+    input?: TInput,
+    options?: ITriggerOptions,
+  ): Promise<TResult | undefined> {
+    return this.triggerTaskConstrained(task, input, options);
   }
 
   /** Triggers the registered task `name` through the constraint groups; rejects for an unknown name. */
-  triggerTaskByName(name: string, input?: unknown): Promise<any> {
+  triggerTaskByName(name: string, input?: unknown, options?: ITriggerOptions): Promise<any> {
     const task = this.tasksByName.get(name);
     if (task === undefined) return Promise.reject(new UnknownTaskError(name, 'triggerTaskByName'));
-    return this.triggerTaskConstrained(task, input);
+    return this.triggerTaskConstrained(task, input, options);
   }
 
   /**
@@ -227,10 +300,12 @@ export class TaskManager {
   ): Promise<ITaskExecutionReport<TResult>> {
     const refusal = this.refuseTrigger('addExecuteRemoveTask');
     if (refusal !== undefined) await refusal;
+    const { input, ...triggerOptions } = options;
+    checkTriggerOptions('addExecuteRemoveTask', triggerOptions);
     this.addTask(task);
     const startTime = Date.now();
     try {
-      const run = this.runQueue.createRun(task, options.input);
+      const run = this.runQueue.createRun(task, input, triggerOptions);
       const result = (await this.runQueue.submit(run)) as TResult | undefined;
       const endTime = Date.now();
       const steps = task.getStepsMetadata();
@@ -297,22 +372,66 @@ export class TaskManager {
   }
 
   /**
-   * Stops cron and the coordinator, ends event forwarding and refuses new triggers until
-   * `start()`. Work already accepted still runs, but no timer of the manager keeps the
-   * process alive any more.
+   * Stops cron and the coordinator, ends event forwarding and refuses new triggers with a
+   * `ShutdownError` until `start()`. Without `drain`, work already accepted still runs,
+   * but no timer of the manager keeps the process alive any more. With `drain`, waiting
+   * work is rejected with a `ShutdownError`, running work may finish, and what still runs
+   * after `timeoutMs` is aborted; `stop()` then resolves.
    */
-  async stop(): Promise<void> {
+  async stop(options: IStopOptions = {}): Promise<void> {
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidOptionError('options', options, `stop(options): expected an options object, got ${describeValue(options)}`);
+    }
+    if (options.drain !== undefined) assertBoolean('stop', 'drain', options.drain);
+    if (options.timeoutMs !== undefined && options.timeoutMs !== Number.POSITIVE_INFINITY) {
+      assertNonNegativeFinite('stop', 'timeoutMs', options.timeoutMs);
+    }
+    const wasStarted = this.state === 'started';
+    this.state = 'stopping';
     this.scheduler.stop();
+    if (options.drain === true) await this.drain(options.timeoutMs ?? Number.POSITIVE_INFINITY);
     for (const task of this.tasksByName.values()) task.removeEventSink(this.taskSubject);
     this.runQueue.setKeepAlive(false);
-    const wasStarted = this.state === 'started';
     this.state = 'stopped';
     if (wasStarted) await this.distributedCoordinator?.stop();
   }
 
+  private async drain(timeoutMs: number): Promise<void> {
+    this.runQueue.rejectWaiting(new ShutdownError('the TaskManager was stopped before this trigger started'));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      if (timeoutMs !== Number.POSITIVE_INFINITY) timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([this.runQueue.whenIdle(), timedOut]);
+    if (timer !== undefined) clearTimeout(timer);
+    if (outcome !== 'timeout') return;
+    this.runQueue.abortActive(new ShutdownError(`stop(): running work did not finish within ${timeoutMs} ms`));
+    await this.runQueue.whenIdle();
+  }
+
   private refuseTrigger(action: string): Promise<never> | undefined {
-    if (this.state !== 'stopped') return undefined;
+    if (this.state !== 'stopped' && this.state !== 'stopping') return undefined;
     return Promise.reject(new ShutdownError(`${action}: the TaskManager is stopped; call start() to accept triggers again`));
+  }
+
+  private requireTask(name: string, action: string): AnyTask {
+    const task = this.tasksByName.get(name);
+    if (task === undefined) throw new UnknownTaskError(name, action);
+    return task;
+  }
+
+  private requireGroup(name: string, action: string): TaskConstraintGroup<any> {
+    const group = this.groups.find((g) => g.name === name);
+    if (group === undefined) {
+      throw new InvalidOptionError('name', name, `${action}: no constraint group named ${JSON.stringify(name)} is registered`);
+    }
+    return group;
+  }
+
+  private emitGroupEvent(type: IConstraintGroupEvent['type'], group: TaskConstraintGroup<any>): void {
+    if (this.constraintGroupSubject.observed) {
+      this.constraintGroupSubject.next({ type, groupName: group.name, timestamp: Date.now() });
+    }
   }
 
   private metadataOf(task: AnyTask): ITaskMetadata {
@@ -361,8 +480,9 @@ export class TaskManager {
 
   /** Runs a cron tick; its failure is recorded on the task (lastError, `failed` event), not thrown. */
   private async runScheduled(task: AnyTask): Promise<{ status: TDistributedTaskStatus; error?: string }> {
+    if (this.state !== 'started') return { status: 'skipped', error: 'the TaskManager was stopped' };
     try {
-      const run = this.runQueue.createRun(task, undefined);
+      const run = this.runQueue.createRun(task, undefined, undefined);
       await this.runQueue.submit(run);
       return { status: run.skipped ? 'skipped' : 'succeeded' };
     } catch (error) {

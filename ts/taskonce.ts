@@ -1,5 +1,7 @@
-import { Task, type ITaskOptions } from './task.js';
-import type { ITaskStepDefinition } from './types.js';
+import { SharedCall } from './sharedcall.js';
+import { abortedBeforeStart, checkTriggerOptions, Task, type ITaskOptions } from './task.js';
+import { describeTask } from './errors.js';
+import type { ITaskStepDefinition, ITriggerOptions } from './types.js';
 
 /**
  * A task whose function runs at most once. Every trigger, concurrent or later, gets the
@@ -23,8 +25,15 @@ export class TaskOnce<
     return this.once !== undefined;
   }
 
-  override trigger(input?: TInput): Promise<TResult> {
-    this.once ??= super.trigger(input);
-    return this.once;
+  /** The first trigger starts the one run; every trigger gets its outcome. A caller's signal only ends that caller's wait. */
+  override trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
+    if (options !== undefined) checkTriggerOptions(describeTask(this.name), options);
+    if (options?.signal?.aborted) return Promise.reject(abortedBeforeStart(this.name, options.signal));
+    this.once ??= super.trigger(input, { timeoutMs: options?.timeoutMs });
+    if (options?.signal === undefined) return this.once;
+    const caller = new SharedCall<TResult>(this.name, () => {});
+    const wait = caller.join(options.signal);
+    caller.settleWith(this.once);
+    return wait;
   }
 }

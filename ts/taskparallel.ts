@@ -15,6 +15,7 @@ export interface ITaskparallelOptions {
 /**
  * Starts all tasks at once with the same input and resolves with their results in
  * `taskArray` order; rejects with the first failure (the other tasks still run to their end).
+ * Aborting the trigger aborts every task.
  */
 export class Taskparallel extends Task<undefined, [], Record<string, unknown>, any, any[]> {
   readonly taskArray: readonly AnyTask[];
@@ -28,7 +29,10 @@ export class Taskparallel extends Task<undefined, [], Record<string, unknown>, a
       name: options.name,
       labels: options.labels,
       catchErrors: options.catchErrors,
-      taskFunction: (input: unknown) => Promise.all(tasks.map((task) => task.trigger(input))),
+      taskFunction: (input: unknown, _setup, context) => {
+        const signal = context.signal;
+        return Promise.all(tasks.map((task) => task.trigger(input, { signal })));
+      },
     });
     this.taskArray = tasks;
   }

@@ -26,13 +26,40 @@ export interface ITaskStep {
 export type TTaskStatus = 'idle' | 'running' | 'completed' | 'failed';
 
 /**
- * The function a Task runs. It receives the trigger's input and, when the task has a
- * `taskSetup`, the value that setup produced.
+ * The function a Task runs. It receives the trigger's input, the value `taskSetup`
+ * produced (when the task has one) and a context with the run's abort signal and the
+ * number of this try.
  */
 export type ITaskFunction<T = undefined, TInput = any, TResult = any> = (
   input: TInput,
   setupValue: T,
+  context: ITaskContext,
 ) => TResult | PromiseLike<TResult>;
+
+/** What a task function learns about the try it runs in. */
+export interface ITaskContext {
+  /**
+   * Aborted when the trigger's signal aborts, when the try passes its `timeoutMs`, or
+   * when a draining `manager.stop()` gives up waiting. Pass it on to `fetch` and friends.
+   */
+  readonly signal: AbortSignal;
+  /** 1 for the first try, 2 for the first retry, ... */
+  readonly attempt: number;
+}
+
+/** Options of a single trigger; the same object for `task.trigger` and every manager trigger. */
+export interface ITriggerOptions {
+  /** Aborts the trigger: a queued one never starts, a running one is signalled and rejects at once. */
+  signal?: AbortSignal;
+  /** Limits each try, from the moment it starts running, in ms; overrides the task's `timeoutMs`. */
+  timeoutMs?: number;
+  /**
+   * Among triggers waiting for the same constraint slot, larger starts first; equal
+   * priorities keep trigger order. Overrides the task's `priority`. Used by TaskManager.
+   * @default 0
+   */
+  priority?: number;
+}
 
 /**
  * A plain, JSON-safe snapshot of a task. It is a copy: later changes to the task do not
@@ -65,4 +92,6 @@ export interface ITaskMetadata {
   cronSchedule?: string;
   /** The next cron tick (epoch ms), alongside `cronSchedule`. */
   nextRun?: number;
+  /** Whether a TaskManager holds new runs of this task back (`pauseTask`). */
+  paused: boolean;
 }

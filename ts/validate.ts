@@ -46,6 +46,10 @@ export function assertNonNegativeFinite(owner: string, option: string, value: un
   }
 }
 
+export function assertFinite(owner: string, option: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) reject(owner, option, 'a finite number', value);
+}
+
 export function assertFunction(owner: string, option: string, value: unknown): asserts value is (...args: never[]) => unknown {
   if (typeof value !== 'function') reject(owner, option, 'a function', value);
 }
