@@ -27,6 +27,13 @@ export interface ITaskConstraintGroupOptions<TData extends object = Record<strin
    * triggers alike). `false` skips the run, and its trigger resolves `undefined`.
    */
   shouldExecute?: (task: Task<any, any, TData>, input?: any) => boolean | Promise<boolean>;
+  /**
+   * `cluster` holds `maxConcurrent` and `cooldownMs` across every instance of a cluster
+   * (it needs a TaskManager whose distributed coordinator offers cluster slots, such as
+   * `RedisCoordinator`); `local` holds them in this process only, at no network cost.
+   * @default 'local'
+   */
+  scope?: 'local' | 'cluster';
 }
 
 interface IKeyState {
@@ -52,6 +59,7 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
   readonly name: string;
   readonly maxConcurrent: number;
   readonly cooldownMs: number;
+  readonly scope: 'local' | 'cluster';
   private readonly keyFunction: ITaskConstraintGroupOptions<TData>['constraintKeyForExecution'];
   private readonly shouldExecuteFunction: ITaskConstraintGroupOptions<TData>['shouldExecute'];
   private readonly keys = new Map<string, IKeyState>();
@@ -69,6 +77,10 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
     if (options.maxConcurrent !== undefined) assertCap(owner, 'maxConcurrent', options.maxConcurrent);
     if (options.cooldownMs !== undefined) assertNonNegativeFinite(owner, 'cooldownMs', options.cooldownMs);
     if (options.shouldExecute !== undefined) assertFunction(owner, 'shouldExecute', options.shouldExecute);
+    if (options.scope !== undefined && options.scope !== 'local' && options.scope !== 'cluster') {
+      throw new InvalidOptionError('scope', options.scope, `${owner}: expected \`scope\` to be 'local' or 'cluster', got ${describeValue(options.scope)}`);
+    }
+    this.scope = options.scope ?? 'local';
     this.name = options.name;
     this.keyFunction = options.constraintKeyForExecution;
     this.maxConcurrent = options.maxConcurrent ?? Number.POSITIVE_INFINITY;

@@ -1,4 +1,5 @@
 import type { TaskConstraintGroup } from './constraintgroup.js';
+import type { IClusterSlot, IClusterSlots } from './coordinator/abstract.js';
 import { createDeferred, type Deferred } from './deferred.js';
 import { AbortError, describeTask, messageOf } from './errors.js';
 import { before, PriorityQueue, type IPrioritized } from './priorityqueue.js';
@@ -39,6 +40,8 @@ export class ConstrainedRun implements IPrioritized, IInternalTriggerOptions, IR
   /** While waiting for slots again after a retry's delay. */
   reacquired: Deferred<void> | undefined;
   onAbort: (() => void) | undefined;
+  /** How many of `clusterGroups` (in order) this run holds a cluster slot of. */
+  clusterHeld = 0;
   readonly control = this;
 
   constructor(
@@ -48,6 +51,9 @@ export class ConstrainedRun implements IPrioritized, IInternalTriggerOptions, IR
     /** The groups whose key for this run is not null, with those keys (parallel arrays). */
     readonly groups: Array<TaskConstraintGroup<any>>,
     readonly keys: string[],
+    /** Groups with `scope: 'cluster'` that apply, with their keys: their slots live in the cluster. */
+    readonly clusterGroups: Array<TaskConstraintGroup<any>>,
+    readonly clusterKeys: string[],
     readonly priority: number,
     readonly signal: AbortSignal | undefined,
     readonly timeoutMs: number | undefined,
@@ -105,6 +111,8 @@ export class RunQueue {
   constructor(
     /** The groups registered now; `shouldExecute` of each is asked before every run. */
     private readonly currentGroups: () => ReadonlyArray<TaskConstraintGroup<any>>,
+    /** Where the slots of `scope: 'cluster'` groups are taken, and who takes them. */
+    private readonly cluster: { slots(): IClusterSlots | undefined; instanceId: string },
   ) {}
 
   /** Runs started and not yet ended (holding slots, or between retries). */
@@ -131,15 +139,23 @@ export class RunQueue {
   createRun(task: AnyTask, input: unknown, options: IInternalTriggerOptions | undefined): ConstrainedRun {
     const groups: Array<TaskConstraintGroup<any>> = [];
     const keys: string[] = [];
+    const clusterGroups: Array<TaskConstraintGroup<any>> = [];
+    const clusterKeys: string[] = [];
     for (const group of this.currentGroups()) {
       const key = group.getConstraintKey(task, input);
-      if (key !== null) {
+      if (key === null) continue;
+      if (group.scope === 'cluster') {
+        clusterGroups.push(group);
+        clusterKeys.push(key);
+      } else {
         groups.push(group);
         keys.push(key);
       }
     }
     const priority = options?.priority ?? task.priority;
-    return new ConstrainedRun(this, task, input, groups, keys, priority, options?.signal, options?.timeoutMs, this.seq++);
+    return new ConstrainedRun(
+      this, task, input, groups, keys, clusterGroups, clusterKeys, priority, options?.signal, options?.timeoutMs, this.seq++,
+    );
   }
 
   /** Starts the run now if nothing stands in its way, else queues it. Resolves with its outcome. */
@@ -175,6 +191,7 @@ export class RunQueue {
     const ownLines = this.lines.get(group);
     this.lines.delete(group);
     const forget = (run: ConstrainedRun) => dropGroup(run, group);
+    for (const run of this.activeRuns) if (run.state === 'retryWait') forget(run);
     for (const byKey of this.lines.values()) for (const line of byKey.values()) line.runs.forEach(forget);
     for (const line of this.pauseLines.values()) line.runs.forEach(forget);
     if (this.pausedGroups.delete(group)) this.drainPauseLine(group);
@@ -289,17 +306,61 @@ export class RunQueue {
     this.takeSlots(run);
     if (run.state === 'requeued') {
       run.state = 'holding';
-      run.reacquired!.resolve();
-      run.reacquired = undefined;
-      return;
+      return this.withClusterSlots(run, () => {
+        run.reacquired!.resolve();
+        run.reacquired = undefined;
+      });
     }
-    this.begin(run);
+    this.withClusterSlots(run, () => this.begin(run));
+  }
+
+  /**
+   * Takes the run's cluster slots (after its local ones), then continues. While it waits
+   * the run holds its local slots; a failure or an abort ends the run.
+   */
+  private withClusterSlots(run: ConstrainedRun, then: () => void): void {
+    if (run.clusterHeld === run.clusterGroups.length) return then();
+    const slots = this.cluster.slots();
+    if (slots === undefined) {
+      this.finish(run, false);
+      return run.reject(new Error(`${describeTask(run.task.name)}: a constraint group has scope 'cluster' but the manager's coordinator offers no cluster slots`));
+    }
+    const index = run.clusterHeld;
+    const group = run.clusterGroups[index]!;
+    const key = run.clusterKeys[index]!;
+    slots.acquire(clusterSlotOf(group, key), this.holderOf(run), run.signal, run.timeoutMs).then(
+      () => {
+        if (run.state !== 'holding') {
+          // The run ended (aborted, drained) while the cluster answered: give the slot straight back.
+          slots.release(clusterSlotOf(group, key), this.holderOf(run), false);
+          return;
+        }
+        group.acquireSlot(key); // mirrored locally, so this instance's share shows in its states
+        run.clusterHeld++;
+        this.withClusterSlots(run, then);
+      },
+      (error: unknown) => {
+        if (run.state !== 'holding') return;
+        if (run.reacquired !== undefined) {
+          run.state = 'retryWait';
+          this.releaseSlots(run, false);
+          return run.reacquired.reject(error);
+        }
+        this.finish(run, false);
+        run.reject(error);
+      },
+    );
+  }
+
+  private holderOf(run: ConstrainedRun): string {
+    return `${this.cluster.instanceId}:${run.seq}`;
   }
 
   private pauseGateOf(run: ConstrainedRun): AnyTask | TaskConstraintGroup<any> | undefined {
     if (this.pausedTasks.size > 0 && this.pausedTasks.has(run.task)) return run.task;
     if (this.pausedGroups.size > 0) {
       for (const group of run.groups) if (this.pausedGroups.has(group)) return group;
+      for (const group of run.clusterGroups) if (this.pausedGroups.has(group)) return group;
     }
     return undefined;
   }
@@ -397,10 +458,23 @@ export class RunQueue {
   }
 
   private releaseSlots(run: ConstrainedRun, ran: boolean): void {
+    this.releaseClusterSlots(run, ran);
     if (!run.holdsSlots) return;
     run.holdsSlots = false;
     for (let i = 0; i < run.groups.length; i++) run.groups[i]!.release(run.keys[i]!, ran);
     for (let i = 0; i < run.groups.length; i++) this.wake(run.groups[i]!, run.keys[i]!);
+  }
+
+  private releaseClusterSlots(run: ConstrainedRun, ran: boolean): void {
+    if (run.clusterHeld === 0) return;
+    const slots = this.cluster.slots();
+    for (let i = 0; i < run.clusterHeld; i++) {
+      const group = run.clusterGroups[i]!;
+      const key = run.clusterKeys[i]!;
+      group.release(key, ran);
+      slots?.release(clusterSlotOf(group, key), this.holderOf(run), ran);
+    }
+    run.clusterHeld = 0;
   }
 
   private onAbort(run: ConstrainedRun): void {
@@ -542,9 +616,19 @@ export class RunQueue {
 /** Takes `group` out of a run whose trigger counted it (the group was removed since). */
 function dropGroup(run: ConstrainedRun, group: TaskConstraintGroup<any>): void {
   const index = run.groups.indexOf(group);
-  if (index < 0) return;
-  run.groups.splice(index, 1);
-  run.keys.splice(index, 1);
+  if (index >= 0) {
+    run.groups.splice(index, 1);
+    run.keys.splice(index, 1);
+  }
+  const clusterIndex = run.clusterGroups.indexOf(group);
+  if (clusterIndex >= run.clusterHeld) {
+    run.clusterGroups.splice(clusterIndex, 1);
+    run.clusterKeys.splice(clusterIndex, 1);
+  }
+}
+
+function clusterSlotOf(group: TaskConstraintGroup<any>, key: string): IClusterSlot {
+  return { groupName: group.name, key, maxConcurrent: group.maxConcurrent, cooldownMs: group.cooldownMs };
 }
 
 /** Node timers can be unref'd so they do not keep the process alive; browsers have no such thing. */

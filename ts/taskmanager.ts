@@ -8,6 +8,7 @@ import type {
 } from './coordinator/abstract.js';
 import { DuplicateTaskError, InvalidOptionError, messageOf, ShutdownError, toError, UnknownTaskError } from './errors.js';
 import type { ITaskEvent } from './events.js';
+import { randomId } from './ids.js';
 import { RunQueue } from './runqueue.js';
 import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo } from './scheduler.js';
 import { checkTriggerOptions, Task, type AnyTask } from './task.js';
@@ -19,8 +20,8 @@ export interface ITaskManagerOptions {
   /** Consulted before every cron-fired run; only the instance it elects runs the tick. */
   distributedCoordinator?: AbstractDistributedCoordinator;
   /**
-   * Identifies this instance to the coordinator.
-   * @default a random UUID
+   * Identifies this instance in distributed task requests.
+   * @default the coordinator's `instanceId`, else a random UUID
    */
   instanceId?: string;
   /**
@@ -109,7 +110,7 @@ export class TaskManager {
   private readonly tasksByName = new Map<string, AnyTask>();
   private groups: ReadonlyArray<TaskConstraintGroup<any>> = [];
   private readonly groupListeners = new Map<TaskConstraintGroup<any>, () => void>();
-  private readonly runQueue = new RunQueue(() => this.groups);
+  private readonly runQueue: RunQueue;
   private readonly scheduler = new Scheduler((name, scheduledAt) => void this.runTick(name, scheduledAt));
   private readonly reportError: (error: Error) => void;
   private state: TManagerState = 'new';
@@ -119,9 +120,18 @@ export class TaskManager {
       throw new InvalidOptionError('options', options, `new TaskManager(options): expected an options object, got ${describeValue(options)}`);
     }
     if (options.instanceId !== undefined) assertNonEmptyString('TaskManager', 'instanceId', options.instanceId);
-    this.instanceId = options.instanceId ?? globalThis.crypto.randomUUID();
+    this.instanceId = options.instanceId ?? options.distributedCoordinator?.instanceId ?? randomId();
     this.distributedCoordinator = options.distributedCoordinator;
     this.reportError = options.onError ?? ((error) => console.error(`taskbuffer TaskManager: ${error.message}`, error));
+    this.runQueue = new RunQueue(() => this.groups, {
+      slots: () => this.distributedCoordinator?.clusterSlots,
+      instanceId: this.instanceId,
+    });
+    this.distributedCoordinator?.bindManager({
+      instanceId: this.instanceId,
+      taskSubject: this.taskSubject,
+      runningTaskNames: () => [...this.tasksByName.values()].filter((task) => task.running).map((task) => task.name!),
+    });
   }
 
   // ---- registry ------------------------------------------------------------------
@@ -182,6 +192,11 @@ export class TaskManager {
   /** Registers a group; from now on every run the manager starts must fit it. Names are unique. */
   addConstraintGroup(group: TaskConstraintGroup<any>): void {
     if (this.groups.includes(group)) return;
+    if (group.scope === 'cluster' && this.distributedCoordinator?.clusterSlots === undefined) {
+      throw new InvalidOptionError('scope', 'cluster',
+        `addConstraintGroup: group ${JSON.stringify(group.name)} has scope 'cluster', which needs a TaskManager ` +
+        `whose distributedCoordinator offers cluster slots (e.g. RedisCoordinator from 'taskbuffer/redis')`);
+    }
     if (this.groups.some((g) => g.name === group.name)) {
       throw new InvalidOptionError('name', group.name,
         `addConstraintGroup: a constraint group named ${JSON.stringify(group.name)} is already registered`);
@@ -451,7 +466,7 @@ export class TaskManager {
     if (task === undefined || this.state !== 'started') return;
     const coordinator = this.distributedCoordinator;
     const request: IDistributedTaskRequest | undefined = coordinator && {
-      requestId: globalThis.crypto.randomUUID(),
+      requestId: randomId(),
       instanceId: this.instanceId,
       taskName,
       scheduledAt,

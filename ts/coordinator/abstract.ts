@@ -44,4 +44,51 @@ export abstract class AbstractDistributedCoordinator {
   abstract updateDistributedTaskRequest(request: IDistributedTaskRequest): Promise<void>;
   abstract start(): Promise<void>;
   abstract stop(): Promise<void>;
+
+  /**
+   * Cluster-wide slots, for constraint groups with `scope: 'cluster'`. `undefined` when
+   * this coordinator has none (the default).
+   */
+  get clusterSlots(): IClusterSlots | undefined {
+    return undefined;
+  }
+
+  /** The id this coordinator knows its instance by, if it has one; TaskManager adopts it. */
+  get instanceId(): string | undefined {
+    return undefined;
+  }
+
+  /** Called once by the TaskManager the coordinator is given to, before `start()`. */
+  bindManager(_manager: ICoordinatedManager): void {}
+}
+
+/** One cluster-wide slot: a key of a constraint group created with `scope: 'cluster'`. */
+export interface IClusterSlot {
+  groupName: string;
+  key: string;
+  maxConcurrent: number;
+  cooldownMs: number;
+}
+
+/**
+ * Slots shared by every instance of a cluster. A coordinator that offers them makes
+ * `scope: 'cluster'` constraint groups possible.
+ */
+export interface IClusterSlots {
+  /**
+   * Takes a slot for `holder` (unique per run). Resolves once it is held; rejects when
+   * `signal` aborts first, or when `timeoutMs` passes without the cluster being reachable.
+   */
+  acquire(slot: IClusterSlot, holder: string, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<void>;
+  /** Gives the slot back and, when the run `ran`, starts the key's cooldown. Never throws. */
+  release(slot: IClusterSlot, holder: string, ran: boolean): void;
+}
+
+/** What a coordinator may use of the manager it serves. */
+export interface ICoordinatedManager {
+  readonly instanceId: string;
+  /** Every task event of the manager (an rxjs Subject). */
+  readonly taskSubject: import('rxjs').Subject<import('../events.js').ITaskEvent>;
+  /** Names of the tasks that are running right now. */
+  runningTaskNames(): string[];
 }

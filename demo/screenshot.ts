@@ -1,0 +1,39 @@
+/**
+ * `npm run screenshot`: takes the readme's picture of the dashboard from the live demo,
+ * in the light theme, into docs/dashboard.png (or the path given as the first argument).
+ * Waits until the demo shows a run in progress, a failure and queued work, so the picture
+ * has something to say. Needs Debian's Chromium, like the browser tests.
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium } from './chromium.js';
+import { startDemoServer } from './serve.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const target = path.resolve(root, process.argv[2] ?? 'docs/dashboard.png');
+const width = 1040;
+const height = 720;
+
+const server = await startDemoServer({ port: 0 });
+const browser = await launchChromium();
+try {
+  const page = await browser.newPage({ viewport: { width, height: 1400 }, colorScheme: 'light' });
+  await page.goto(server.url);
+  await page.waitForFunction(() => {
+    const shadow = document.querySelector('taskbuffer-dashboard')?.shadowRoot;
+    if (!shadow) return false;
+    return shadow.querySelector('.task[data-task="send-webhooks"][data-status="failed"]') !== null &&
+      shadow.querySelector('.task[data-status="running"] .segment[data-step-status="active"]') !== null &&
+      shadow.querySelector('.group .key-waiting') !== null &&
+      shadow.querySelector('.task[data-task="health-check"] .countdown')?.textContent?.startsWith('in ') === true;
+  }, undefined, { timeout: 60_000, polling: 100 });
+  const box = (await page.locator('taskbuffer-dashboard').boundingBox())!;
+  await mkdir(path.dirname(target), { recursive: true });
+  await page.screenshot({ path: target, clip: { x: box.x, y: box.y, width: box.width, height: Math.min(height, box.height) } });
+  const { size } = await stat(target);
+  console.log(`wrote ${path.relative(root, target)} (${Math.round(size / 1024)} KB)`);
+} finally {
+  await browser.close();
+  await server.close();
+}

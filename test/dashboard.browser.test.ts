@@ -1,0 +1,718 @@
+/**
+ * `<taskbuffer-dashboard>` in a real browser: Debian's Chromium (/usr/bin/chromium) driven
+ * by playwright-core, which never downloads a browser. Where Chromium is missing, every
+ * test here fails with a message that says how to install it.
+ *
+ * The demo page (what `npm start` serves) is checked as a person would see it; the
+ * component's contract is checked on a blank page that loads the core and the dashboard
+ * through their public import paths. Waits poll the page with generous timeouts: nothing
+ * here asserts on a fixed sleep.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import type { Task, TaskConstraintGroup, TaskManager } from 'taskbuffer';
+import type { TaskbufferDashboard } from 'taskbuffer/web';
+import { launchChromium } from '../demo/chromium.js';
+import { bundleForBrowser, portFrom, startDemoServer, type IBrowserBundle, type IDemoServer } from '../demo/serve.js';
+
+declare global {
+  interface Window {
+    /** Set by demo/page.ts. */
+    demo: { manager: TaskManager; dashboard: TaskbufferDashboard; Task: typeof Task; TaskManager: typeof TaskManager; TaskConstraintGroup: typeof TaskConstraintGroup };
+    /** Set by test/fixtures/dashboard-entry.ts. */
+    taskbuffer: typeof import('taskbuffer');
+    taskbufferWeb: typeof import('taskbuffer/web');
+    /** Set only if markup from task data ever ran. */
+    __xss?: number;
+    /** Scratch space of the tests. */
+    t: Record<string, any>;
+  }
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SCREENSHOTS = path.join(root, 'test/screenshots');
+/** Generous: the machine has 2 cores and may be busy with other test files. */
+const WAIT_MS = 20_000;
+
+let browser: Browser;
+let server: IDemoServer;
+let fixture: IBrowserBundle;
+
+before(async () => {
+  // The browser first: without it nothing else is worth starting (and nothing is left running).
+  browser = await launchChromium();
+  [server, fixture] = await Promise.all([startDemoServer({ port: 0 }), bundleForBrowser('test/fixtures/dashboard-entry.ts')]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A new page whose uncaught errors fail the test. */
+async function newPage(t: TestContext, viewport = { width: 1280, height: 900 }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  // tsx compiles this file with esbuild's keepNames, so functions passed to page.evaluate
+  // may call its `__name` helper, which the page does not have.
+  await page.addInitScript({ content: 'globalThis.__name = (target) => target;' });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  t.after(async () => {
+    await page.close();
+    assert.deepEqual(errors, [], 'uncaught errors in the page');
+  });
+  return page;
+}
+
+/**
+ * Where fixture pages live: answered by page.route, no server. A localhost origin is a
+ * secure context, which `new TaskManager()` needs (it calls crypto.randomUUID).
+ */
+const FIXTURE_ORIGIN = 'http://localhost:4173';
+
+/** A blank page with `window.taskbuffer` (the core) and `window.taskbufferWeb` (the dashboard). */
+async function fixturePage(t: TestContext): Promise<Page> {
+  const page = await newPage(t);
+  await page.route(`${FIXTURE_ORIGIN}/**`, (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === '/fixture.js') return route.fulfill({ contentType: 'text/javascript', body: fixture.js });
+    return route.fulfill({
+      contentType: 'text/html',
+      body: '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><script type="module" src="/fixture.js"></script></body></html>',
+    });
+  });
+  await page.goto(`${FIXTURE_ORIGIN}/`);
+  await waitInPage(page, 'the fixture bundle to load', () => window.taskbufferWeb !== undefined && window.taskbuffer !== undefined);
+  await page.evaluate(() => {
+    window.t = {};
+  });
+  return page;
+}
+
+/** Waits until `predicate` is truthy in the page; on timeout says what it waited for. */
+async function waitInPage<Arg>(page: Page, what: string, predicate: (arg: Arg) => unknown, arg?: Arg, timeout = WAIT_MS): Promise<void> {
+  try {
+    await page.waitForFunction(predicate as (arg: unknown) => unknown, arg, { timeout, polling: 50 });
+  } catch (error) {
+    throw new Error(`timed out after ${timeout} ms waiting for: ${what}`, { cause: error });
+  }
+}
+
+/** Everything a test reads about one task card, from inside the shadow root. */
+interface ICard {
+  status: string | undefined;
+  statusText: string;
+  name: string;
+  text: string;
+  steps: Array<{ name: string; status: string }>;
+  segments: string[];
+  runs: number;
+  errors: number;
+  error: string | undefined;
+  countdown: string | undefined;
+}
+
+/** Reads the card of `taskName` in the dashboard matched by `selector` (null when it is not shown). */
+function readCard(page: Page, taskName: string, selector = 'taskbuffer-dashboard'): Promise<ICard | null> {
+  return page.evaluate(
+    ([name, sel]) => {
+      const shadow = document.querySelector(sel)!.shadowRoot!;
+      const card = [...shadow.querySelectorAll<HTMLElement>('.task')].find((element) => element.dataset.task === name);
+      if (card === undefined) return null;
+      const fact = (which: string) => Number(card.querySelector(`[data-fact="${which}"] b`)?.textContent ?? NaN);
+      return {
+        status: card.dataset.status,
+        statusText: card.querySelector('.status')?.textContent ?? '',
+        name: card.querySelector('.task-name')?.textContent ?? '',
+        text: card.innerText,
+        steps: [...card.querySelectorAll<HTMLElement>('.step')].map((step) => ({
+          name: step.textContent ?? '',
+          status: step.dataset.stepStatus ?? '',
+        })),
+        segments: [...card.querySelectorAll<HTMLElement>('.progress .segment')].map((segment) => segment.dataset.stepStatus ?? ''),
+        runs: fact('runs'),
+        errors: fact('errors'),
+        error: card.querySelector('.error-message')?.textContent ?? undefined,
+        countdown: card.querySelector('.countdown')?.textContent ?? undefined,
+      };
+    },
+    [taskName, selector] as const,
+  );
+}
+
+function taskNames(page: Page, selector = 'taskbuffer-dashboard'): Promise<string[]> {
+  return page.evaluate(
+    (sel) => [...document.querySelector(sel)!.shadowRoot!.querySelectorAll<HTMLElement>('.task')].map((card) => card.dataset.task ?? ''),
+    selector,
+  );
+}
+
+function hostBackground(page: Page, selector = 'taskbuffer-dashboard'): Promise<string> {
+  return page.evaluate((sel) => getComputedStyle(document.querySelector(sel)!).backgroundColor, selector);
+}
+
+const LIGHT_BACKGROUND = 'rgb(245, 246, 248)';
+const DARK_BACKGROUND = 'rgb(15, 20, 25)';
+
+describe('the demo page (npm start)', () => {
+  const DEMO_TASKS = [
+    'deploy-storefront', 'renew-certificate', 'sync-acme', 'sync-globex', 'sync-initech', 'send-webhooks',
+    'render-thumbnails', 'search-products', 'import-orders', 'fetch-orders', 'validate-orders', 'store-orders',
+    'health-check', 'backup-database',
+  ];
+
+  test('shows every task with a progress bar and step segments, a failure, queued work and a cron countdown, all changing over time', async (t) => {
+    const page = await newPage(t);
+    await page.goto(server.url);
+    await waitInPage(page, 'all 14 demo tasks as cards', (count) =>
+      document.querySelector('taskbuffer-dashboard')?.shadowRoot?.querySelectorAll('.task').length === count, DEMO_TASKS.length);
+    assert.deepEqual(new Set(await taskNames(page)), new Set(DEMO_TASKS));
+
+    const deploy = (await readCard(page, 'deploy-storefront'))!;
+    assert.deepEqual(deploy.steps.map((step) => step.name), ['build', 'test', 'upload', 'verify']);
+    assert.equal(deploy.segments.length, 4, 'one progress segment per step');
+    const progressBars = await page.evaluate(() => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('.task .progress').length);
+    assert.equal(progressBars, DEMO_TASKS.length, 'every task has a progress bar');
+
+    await waitInPage(page, 'a step segment of some task to be active (a run in progress)', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-status="running"] .segment[data-step-status="active"]') !== null);
+
+    await waitInPage(page, 'send-webhooks to fail and show its error', () => {
+      const card = [...document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll<HTMLElement>('.task')]
+        .find((element) => element.dataset.task === 'send-webhooks');
+      return card?.dataset.status === 'failed' && card.querySelector('.error-message')?.textContent?.includes('upstream timed out') === true;
+    });
+    const webhooks = (await readCard(page, 'send-webhooks'))!;
+    assert.equal(webhooks.statusText, 'failed');
+    assert.ok(webhooks.errors >= 1, `errors counted: ${webhooks.errors}`);
+
+    await waitInPage(page, 'a constraint group with waiting work or a cooldown', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.group .key-waiting, .group .key-cooldown') !== null);
+
+    const health = (await readCard(page, 'health-check'))!;
+    assert.match(health.text, /cron \*\/3 \* \* \* \* \*/);
+    assert.match(health.countdown ?? '', /^(in \d+ s|now)$/);
+    await waitInPage(page, 'the health-check countdown to move', (before) => {
+      const card = [...document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll<HTMLElement>('.task')]
+        .find((element) => element.dataset.task === 'health-check');
+      return card?.querySelector('.countdown')?.textContent !== before;
+    }, health.countdown);
+    await waitInPage(page, 'the cron task to run again', (runsBefore) => {
+      const card = [...document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll<HTMLElement>('.task')]
+        .find((element) => element.dataset.task === 'health-check');
+      return Number(card?.querySelector('[data-fact="runs"] b')?.textContent) > runsBefore;
+    }, health.runs);
+    const backup = (await readCard(page, 'backup-database'))!;
+    assert.match(backup.countdown ?? '', /^(in \d+ s|in \d+ min \d+ s|now)$/, 'the two-minute schedule counts down too');
+  });
+
+  test('a task named like markup, with markup in a label and its error, renders as text and runs nothing', async (t) => {
+    const page = await newPage(t);
+    await page.goto(server.url);
+    await waitInPage(page, 'the demo to start', () => window.demo !== undefined);
+    const evil = {
+      name: '<img src=x onerror="window.__xss=1">',
+      label: '<b onmouseover="window.__xss=2">bold</b>',
+      step: '<svg onload="window.__xss=3">',
+      error: '<img src=y onerror="window.__xss=4"><script>window.__xss=5</script>',
+    };
+    await page.evaluate((bad) => {
+      const { manager, Task } = window.demo;
+      manager.addTask(new Task({
+        name: bad.name,
+        labels: { note: bad.label },
+        steps: [{ name: bad.step, description: bad.step, percentage: 100 }],
+        catchErrors: true,
+        taskFunction: async () => {
+          throw new Error(bad.error);
+        },
+      }));
+      void manager.triggerTaskByName(bad.name);
+    }, evil);
+    await waitInPage(page, 'the markup-named task to show as failed', (name) =>
+      [...document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll<HTMLElement>('.task')]
+        .some((element) => element.dataset.task === name && element.dataset.status === 'failed'), evil.name);
+    const card = (await readCard(page, evil.name))!;
+    assert.equal(card.name, evil.name, 'the name is shown literally');
+    assert.equal(card.error, evil.error, 'the error message is shown literally');
+    assert.ok(card.text.includes(evil.label), 'the label value is shown literally');
+    assert.deepEqual(card.steps.map((step) => step.name), [evil.step]);
+    const injected = await page.evaluate(() => ({
+      inShadow: document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('img, script, svg, [onerror], [onload], [onmouseover]').length,
+      inPage: document.querySelectorAll('img, svg, [onerror], [onload], [onmouseover]').length,
+      xss: window.__xss,
+    }));
+    assert.deepEqual(injected, { inShadow: 0, inPage: 0, xss: undefined });
+  });
+
+  test('follows prefers-color-scheme, a theme attribute or the theme picker overrides it, and each theme paints its own background', async (t) => {
+    const page = await newPage(t);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.goto(server.url);
+    await waitInPage(page, 'the demo tasks', () => (document.querySelector('taskbuffer-dashboard')?.shadowRoot?.querySelectorAll('.task').length ?? 0) >= 14);
+    assert.equal(await hostBackground(page), LIGHT_BACKGROUND);
+
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.equal(await hostBackground(page), DARK_BACKGROUND, 'no theme attribute: follows the system (dark)');
+    await page.evaluate(() => document.querySelector('taskbuffer-dashboard')!.setAttribute('theme', 'light'));
+    assert.equal(await hostBackground(page), LIGHT_BACKGROUND, 'theme="light" wins over a dark system');
+
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.evaluate(() => {
+      window.t = { themeEvents: [] };
+      document.addEventListener('taskbuffer-theme-change', (event) => window.t.themeEvents.push(event.detail.theme));
+    });
+    await page.locator('taskbuffer-dashboard select[name="theme"]').selectOption('dark');
+    await waitInPage(page, 'the picker to set theme="dark"', () => document.querySelector('taskbuffer-dashboard')!.getAttribute('theme') === 'dark');
+    assert.equal(await hostBackground(page), DARK_BACKGROUND, 'theme="dark" wins over a light system');
+    const colors = await page.evaluate(() => {
+      const shadow = document.querySelector('taskbuffer-dashboard')!.shadowRoot!;
+      return {
+        text: getComputedStyle(shadow.querySelector('.task-name')!).color,
+        card: getComputedStyle(shadow.querySelector('.task')!).backgroundColor,
+        events: window.t.themeEvents,
+      };
+    });
+    assert.deepEqual(colors, { text: 'rgb(230, 233, 238)', card: 'rgb(23, 29, 36)', events: ['dark'] });
+
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await waitInPage(page, 'some task to have failed once (so the screenshot shows an error)', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-task="send-webhooks"] [data-fact="errors"][data-nonzero]') !== null);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-dark.png'), fullPage: true });
+    await page.locator('taskbuffer-dashboard select[name="theme"]').selectOption('light');
+    await waitInPage(page, 'the light theme', () => document.querySelector('taskbuffer-dashboard')!.getAttribute('theme') === 'light');
+    assert.equal(await hostBackground(page), LIGHT_BACKGROUND);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-light.png'), fullPage: true });
+
+    await page.locator('taskbuffer-dashboard select[name="theme"]').selectOption('auto');
+    await waitInPage(page, 'auto to remove the attribute', () => !document.querySelector('taskbuffer-dashboard')!.hasAttribute('theme'));
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.equal(await hostBackground(page), DARK_BACKGROUND, 'back on auto: follows the system again');
+  });
+});
+
+describe('the <taskbuffer-dashboard> contract', () => {
+  test('a plain esbuild browser bundle of ts/ and ts_web/ works, and ts_web/ imports the core only as "taskbuffer"', async () => {
+    // bundleForBrowser uses platform "browser": a Node-only import would have failed the bundle.
+    assert.ok(fixture.inputs.includes('ts/index.ts') && fixture.inputs.includes('ts_web/index.ts'), 'bundled from the sources');
+    assert.deepEqual(fixture.inputs.filter((input) => input.startsWith('node:')), []);
+    const sources = (await readdir(path.join(root, 'ts_web'))).filter((file) => file.endsWith('.ts'));
+    for (const file of sources) {
+      const text = await readFile(path.join(root, 'ts_web', file), 'utf8');
+      const specifiers = [...text.matchAll(/from\s+'([^']+)'/g)].map((match) => match[1]!);
+      const outside = specifiers.filter((specifier) => specifier.startsWith('.') && !specifier.startsWith('./'));
+      assert.deepEqual(outside, [], `${file} imports outside ts_web/ by relative path`);
+    }
+  });
+
+  test('importing it registers the tag once; a second copy of the module does not throw', async (t) => {
+    const page = await fixturePage(t);
+    const first = await page.evaluate(() => {
+      window.t.first = window.taskbufferWeb.TaskbufferDashboard;
+      return customElements.get('taskbuffer-dashboard') === window.taskbufferWeb.TaskbufferDashboard;
+    });
+    assert.equal(first, true);
+    await page.addScriptTag({ url: `${FIXTURE_ORIGIN}/fixture.js?copy=2`, type: 'module' });
+    await waitInPage(page, 'the second copy to load', () => window.taskbufferWeb.TaskbufferDashboard !== window.t.first);
+    assert.equal(await page.evaluate(() => customElements.get('taskbuffer-dashboard') === window.t.first), true);
+  });
+
+  test('has an open shadow root and shows a manager that was set before it was appended', async (t) => {
+    const page = await fixturePage(t);
+    await page.evaluate(() => {
+      const { Task, TaskManager } = window.taskbuffer;
+      const manager = new TaskManager();
+      manager.addTask(new Task({ name: 'alpha-sync', taskFunction: async () => 1 }));
+      manager.addTask(new Task({ name: 'bravo-report', taskFunction: async () => 2 }));
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      dashboard.taskManager = manager;
+      document.body.append(dashboard);
+    });
+    await waitInPage(page, 'two cards', () => document.querySelector('taskbuffer-dashboard')!.shadowRoot?.querySelectorAll('.task').length === 2);
+    assert.equal(await page.evaluate(() => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.mode), 'open');
+    assert.deepEqual(await taskNames(page), ['alpha-sync', 'bravo-report']);
+    assert.equal((await readCard(page, 'alpha-sync'))!.status, 'idle');
+  });
+
+  test('shows a manager set after it was appended, and each event at once: running with the active step, then completed, or failed with the error', async (t) => {
+    const page = await fixturePage(t);
+    await page.evaluate(() => {
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      dashboard.refreshInterval = 0; // no polling: what changes below comes from events alone
+      document.body.append(dashboard);
+    });
+    await waitInPage(page, 'the empty state', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot?.textContent?.includes('No task manager yet') === true);
+    await page.evaluate(() => {
+      const { Task, TaskManager } = window.taskbuffer;
+      const manager = new TaskManager();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const publish = new Task({
+        name: 'publish',
+        labels: { tenantId: 'acme' },
+        steps: [
+          { name: 'prepare', description: 'Preparing', percentage: 40 },
+          { name: 'ship', description: 'Shipping', percentage: 60 },
+        ] as const,
+        taskFunction: async () => {
+          publish.notifyStep('prepare');
+          await gate;
+          publish.notifyStep('ship');
+        },
+      });
+      manager.addTask(publish);
+      manager.addTask(new Task({ name: 'cleanup', catchErrors: true, taskFunction: async () => { throw new Error('disk full on /var/data'); } }));
+      window.t = { manager, release };
+      document.querySelector('taskbuffer-dashboard')!.taskManager = manager;
+    });
+    await waitInPage(page, 'two idle cards', () => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('.task[data-status="idle"]').length === 2);
+
+    await page.evaluate(() => void window.t.manager.triggerTaskByName('publish'));
+    await waitInPage(page, 'publish running with "prepare" active', () => {
+      const card = document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector<HTMLElement>('.task[data-task="publish"]');
+      return card?.dataset.status === 'running' && card.querySelector('.step[data-step="prepare"]')?.getAttribute('data-step-status') === 'active';
+    });
+    let card = (await readCard(page, 'publish'))!;
+    assert.equal(card.statusText, 'running');
+    assert.deepEqual(card.segments, ['active', 'pending']);
+
+    await page.evaluate(() => {
+      window.t.release();
+      void window.t.manager.triggerTaskByName('cleanup');
+    });
+    await waitInPage(page, 'publish completed and cleanup failed', () => {
+      const shadow = document.querySelector('taskbuffer-dashboard')!.shadowRoot!;
+      return shadow.querySelector('.task[data-task="publish"][data-status="completed"]') !== null &&
+        shadow.querySelector('.task[data-task="cleanup"][data-status="failed"]') !== null;
+    });
+    card = (await readCard(page, 'publish'))!;
+    assert.deepEqual(card.segments, ['completed', 'completed']);
+    assert.deepEqual(card.steps, [{ name: 'prepare', status: 'completed' }, { name: 'ship', status: 'completed' }]);
+    assert.equal(card.runs, 1);
+    assert.match(card.text, /100%/);
+    const cleanup = (await readCard(page, 'cleanup'))!;
+    assert.equal(cleanup.error, 'disk full on /var/data');
+    assert.equal(cleanup.errors, 1);
+  });
+
+  test('each task is one block with its own name only, its status as text and data-status, and its step names, label values and last error as visible text', async (t) => {
+    const page = await fixturePage(t);
+    const names = ['alpha-sync', 'bravo-deploy', 'charlie-report'];
+    await page.evaluate(async (taskNamesToAdd) => {
+      const { Task, TaskManager } = window.taskbuffer;
+      const manager = new TaskManager();
+      const [alpha, bravo, charlie] = taskNamesToAdd as [string, string, string];
+      manager.addTask(new Task({
+        name: alpha,
+        labels: { tenantId: 'acme', region: 'eu-west' },
+        steps: [{ name: 'download', description: 'Downloading', percentage: 70 }, { name: 'index', description: 'Indexing', percentage: 30 }],
+        taskFunction: async () => 'ok',
+      }));
+      manager.addTask(new Task({ name: bravo, labels: { tenantId: 'globex' }, catchErrors: true, taskFunction: async () => { throw new Error('registry unreachable'); } }));
+      manager.addTask(new Task({ name: charlie, taskFunction: async () => 'ok' }));
+      await manager.triggerTaskByName(alpha);
+      await manager.triggerTaskByName(bravo);
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      dashboard.taskManager = manager;
+      document.body.append(dashboard);
+    }, names);
+    await waitInPage(page, 'three cards', () => document.querySelector('taskbuffer-dashboard')!.shadowRoot?.querySelectorAll('.task').length === 3);
+    const cards = await Promise.all(names.map((name) => readCard(page, name)));
+    for (const [index, card] of cards.entries()) {
+      assert.ok(card !== null);
+      assert.ok(card.text.includes(names[index]!), `${names[index]} shows its name`);
+      for (const other of names.filter((name) => name !== names[index])) {
+        assert.ok(!card.text.includes(other), `${names[index]}'s block does not contain ${other}`);
+      }
+      assert.equal(card.statusText, card.status, 'status as text and as data-status');
+    }
+    const [alpha, bravo, charlie] = cards as [ICard, ICard, ICard];
+    assert.equal(alpha.status, 'completed');
+    assert.equal(bravo.status, 'failed');
+    assert.equal(charlie.status, 'idle');
+    for (const visible of ['download', 'index', 'acme', 'eu-west', 'tenantId', 'region']) {
+      assert.ok(alpha.text.includes(visible), `alpha shows "${visible}" as text`);
+    }
+    assert.ok(bravo.text.includes('globex'));
+    assert.ok(bravo.text.includes('registry unreachable'), 'the last error is visible text');
+  });
+
+  test('replacing the manager shows only the new manager\'s tasks and events, and unsubscribes from the old one', async (t) => {
+    const page = await fixturePage(t);
+    await page.evaluate(() => {
+      const { Task, TaskManager } = window.taskbuffer;
+      const first = new TaskManager();
+      first.addTask(new Task({ name: 'first-only', taskFunction: async () => 1 }));
+      const second = new TaskManager();
+      second.addTask(new Task({ name: 'second-only', taskFunction: async () => 2 }));
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      dashboard.taskManager = first;
+      document.body.append(dashboard);
+      window.t = { first, second, dashboard };
+    });
+    await waitInPage(page, 'the first manager\'s task', () => document.querySelector('taskbuffer-dashboard')!.shadowRoot?.querySelector('.task[data-task="first-only"]') != null);
+    const observed = await page.evaluate(async () => {
+      window.t.dashboard.taskManager = window.t.second;
+      await window.t.dashboard.updateComplete;
+      return { first: window.t.first.taskSubject.observed, second: window.t.second.taskSubject.observed };
+    });
+    assert.deepEqual(observed, { first: false, second: true });
+    assert.deepEqual(await taskNames(page), ['second-only']);
+
+    await page.evaluate(async () => {
+      await window.t.first.triggerTaskByName('first-only');
+      await window.t.second.triggerTaskByName('second-only');
+    });
+    await waitInPage(page, 'the second manager\'s event', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-task="second-only"][data-status="completed"]') !== null);
+    assert.deepEqual(await taskNames(page), ['second-only'], 'nothing of the first manager came back');
+
+    await page.evaluate(() => {
+      const { Task } = window.taskbuffer;
+      window.t.second.addTask(new Task({ name: 'added-later', taskFunction: async () => 3 }));
+    });
+    await waitInPage(page, 'a task added to the manager later', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-task="added-later"]') !== null);
+    await page.evaluate(() => window.t.second.removeTask(window.t.second.getTaskByName('added-later')!));
+    await waitInPage(page, 'a removed task to go', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-task="added-later"]') === null);
+  });
+
+  test('removing the element unsubscribes; appending it again subscribes again and catches up', async (t) => {
+    const page = await fixturePage(t);
+    await page.evaluate(() => {
+      const { Task, TaskManager } = window.taskbuffer;
+      const manager = new TaskManager();
+      manager.addTask(new Task({ name: 'nightly', taskFunction: async () => 1 }));
+      manager.addAndScheduleTask(new Task({ name: 'ticker', taskFunction: async () => 2 }), '0 0 3 * * *');
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      dashboard.refreshInterval = 0; // no polling: catching up must come from appending it again
+      dashboard.taskManager = manager;
+      document.body.append(dashboard);
+      window.t = { manager, dashboard };
+    });
+    await waitInPage(page, 'the cards', () => document.querySelector('taskbuffer-dashboard')!.shadowRoot?.querySelectorAll('.task').length === 2);
+    const detached = await page.evaluate(async () => {
+      const { manager, dashboard } = window.t;
+      dashboard.remove();
+      const state = { taskSubject: manager.taskSubject.observed, taskMap: manager.taskMap.eventSubject.observed };
+      await manager.triggerTaskByName('nightly'); // while nobody shows it
+      return state;
+    });
+    assert.deepEqual(detached, { taskSubject: false, taskMap: false }, 'no subscription is left behind');
+
+    const reattached = await page.evaluate(() => {
+      document.body.append(window.t.dashboard);
+      return window.t.manager.taskSubject.observed;
+    });
+    assert.equal(reattached, true);
+    await waitInPage(page, 'the run made while detached', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-task="nightly"][data-status="completed"]') !== null);
+    await page.evaluate(() => void window.t.manager.triggerTaskByName('ticker'));
+    await waitInPage(page, 'a new event after re-appending', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-task="ticker"][data-status="completed"]') !== null);
+    const ticker = (await readCard(page, 'ticker'))!;
+    assert.match(ticker.text, /cron 0 0 3 \* \* \*/, 'the schedule survived the events');
+    assert.match(ticker.countdown ?? '', /^in \d+ (h|min)/);
+  });
+
+  test('shows retries, paused tasks and paused groups, and passes over event types it does not know', async (t) => {
+    const page = await fixturePage(t);
+    await page.evaluate(() => {
+      const { Task, TaskManager, TaskConstraintGroup } = window.taskbuffer;
+      const manager = new TaskManager();
+      let tries = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      manager.addTask(new Task({
+        name: 'resizer',
+        retry: { attempts: 3 },
+        taskFunction: async () => {
+          tries++;
+          if (tries < 3) throw new Error(`try ${tries} failed`);
+          await gate;
+        },
+      }));
+      manager.addConstraintGroup(new TaskConstraintGroup({ name: 'gpu', maxConcurrent: 2, constraintKeyForExecution: () => 'gpu' }));
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      dashboard.taskManager = manager;
+      document.body.append(dashboard);
+      window.t = { manager, release };
+      void manager.triggerTaskByName('resizer');
+    });
+    await waitInPage(page, 'the third try of resizer to be running', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-task="resizer"] .last-run')?.textContent?.includes('running, try 3') === true);
+    await page.evaluate(() => window.t.release());
+    await waitInPage(page, 'resizer completed after 3 tries', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-task="resizer"][data-status="completed"] .last-run')?.textContent?.includes('completed after 3 tries') === true);
+
+    await page.evaluate(() => {
+      window.t.manager.pauseTask('resizer');
+      window.t.manager.pauseConstraintGroup('gpu');
+    });
+    await waitInPage(page, 'the paused badges of the task and the group', () => {
+      const shadow = document.querySelector('taskbuffer-dashboard')!.shadowRoot!;
+      return shadow.querySelector('.task[data-task="resizer"] [data-badge="paused"]')?.textContent === 'paused' &&
+        shadow.querySelector('.group[data-group="gpu"] [data-badge="paused"]')?.textContent === 'paused';
+    });
+    await page.evaluate(() => {
+      const { manager } = window.t;
+      manager.resumeTask('resizer');
+      manager.resumeConstraintGroup('gpu');
+      // Event types a later core may add, and one without a task snapshot at all.
+      const send = (event: object) => manager.taskSubject.next(event as never);
+      send({ type: 'cancelled', task: manager.getTaskMetadata('resizer')!, timestamp: Date.now() });
+      send({ type: 'something-new', timestamp: Date.now() });
+    });
+    await waitInPage(page, 'the badges to go', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('[data-badge="paused"]') === null);
+    assert.equal((await readCard(page, 'resizer'))!.status, 'completed');
+  });
+
+  test('lists every task by default; filters by status and label only when asked, and reports the change', async (t) => {
+    const page = await fixturePage(t);
+    await page.evaluate(async () => {
+      const { Task, TaskManager } = window.taskbuffer;
+      const manager = new TaskManager();
+      for (const [name, tenantId, fails] of [['a-1', 'acme', false], ['a-2', 'acme', true], ['g-1', 'globex', false], ['i-1', 'initech', true]] as const) {
+        manager.addTask(new Task({ name, labels: { tenantId }, catchErrors: true, taskFunction: async () => { if (fails) throw new Error('nope'); } }));
+        await manager.triggerTaskByName(name);
+      }
+      manager.addTask(new Task({ name: 'unlabelled', taskFunction: async () => 1 }));
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      dashboard.id = 'filtered';
+      dashboard.taskManager = manager;
+      document.body.append(dashboard);
+      window.t = { filterEvents: [] };
+      document.addEventListener('taskbuffer-filter-change', (event) => window.t.filterEvents.push(event.detail));
+    });
+    await waitInPage(page, 'all five tasks', () => document.querySelector('#filtered')!.shadowRoot?.querySelectorAll('.task').length === 5);
+
+    await page.locator('#filtered select[name="status"]').selectOption('failed');
+    await waitInPage(page, 'only failed tasks', () => document.querySelector('#filtered')!.shadowRoot!.querySelectorAll('.task').length === 2);
+    assert.deepEqual(await taskNames(page, '#filtered'), ['a-2', 'i-1']);
+
+    await page.locator('#filtered select[name="label"]').selectOption('tenantId=acme');
+    await waitInPage(page, 'failed tasks of acme', () => document.querySelector('#filtered')!.shadowRoot!.querySelectorAll('.task').length === 1);
+    assert.deepEqual(await taskNames(page, '#filtered'), ['a-2']);
+    assert.deepEqual(await page.evaluate(() => window.t.filterEvents), [
+      { status: 'failed', label: '', name: '' },
+      { status: 'failed', label: 'tenantId=acme', name: '' },
+    ]);
+
+    await page.evaluate(() => {
+      const dashboard = document.querySelector('#filtered')!;
+      dashboard.setAttribute('status-filter', '');
+      dashboard.setAttribute('label-filter', 'tenantId');
+    });
+    await waitInPage(page, 'tasks that have a tenantId label', () => document.querySelector('#filtered')!.shadowRoot!.querySelectorAll('.task').length === 4);
+  });
+
+  test('1,000 tasks are all listed, and a burst of 4,000 events is rendered in a few animation frames', async (t) => {
+    const page = await fixturePage(t);
+    const initial = await page.evaluate(async () => {
+      const { Task, TaskManager } = window.taskbuffer;
+      const manager = new TaskManager();
+      const steps = [
+        { name: 'fetch', description: 'Fetching', percentage: 50 },
+        { name: 'store', description: 'Storing', percentage: 50 },
+      ] as const;
+      for (let i = 0; i < 1000; i++) {
+        const task = new Task({
+          name: `bulk-${String(i).padStart(4, '0')}`,
+          labels: { tenantId: `tenant-${i % 10}` },
+          steps,
+          taskFunction: async () => {
+            task.notifyStep('fetch');
+            await null;
+            task.notifyStep('store');
+          },
+        });
+        manager.addTask(task);
+      }
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      const started = performance.now();
+      dashboard.taskManager = manager;
+      document.body.append(dashboard);
+      await dashboard.updateComplete;
+      window.t = { manager, dashboard, updates: 0, events: 0 };
+      return performance.now() - started;
+    });
+    await waitInPage(page, '1,000 cards', () => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('.task').length === 1000);
+    const burstStarted = await page.evaluate(() => {
+      const { manager, dashboard } = window.t;
+      (dashboard as unknown as { updated: () => void }).updated = () => void window.t.updates++;
+      manager.taskSubject.subscribe(() => void window.t.events++);
+      window.t.burstStarted = performance.now();
+      for (const task of manager.taskMap.getArray()) void manager.triggerTask(task);
+      return window.t.burstStarted as number;
+    });
+    await waitInPage(page, 'all 1,000 tasks completed on screen', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('.task[data-status="completed"]').length === 1000, undefined, 60_000);
+    const burst = await page.evaluate((startedAt) => ({ ms: performance.now() - startedAt, updates: window.t.updates, events: window.t.events }), burstStarted);
+    t.diagnostic(`first render of 1,000 tasks: ${Math.round(initial)} ms; burst: ${burst.events} events in ${burst.updates} renders, ${Math.round(burst.ms)} ms until all shown completed`);
+    assert.equal(burst.events, 4000);
+    assert.ok(burst.updates <= 50, `renders are batched to frames: ${burst.updates} renders for ${burst.events} events`);
+    assert.ok(initial < 10_000, `first render took ${Math.round(initial)} ms`);
+    assert.ok(burst.ms < 10_000, `the burst took ${Math.round(burst.ms)} ms to show`);
+
+    await page.evaluate(() => window.t.dashboard.setAttribute('label-filter', 'tenantId=tenant-3'));
+    await waitInPage(page, 'the 100 tasks of one tenant', () => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('.task').length === 100);
+  });
+});
+
+describe('npm start (demo/serve.ts)', () => {
+  test('takes the port from --port, then PORT, else 3000, and refuses anything else', () => {
+    assert.equal(portFrom([], {}), 3000);
+    assert.equal(portFrom([], { PORT: '8080' }), 8080);
+    assert.equal(portFrom(['--port', '4000'], { PORT: '8080' }), 4000);
+    assert.equal(portFrom(['--port=0'], {}), 0);
+    assert.throws(() => portFrom(['--port', 'http'], {}), /expected a port number from 0 to 65535 \(from --port or PORT\), got "http"/);
+    assert.throws(() => portFrom([], { PORT: '70000' }), /got "70000"/);
+  });
+
+  test('serves the page, prints its URL, and stops cleanly on Ctrl-C (SIGINT)', async (t) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'demo/serve.ts', '--port', '0'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed within ${WAIT_MS} ms; stdout: ${stdout} stderr: ${stderr}`)), WAIT_MS);
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        const match = /open (http:\/\/localhost:\d+\/)/.exec(stdout);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code} before printing a URL: ${stderr}`)));
+    });
+    const html = await fetch(url);
+    assert.equal(html.status, 200);
+    assert.match(await html.text(), /<taskbuffer-dashboard/);
+    const script = await fetch(new URL('page.js', url));
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type') ?? '', /javascript/);
+    assert.equal((await fetch(new URL('nope', url))).status, 404);
+
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    const [code] = await exited;
+    assert.equal(code, 0, `exit code after SIGINT (stderr: ${stderr})`);
+    assert.match(stdout, /SIGINT, stopping/);
+  });
+});

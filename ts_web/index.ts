@@ -1,0 +1,18 @@
+/**
+ * `taskbuffer/web`: importing it registers `<taskbuffer-dashboard>` (once, however often it is imported).
+ */
+export {
+  TaskbufferDashboard,
+  TASKBUFFER_DASHBOARD_TAG,
+  type IDashboardFilterChangeDetail,
+  type IDashboardThemeChangeDetail,
+  type TDashboardTheme,
+} from './taskbuffer-dashboard.js';
+export {
+  TaskManagerController,
+  type ITaskManagerControllerOptions,
+  type ITaskView,
+  type IRunRecord,
+  type TRunOutcome,
+  type IConstraintGroupView,
+} from './taskmanager-controller.js';
