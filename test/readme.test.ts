@@ -24,7 +24,8 @@ interface IExample {
 
 function findExamples(markdown: string): IExample[] {
   const examples: IExample[] = [];
-  const pattern = /```ts\n([\s\S]*?)```\s*\n```text\n([\s\S]*?)```/g;
+  // A ts block directly followed by a text block; neither may swallow another block's fence.
+  const pattern = /```ts\n((?:(?!```)[\s\S])*)```\s*\n```text\n((?:(?!```)[\s\S])*)```/g;
   for (const match of markdown.matchAll(pattern)) {
     const before = markdown.slice(0, match.index);
     const heading = [...before.matchAll(/^#+ (.+)$/gm)].pop()?.[1] ?? 'top';
