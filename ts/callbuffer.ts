@@ -43,12 +43,12 @@ export class CallBuffer<TInput, TResult> {
         callers: new SharedCall(this.taskName, () => this.drop(call)),
       };
       this.waiting.push(call);
-      return call.callers.join(options?.signal);
+      return call.callers.join(options?.signal, options?.control);
     }
     const newest = this.waiting[this.waiting.length - 1]!;
     newest.input = input;
     newest.options = options;
-    return newest.callers.join(options?.signal);
+    return newest.callers.join(options?.signal, options?.control);
   }
 
   private start(input: TInput, options: IInternalTriggerOptions | undefined): Promise<TResult> {

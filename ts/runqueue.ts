@@ -66,9 +66,17 @@ export class ConstrainedRun implements IPrioritized, IInternalTriggerOptions, IR
     });
   }
 
+  /** Withdraws the trigger from a task's own waiting line (buffer, debounce, once). */
+  cancelWaiter: ((reason: unknown) => void) | undefined;
+
   /** @internal */
   attach(run: TaskRun): void {
     this.taskRun = run;
+  }
+
+  /** @internal */
+  attachWaiter(cancel: (reason: unknown) => void): void {
+    this.cancelWaiter = cancel;
   }
 
   /** @internal */
@@ -260,9 +268,11 @@ export class RunQueue {
         run.taskRun.abort(reason);
       } else {
         // Not (yet) a run of the task itself, e.g. waiting inside a buffered task's own
-        // line or for its shouldExecute: give its slots back and reject it here.
+        // line or for its shouldExecute: give its slots back, reject it here, and take it
+        // out of the task's line so that it never starts.
         this.finish(run, false);
         run.reject(new AbortError(`${describeTask(run.task.name)} was aborted: ${messageOf(reason)}`, reason));
+        run.cancelWaiter?.(reason);
       }
     }
   }
@@ -299,7 +309,9 @@ export class RunQueue {
   // ---- the core: start or park ---------------------------------------------------------------
 
   private startOrPark(run: ConstrainedRun): void {
-    const gate = this.pauseGateOf(run);
+    if (run.state === 'done') return;
+    // A retry belongs to a run that started before any pause: only new runs wait at a pause.
+    const gate = run.state === 'requeued' ? undefined : this.pauseGateOf(run);
     if (gate !== undefined) return this.parkAtGate(run, gate);
     const blocker = this.firstBlocker(run);
     if (blocker >= 0) return this.park(run, blocker);
@@ -452,6 +464,7 @@ export class RunQueue {
   }
 
   private end(run: ConstrainedRun): void {
+    if (run.line !== undefined) this.leaveLine(run);
     run.state = 'done';
     if (run.onAbort !== undefined) run.signal!.removeEventListener('abort', run.onAbort);
     if (this.activeRuns.delete(run) || this.idleWaiters.length > 0) this.notifyIfIdle();

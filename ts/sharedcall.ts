@@ -1,5 +1,6 @@
 import { createDeferred, type Deferred } from './deferred.js';
 import { AbortError, describeTask, messageOf } from './errors.js';
+import type { IRunControl } from './taskrun.js';
 
 interface IWaiter<T> {
   deferred: Deferred<T>;
@@ -27,15 +28,20 @@ export class SharedCall<T> {
     return this.waiters.size;
   }
 
-  /** Adds a caller; its promise settles with the shared outcome, or rejects when `signal` aborts first. */
-  join(signal: AbortSignal | undefined): Promise<T> {
+  /**
+   * Adds a caller; its promise settles with the shared outcome, or rejects when `signal`
+   * aborts first (or when the TaskManager behind `control` withdraws it).
+   */
+  join(signal: AbortSignal | undefined, control?: IRunControl): Promise<T> {
     const waiter: IWaiter<T> = { deferred: createDeferred<T>(), signal, onAbort: undefined };
-    if (signal === undefined) {
+    if (signal === undefined && control?.attachWaiter === undefined) {
       this.everyWaiterCanAbort = false;
-    } else {
-      waiter.onAbort = () => this.leave(waiter);
+    }
+    if (signal !== undefined) {
+      waiter.onAbort = () => this.leave(waiter, signal.reason);
       signal.addEventListener('abort', waiter.onAbort, { once: true });
     }
+    control?.attachWaiter?.((reason) => this.leave(waiter, reason));
     this.waiters.add(waiter);
     return waiter.deferred.promise;
   }
@@ -66,10 +72,9 @@ export class SharedCall<T> {
     return waiters;
   }
 
-  private leave(waiter: IWaiter<T>): void {
+  private leave(waiter: IWaiter<T>, reason: unknown): void {
     if (!this.waiters.delete(waiter)) return;
     this.forget(waiter);
-    const reason = waiter.signal!.reason;
     waiter.deferred.reject(new AbortError(`${describeTask(this.taskName)} was aborted: ${messageOf(reason)}`, reason));
     if (this.waiters.size > 0) return;
     this.controller?.abort(reason);

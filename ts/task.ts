@@ -217,8 +217,8 @@ export class Task<
    * the trigger can be aborted: it then rejects at once with an `AbortError`.
    */
   trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
-    if (options !== undefined) checkTriggerOptions(describeTask(this.name), options);
-    if (options?.signal?.aborted) return Promise.reject(abortedBeforeStart(this.name, options.signal));
+    const refusal = refuseTrigger(this.name, options);
+    if (refusal !== undefined) return refusal;
     return (this.callBuffer === undefined ? this.run(input, options) : this.callBuffer.push(input, options)) as Promise<TResult>;
   }
 
@@ -482,6 +482,22 @@ export function checkTriggerOptions(owner: string, options: ITriggerOptions): vo
 function isAbortSignal(value: unknown): value is AbortSignal {
   return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' &&
     typeof (value as AbortSignal).addEventListener === 'function';
+}
+
+/**
+ * A rejected promise when a trigger cannot even start: bad options (a clear error, as a
+ * rejection like every other trigger failure) or a signal that is aborted already.
+ * @internal
+ */
+export function refuseTrigger(taskName: string | undefined, options: ITriggerOptions | undefined): Promise<never> | undefined {
+  if (options === undefined) return undefined;
+  try {
+    checkTriggerOptions(describeTask(taskName), options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (options.signal?.aborted) return Promise.reject(abortedBeforeStart(taskName, options.signal));
+  return undefined;
 }
 
 /** The error of a trigger whose signal was aborted before anything ran. */

@@ -1,7 +1,7 @@
 import { describeTask } from './errors.js';
 import { SharedCall } from './sharedcall.js';
-import { abortedBeforeStart, checkTriggerOptions, Task, type IInternalTriggerOptions, type ITaskOptions } from './task.js';
-import type { ITaskStepDefinition, ITriggerOptions } from './types.js';
+import { refuseTrigger, Task, type IInternalTriggerOptions, type ITaskOptions } from './task.js';
+import type { ITaskStepDefinition } from './types.js';
 import { assertNonNegativeFinite } from './validate.js';
 
 /** Options of `new TaskDebounced(...)`. */
@@ -49,15 +49,15 @@ export class TaskDebounced<
    * Starts (or restarts) the quiet period; the run gets the last input. A caller that
    * aborts leaves at once; when every waiting caller aborted, no run happens.
    */
-  override trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
-    if (options !== undefined) checkTriggerOptions(describeTask(this.name), options);
-    if (options?.signal?.aborted) return Promise.reject(abortedBeforeStart(this.name, options.signal));
+  override trigger(input?: TInput, options?: IInternalTriggerOptions): Promise<TResult> {
+    const refusal = refuseTrigger(this.name, options);
+    if (refusal !== undefined) return refusal;
     const callers = (this.callers ??= new SharedCall(this.name, () => this.cancelPending()));
     this.pendingInput = input;
     this.pendingOptions = options;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(this.flush, this.debounceTimeInMillis);
-    return callers.join(options?.signal);
+    return callers.join(options?.signal, options?.control);
   }
 
   private cancelPending(): void {

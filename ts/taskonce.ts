@@ -1,7 +1,6 @@
 import { SharedCall } from './sharedcall.js';
-import { abortedBeforeStart, checkTriggerOptions, Task, type ITaskOptions } from './task.js';
-import { describeTask } from './errors.js';
-import type { ITaskStepDefinition, ITriggerOptions } from './types.js';
+import { refuseTrigger, Task, type IInternalTriggerOptions, type ITaskOptions } from './task.js';
+import type { ITaskStepDefinition } from './types.js';
 
 /**
  * A task whose function runs at most once. Every trigger, concurrent or later, gets the
@@ -26,13 +25,13 @@ export class TaskOnce<
   }
 
   /** The first trigger starts the one run; every trigger gets its outcome. A caller's signal only ends that caller's wait. */
-  override trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
-    if (options !== undefined) checkTriggerOptions(describeTask(this.name), options);
-    if (options?.signal?.aborted) return Promise.reject(abortedBeforeStart(this.name, options.signal));
+  override trigger(input?: TInput, options?: IInternalTriggerOptions): Promise<TResult> {
+    const refusal = refuseTrigger(this.name, options);
+    if (refusal !== undefined) return refusal;
     this.once ??= super.trigger(input, { timeoutMs: options?.timeoutMs });
-    if (options?.signal === undefined) return this.once;
+    if (options?.signal === undefined && options?.control === undefined) return this.once;
     const caller = new SharedCall<TResult>(this.name, () => {});
-    const wait = caller.join(options.signal);
+    const wait = caller.join(options.signal, options.control);
     caller.settleWith(this.once);
     return wait;
   }

@@ -9,6 +9,8 @@ import type { ITaskContext } from './types.js';
 export interface IRunControl {
   /** The run has started: the manager may abort it from now on. */
   attach(run: TaskRun): void;
+  /** The trigger waits in a task's own line (buffer, debounce, once): `cancel` withdraws it. */
+  attachWaiter?(cancel: (reason: unknown) => void): void;
   /** A try failed and a retry waits: give constraint slots back meanwhile. */
   releaseForRetry(): void;
   /** The retry's wait is over: resolves once the slots are held again. */
