@@ -70,6 +70,8 @@ interface ISlotWaiter {
   resolve: () => void;
   reject: (error: unknown) => void;
   inFlight: boolean;
+  /** A release was announced while an attempt was in flight: try again as soon as it answers. */
+  wakeRequested: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
   deadline: ReturnType<typeof setTimeout> | undefined;
   signal: AbortSignal | undefined;
@@ -184,34 +186,63 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     this.pollTimer = setInterval(() => this.pollWaiters(), Math.max(250, Math.min(1000, Math.floor(this.leaseMs / 2))));
   }
 
+  /**
+   * Leaves the cluster: stops watching ticks, heartbeats and waiting, and rejects runs
+   * still waiting for a cluster slot. Slots and ticks of runs that still go on (a
+   * `stop()` without drain lets them) stay held and renewed until those runs end, so no
+   * other instance is let in early; then the connections close.
+   */
   override async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    clearInterval(this.renewTimer);
     clearInterval(this.pollTimer);
     this.eventSubscription?.unsubscribe();
     for (const wake of [...this.sleepers]) wake();
-    for (const waiters of this.slotWaiters.values()) {
-      for (const waiter of waiters) this.failWaiter(waiter, new Error('RedisCoordinator stopped before a cluster slot was free'));
+    for (const waiters of [...this.slotWaiters.values()]) {
+      for (const waiter of [...waiters]) this.failWaiter(waiter, new Error('RedisCoordinator stopped before a cluster slot was free'));
     }
-    this.slotWaiters.clear();
     const client = this.client!;
-    try {
-      await this.call('releaseAll', [this.instancesKey(), this.instanceKey(this.ownId)], [this.ownId, this.channel('slots'), ...this.heldSlotArgs()]);
-    } catch (error) {
-      this.report(error);
+    if (client.status === 'ready') {
+      try {
+        await withTimeout(this.call('releaseAll', [this.instancesKey(), this.instanceKey(this.ownId)], [this.ownId, this.channel('slots')]), this.closeGraceMs());
+      } catch (error) {
+        this.report(error);
+      }
     }
-    this.heldSlots.clear();
-    this.heldTicks.clear();
-    this.subscriber!.off('message', this.onMessage);
-    await quietly(this.subscriber!.quit());
-    this.subscriber!.disconnect();
-    if (this.givenClient === undefined) {
-      await quietly(client.quit());
-      client.disconnect();
+    if (this.heldSlots.size > 0 || this.heldTicks.size > 0) {
+      // Renewal goes on for the runs still holding something, without keeping the process alive.
+      (this.renewTimer as unknown as { unref?: () => void } | undefined)?.unref?.();
+      return;
     }
+    await this.close();
+  }
+
+  /** Closes what `start()` opened, once nothing is held any more. */
+  private async close(): Promise<void> {
+    const client = this.client;
+    const subscriber = this.subscriber;
+    if (client === undefined || subscriber === undefined) return;
     this.client = undefined;
     this.subscriber = undefined;
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+    subscriber.off('message', this.onMessage);
+    subscriber.disconnect();
+    if (this.givenClient === undefined) {
+      if (client.status === 'ready') await quietly(withTimeout(client.quit(), this.closeGraceMs()));
+      client.disconnect();
+    }
+  }
+
+  /** After stop(): the last held slot or tick was let go, so the connections can close. */
+  private closeIfDone(): void {
+    if (!this.running && this.heldSlots.size === 0 && this.heldTicks.size === 0) void this.close();
+  }
+
+  // With Redis unreachable there is nothing to release (leases expire by themselves), and
+  // waiting for it would make stop() hang: it gets a bounded moment.
+  private closeGraceMs(): number {
+    return Math.min(2_000, this.leaseMs);
   }
 
   // ---- cron ticks -----------------------------------------------------------------------
@@ -252,7 +283,11 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     if (tick === undefined) return;
     this.heldTicks.delete(leaseKey);
     const outcome = JSON.stringify({ status: request.status, instanceId: this.ownId, finishedAt: request.finishedAt ?? Date.now(), error: request.error });
-    await this.call('finishTick', [tick.leaseKey, tick.doneKey], [this.ownId, outcome, Math.max(MIN_DONE_TTL_MS, 10 * this.leaseMs)]);
+    try {
+      await this.call('finishTick', [tick.leaseKey, tick.doneKey], [this.ownId, outcome, Math.max(MIN_DONE_TTL_MS, 10 * this.leaseMs)]);
+    } finally {
+      this.closeIfDone();
+    }
   }
 
   // ---- cluster slots ----------------------------------------------------------------------
@@ -261,16 +296,12 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     return new Promise<void>((resolve, reject) => {
       if (!this.running) return reject(new Error('RedisCoordinator is not started: call manager.start() before triggering cluster-scoped work'));
       const slotKey = this.slotKey(slot);
-      const waiter: ISlotWaiter = { slot, slotKey, holder, resolve, reject, inFlight: false, timer: undefined, deadline: undefined, signal, onAbort: undefined };
+      const waiter: ISlotWaiter = { slot, slotKey, holder, resolve, reject, inFlight: false, wakeRequested: false, timer: undefined, deadline: undefined, signal, onAbort: undefined };
       if (signal !== undefined) {
         waiter.onAbort = () => this.failWaiter(waiter, new AbortError(`waiting for cluster slot ${describeSlot(slot)} was aborted: ${messageOf(signal.reason)}`, signal.reason));
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
-      if (timeoutMs !== undefined) {
-        waiter.deadline = setTimeout(() => this.failWaiter(waiter, new Error(
-          `no cluster slot ${describeSlot(slot)} within ${timeoutMs} ms (Redis connection: ${this.client?.status ?? 'none'})`,
-        )), timeoutMs);
-      }
+      if (timeoutMs !== undefined) this.armDeadline(waiter, timeoutMs);
       let waiters = this.slotWaiters.get(slotKey);
       if (waiters === undefined) this.slotWaiters.set(slotKey, (waiters = new Set()));
       waiters.add(waiter);
@@ -285,13 +316,19 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     if (holders?.size === 0) this.heldSlots.delete(slotKey);
     if (this.client === undefined) return;
     this.call('releaseSlot', [slotKey, this.cooldownKey(slot)], [holder, slot.cooldownMs, ran ? 1 : 0, this.channel('slots'), slotKey])
-      .catch((error: unknown) => this.report(error));
+      .catch((error: unknown) => this.report(error))
+      .finally(() => this.closeIfDone());
   }
 
   /** Tries the first waiter of a slot key; on success the next one gets its turn. */
   private tryAcquire(waiter: ISlotWaiter): void {
-    if (waiter.inFlight || !this.running) return;
+    if (!this.running) return;
+    if (waiter.inFlight) {
+      waiter.wakeRequested = true;
+      return;
+    }
     waiter.inFlight = true;
+    waiter.wakeRequested = false;
     if (waiter.timer !== undefined) clearTimeout(waiter.timer);
     waiter.timer = undefined;
     const { slot, slotKey, holder } = waiter;
@@ -307,7 +344,8 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
           return;
         }
         if (granted !== 1) {
-          if (cooldownLeft > 0) waiter.timer = setTimeout(() => this.tryAcquire(waiter), cooldownLeft);
+          if (waiter.wakeRequested) this.tryAcquire(waiter);
+          else if (cooldownLeft > 0) waiter.timer = setTimeout(() => this.tryAcquire(waiter), cooldownLeft);
           return;
         }
         this.removeWaiter(waiter);
@@ -323,6 +361,19 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
         this.report(error);
       },
     );
+  }
+
+  /**
+   * A trigger's `timeoutMs` does not limit waiting for a busy slot (as with local
+   * groups); it limits waiting for a Redis that does not answer.
+   */
+  private armDeadline(waiter: ISlotWaiter, timeoutMs: number): void {
+    waiter.deadline = setTimeout(() => {
+      if (this.client?.status === 'ready') return this.armDeadline(waiter, timeoutMs);
+      this.failWaiter(waiter, new Error(
+        `no cluster slot ${describeSlot(waiter.slot)} within ${timeoutMs} ms: Redis is unreachable (connection: ${this.client?.status ?? 'closed'})`,
+      ));
+    }, timeoutMs);
   }
 
   private failWaiter(waiter: ISlotWaiter, error: Error): void {
@@ -403,7 +454,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
   /** Renews every tick and slot this instance holds, and its presence; re-asserts them after a Redis restart. */
   private async renew(): Promise<void> {
     try {
-      await this.heartbeat();
+      if (this.running) await this.heartbeat();
       if (this.heldTicks.size > 0) await this.call('renewTicks', [], [this.ownId, this.leaseMs, ...this.heldTickArgs()]);
       if (this.heldSlots.size > 0) await this.call('renewSlots', [], [this.leaseMs, ...this.heldSlotArgs()]);
       if (this.outageReported) this.outageReported = false;
@@ -497,6 +548,15 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
 
 function describeSlot(slot: IClusterSlot): string {
   return `${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)}`;
+}
+
+/** Rejects when `promise` has not settled within `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function quietly(promise: Promise<unknown>): Promise<void> {
