@@ -25,7 +25,7 @@ export interface IRedisCoordinatorOptions {
   instanceId?: string;
   /**
    * How long a tick, a slot or this instance's presence is held without renewal (renewed
-   * every third of it). A dead instance's ticks are taken over and its slots freed after
+   * every third of it; at least 150). A dead instance's ticks are taken over and its slots freed after
    * at most this long. Longer survives longer pauses (GC, a slow network); shorter
    * recovers faster.
    * @default 10_000
@@ -86,6 +86,7 @@ interface IHeldTick {
 type TScriptName = keyof typeof LUA_SCRIPTS;
 
 const DEFAULT_LEASE_MS = 10_000;
+const MIN_LEASE_MS = 150;
 /** A finished tick is remembered this long at least, so that instances whose clocks run behind skip it. */
 const MIN_DONE_TTL_MS = 60_000;
 
@@ -115,6 +116,9 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
   private renewTimer: ReturnType<typeof setInterval> | undefined;
   private pollTimer: ReturnType<typeof setInterval> | undefined;
   private outageReported = false;
+  /** Stopped, but runs that still go on hold slots or ticks: renewing them until they end. */
+  private lingering = false;
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly heldTicks = new Map<string, IHeldTick>();
   /** Slots held by runs of this instance: slot key → holders. */
   private readonly heldSlots = new Map<string, Set<string>>();
@@ -141,7 +145,13 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
         `${owner}: expected \`redis\` to be a redis:// URL or an ioredis client, got ${describeValue(options.redis)}`);
     }
     if (options.instanceId !== undefined) assertNonEmptyString(owner, 'instanceId', options.instanceId);
-    if (options.leaseMs !== undefined) assertPositiveInteger(owner, 'leaseMs', options.leaseMs);
+    if (options.leaseMs !== undefined) {
+      assertPositiveInteger(owner, 'leaseMs', options.leaseMs);
+      if (options.leaseMs < MIN_LEASE_MS) {
+        throw new InvalidOptionError('leaseMs', options.leaseMs,
+          `${owner}: expected \`leaseMs\` to be at least ${MIN_LEASE_MS} (leases are renewed every third of it), got ${options.leaseMs}`);
+      }
+    }
     if (options.keyPrefix !== undefined) assertNonEmptyString(owner, 'keyPrefix', options.keyPrefix);
     this.ownId = options.instanceId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
@@ -181,7 +191,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     if (this.publishEvents && this.manager !== undefined) {
       this.eventSubscription = this.manager.taskSubject.subscribe((event) => this.publishEvent(event));
     }
-    this.renewTimer = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.renewTimer = setInterval(() => void this.renew(), Math.floor(this.leaseMs / 3));
     // Pub/sub wakes waiting runs at once; this slow poll only covers a lost message.
     this.pollTimer = setInterval(() => this.pollWaiters(), Math.max(250, Math.min(1000, Math.floor(this.leaseMs / 2))));
   }
@@ -210,11 +220,21 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
       }
     }
     if (this.heldSlots.size > 0 || this.heldTicks.size > 0) {
-      // Renewal goes on for the runs still holding something, without keeping the process alive.
-      (this.renewTimer as unknown as { unref?: () => void } | undefined)?.unref?.();
+      // Renewal goes on for the runs still holding something, without keeping the process
+      // alive (timers and sockets unref'd), and for at most one lease: after that, another
+      // instance may take over anyway, as if this one had died.
+      this.lingering = true;
+      unrefHandle(this.renewTimer);
+      this.unrefSockets();
+      this.lingerTimer = setTimeout(() => void this.close(), this.leaseMs);
+      unrefHandle(this.lingerTimer);
       return;
     }
     await this.close();
+  }
+
+  private unrefSockets(): void {
+    for (const client of [this.client, this.subscriber]) unrefHandle((client as unknown as { stream?: unknown } | undefined)?.stream);
   }
 
   /** Closes what `start()` opened, once nothing is held any more. */
@@ -224,6 +244,8 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     if (client === undefined || subscriber === undefined) return;
     this.client = undefined;
     this.subscriber = undefined;
+    this.lingering = false;
+    clearTimeout(this.lingerTimer);
     clearInterval(this.renewTimer);
     this.renewTimer = undefined;
     subscriber.off('message', this.onMessage);
@@ -486,6 +508,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     client.on('error', (error: Error) => this.report(error));
     client.on('ready', () => {
       this.outageReported = false;
+      if (this.lingering) this.unrefSockets();
       // After a reconnect (perhaps to a restarted, empty Redis) waiting runs try again at once.
       if (client === this.client) this.pollWaiters();
     });
@@ -557,6 +580,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Node timers and sockets can stop keeping the process alive; elsewhere this does nothing. */
+function unrefHandle(handle: unknown): void {
+  (handle as { unref?: () => void } | undefined)?.unref?.();
 }
 
 async function quietly(promise: Promise<unknown>): Promise<void> {
