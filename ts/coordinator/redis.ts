@@ -118,7 +118,6 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
   private outageReported = false;
   /** Stopped, but runs that still go on hold slots or ticks: renewing them until they end. */
   private lingering = false;
-  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly heldTicks = new Map<string, IHeldTick>();
   /** Slots held by runs of this instance: slot key → holders. */
   private readonly heldSlots = new Map<string, Set<string>>();
@@ -220,14 +219,12 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
       }
     }
     if (this.heldSlots.size > 0 || this.heldTicks.size > 0) {
-      // Renewal goes on for the runs still holding something, without keeping the process
-      // alive (timers and sockets unref'd), and for at most one lease: after that, another
-      // instance may take over anyway, as if this one had died.
+      // Renewal goes on for the runs still holding something, until they end, without
+      // keeping the process alive (timer and sockets unref'd): a process that exits ends
+      // the renewal, and other instances take over after one lease, as after a crash.
       this.lingering = true;
       unrefHandle(this.renewTimer);
       this.unrefSockets();
-      this.lingerTimer = setTimeout(() => void this.close(), this.leaseMs);
-      unrefHandle(this.lingerTimer);
       return;
     }
     await this.close();
@@ -245,7 +242,6 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     this.client = undefined;
     this.subscriber = undefined;
     this.lingering = false;
-    clearTimeout(this.lingerTimer);
     clearInterval(this.renewTimer);
     this.renewTimer = undefined;
     subscriber.off('message', this.onMessage);
