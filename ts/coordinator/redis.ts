@@ -323,7 +323,8 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
       let waiters = this.slotWaiters.get(slotKey);
       if (waiters === undefined) this.slotWaiters.set(slotKey, (waiters = new Set()));
       waiters.add(waiter);
-      if (waiters.size === 1) this.tryAcquire(waiter);
+      // Up to `maxConcurrent` waiters of a key ask at once, so a cap of 10 can fill from one instance.
+      if (waiters.size <= slot.maxConcurrent) this.tryAcquire(waiter);
     });
   }
 
@@ -371,8 +372,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
         if (holders === undefined) this.heldSlots.set(slotKey, (holders = new Set()));
         holders.add(holder);
         waiter.resolve();
-        const next = this.slotWaiters.get(slotKey)?.values().next().value;
-        if (next !== undefined) this.tryAcquire(next);
+        this.tryNextWaiter(slotKey);
       },
       (error: unknown) => {
         waiter.inFlight = false;
@@ -394,11 +394,22 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     }, timeoutMs);
   }
 
+  /** Lets the first waiter of a key that is not asking already ask (or the first one again). */
+  private tryNextWaiter(slotKey: string): void {
+    const waiters = this.slotWaiters.get(slotKey);
+    if (waiters === undefined) return;
+    let first: ISlotWaiter | undefined;
+    for (const waiter of waiters) {
+      first ??= waiter;
+      if (!waiter.inFlight) return this.tryAcquire(waiter);
+    }
+    if (first !== undefined) this.tryAcquire(first);
+  }
+
   private failWaiter(waiter: ISlotWaiter, error: Error): void {
     if (!this.removeWaiter(waiter)) return;
     waiter.reject(error);
-    const next = this.slotWaiters.get(waiter.slotKey)?.values().next().value;
-    if (next !== undefined) this.tryAcquire(next);
+    this.tryNextWaiter(waiter.slotKey);
   }
 
   private removeWaiter(waiter: ISlotWaiter): boolean {
@@ -443,8 +454,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
 
   private readonly onMessage = (channel: string, message: string): void => {
     if (channel === this.channel('slots')) {
-      const first = this.slotWaiters.get(message)?.values().next().value;
-      if (first !== undefined) this.tryAcquire(first);
+      this.tryNextWaiter(message);
       return;
     }
     if (channel !== this.channel('events') || !this.clusterEventSubject.observed) return;
