@@ -1,5 +1,10 @@
 /**
- * Throughput benchmark of Task.trigger() against p-queue and a bare async call.
+ * Throughput benchmark of Task.trigger() against p-queue and a bare async call, and of
+ * TaskManager constraint groups (a global cap, per-key mutexes, heap held per queued
+ * trigger) against p-queue and p-limit; the cost of trigger priorities on a long queue;
+ * and of `scope: 'cluster'` groups on a throwaway redis-server (Redis commands per run,
+ * runs per second through a cluster-wide cap, wake latency across instances), skipped
+ * with a SKIP line when redis-server is not installed.
  *
  * Run with `npm run bench` (needs `--expose-gc`, which the script passes). Not a test
  * file on purpose: timings on a shared 2-core machine are too noisy to gate CI, so the
@@ -20,7 +25,13 @@
  *   proves every operation ran and keeps V8 from discarding the work.
  */
 import PQueue from 'p-queue';
-import { Task } from '../../ts/index.js';
+import pLimit from 'p-limit';
+import { Task, TaskConstraintGroup, TaskManager } from '../../ts/index.js';
+import type { Redis } from 'ioredis';
+import {
+  CommandLog, commandStats, newClient, redisServerMissing, registeredTask, sleep, startInstance, startRedis, statsDelta,
+  type IBenchInstance,
+} from './cluster-rig.js';
 
 // ---------------------------------------------------------------------------------------
 // Harness
@@ -38,6 +49,8 @@ interface RatioRow {
   value: number;
   /** The ratio must be at most this to PASS; without it the row is informational. */
   max?: number;
+  /** What `value` and `max` are counted in; `x` (a ratio) unless told. */
+  unit?: string;
   note?: string;
 }
 
@@ -166,8 +179,9 @@ function printResults(results: CaseResult[]): void {
         i === 0 ? result.title : '',
         ratio.label,
         // Three significant digits, so a ratio just over a target never prints as equal to it.
-        `${ratio.value.toPrecision(3)}x`,
-        ratio.max === undefined ? '' : `<= ${ratio.max}x`,
+        // (From 1000 on, whole numbers: toPrecision would switch to exponent notation.)
+        `${ratio.value >= 1000 ? ratio.value.toFixed(0) : ratio.value.toPrecision(3)}${ratio.unit ?? 'x'}`,
+        ratio.max === undefined ? '' : `<= ${ratio.max}${ratio.unit ?? 'x'}`,
         ratio.max === undefined ? 'info' : ratio.value <= ratio.max ? 'PASS' : 'MISS',
         ratio.note ?? '',
       ]);
@@ -306,10 +320,551 @@ async function eventsCase(): Promise<CaseResult> {
   ]);
 }
 
-// Later cases (constraint groups beside p-queue / p-limit at concurrency 10, per-key
-// mutex, heap bytes per queued trigger via collectGarbage() and heapUsed) slot in here:
-// each is a function returning a CaseResult built from `measure(...)` + `runRounds`.
-const cases: Array<() => Promise<CaseResult>> = [sequentialCase, burstCase, eventsCase];
+// ---- constraint groups ------------------------------------------------------------
+
+/**
+ * A manager with one constraint group. Triggers go through `manager.triggerTask`, the
+ * public path; the task is not registered (`addTask`), so no manager event sink is
+ * attached and only the constraint machinery is measured.
+ */
+function managerWith(group: ConstructorParameters<typeof TaskConstraintGroup>[0]): TaskManager {
+  const manager = new TaskManager();
+  manager.addConstraintGroup(new TaskConstraintGroup(group));
+  return manager;
+}
+
+/** Small and large burst: the large one shows any per-trigger cost that grows with the queue. */
+const CAP_SMALL = 10_000;
+const CAP_LARGE = 100_000;
+/** The 10k sample runs 5 bursts back to back (each awaited before the next), so that it is
+ * timed over 50k triggers instead of a noisy ~50 ms, at half the time of a 100k sample. */
+const CAP_SMALL_BURSTS = 5;
+const CAP_CONCURRENCY = 10;
+
+const TARGET_CAP_VS_PLIMIT = 0.5;
+const TARGET_CAP_GROWTH = 1.3;
+
+/** Runs `bursts` bursts of `ops` one after the other; the checksum counts all of them. */
+function repeatedBurst(bursts: number, start: () => Promise<number | undefined>): (ops: number) => Promise<number> {
+  const one = burst(start as () => Promise<number>);
+  return async (ops) => {
+    const each = ops / bursts;
+    let sum = 0;
+    for (let b = 0; b < bursts; b++) sum += await one(each);
+    return sum;
+  };
+}
+
+/**
+ * Global cap of 10: every trigger has the same key, so all but 10 of them queue. N
+ * triggers are started at once and awaited together.
+ */
+async function globalCapCase(): Promise<CaseResult> {
+  const task = newTask();
+  const name = (who: string, n: number): string => `${who} @${n / 1000}k`;
+  const measurements: Measurement[] = [];
+  for (const n of [CAP_SMALL, CAP_LARGE]) {
+    const bursts = n === CAP_SMALL ? CAP_SMALL_BURSTS : 1;
+    const manager = managerWith({ name: 'cap', maxConcurrent: CAP_CONCURRENCY, constraintKeyForExecution: () => 'all' });
+    const queue = new PQueue({ concurrency: CAP_CONCURRENCY });
+    const limit = pLimit(CAP_CONCURRENCY);
+    measurements.push(
+      measure(name('taskbuffer', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => manager.triggerTask(task)))),
+      measure(name('p-queue', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => queue.add(fn)))),
+      measure(name('p-limit', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => limit(fn)))),
+    );
+  }
+  const samples = await runRounds(measurements);
+  return caseResult(`cap ${CAP_CONCURRENCY}, N at once`, 'ns/op', samples, (ratio) => [
+    { label: 'taskbuffer / p-limit @10k', value: ratio(name('taskbuffer', CAP_SMALL), name('p-limit', CAP_SMALL)), max: TARGET_CAP_VS_PLIMIT },
+    { label: 'taskbuffer / p-limit @100k', value: ratio(name('taskbuffer', CAP_LARGE), name('p-limit', CAP_LARGE)), max: TARGET_CAP_VS_PLIMIT },
+    { label: 'taskbuffer / p-queue @10k', value: ratio(name('taskbuffer', CAP_SMALL), name('p-queue', CAP_SMALL)) },
+    { label: 'taskbuffer / p-queue @100k', value: ratio(name('taskbuffer', CAP_LARGE), name('p-queue', CAP_LARGE)) },
+    {
+      label: 'taskbuffer @100k / @10k',
+      value: ratio(name('taskbuffer', CAP_LARGE), name('taskbuffer', CAP_SMALL)),
+      max: TARGET_CAP_GROWTH,
+      note: 'per-trigger cost vs queue length',
+    },
+    {
+      label: 'p-limit @100k / @10k',
+      value: ratio(name('p-limit', CAP_LARGE), name('p-limit', CAP_SMALL)),
+      note: 'O(1) queue: growth from GC of more live promises',
+    },
+  ]);
+}
+
+const MUTEX_KEYS = 1_000;
+const MUTEX_PER_KEY = 50;
+const TARGET_MUTEX_VS_PQUEUE = 0.3;
+
+/**
+ * Per-key mutex: 1,000 keys x 50 triggers, keys interleaved (k0..k999, k0, ...) so every
+ * key has a queue at once. p-queue gets one queue of concurrency 1 per key, created
+ * lazily in a fresh Map each sample: taskbuffer forgets idle keys as well, so both build
+ * their per-key state inside the timed sample.
+ */
+async function perKeyMutexCase(): Promise<CaseResult> {
+  const names = { taskbuffer: 'taskbuffer, 1 group', pqueue: 'Map<key, p-queue(1)>' };
+  const ops = MUTEX_KEYS * MUTEX_PER_KEY;
+  const keys = Array.from({ length: MUTEX_KEYS }, (_, i) => `k${i}`);
+  const manager = managerWith({
+    name: 'mutex',
+    maxConcurrent: 1,
+    constraintKeyForExecution: (_task, input: string) => input,
+  });
+  const task = new Task({ taskFunction: async (_key: string) => 1 });
+  const taskbuffer = async (n: number): Promise<number> => {
+    let i = 0;
+    return burst(() => manager.triggerTask(task, keys[i++ % MUTEX_KEYS]!) as Promise<number>)(n);
+  };
+  const pqueue = async (n: number): Promise<number> => {
+    const queues = new Map<string, PQueue>();
+    let i = 0;
+    return burst(() => {
+      const key = keys[i++ % MUTEX_KEYS]!;
+      let queue = queues.get(key);
+      if (queue === undefined) queues.set(key, (queue = new PQueue({ concurrency: 1 })));
+      return queue.add(fn);
+    })(n);
+  };
+  const samples = await runRounds([
+    measure(names.taskbuffer, () => nsPerOp(ops, taskbuffer)),
+    measure(names.pqueue, () => nsPerOp(ops, pqueue)),
+  ]);
+  return caseResult(`mutex ${MUTEX_KEYS} keys x${MUTEX_PER_KEY}`, 'ns/op', samples, (ratio) => [
+    { label: 'taskbuffer / p-queue', value: ratio(names.taskbuffer, names.pqueue), max: TARGET_MUTEX_VS_PQUEUE },
+  ]);
+}
+
+const QUEUED_OPS = 100_000;
+const TARGET_BYTES_PER_QUEUED = 300;
+
+/** How one competitor queues: `block` starts a job that holds the key until `gate`
+ * resolves, `enqueue` adds one trigger behind it. */
+type QueueSetup = (gate: Promise<void>) => {
+  block: () => Promise<number | undefined>;
+  enqueue: () => Promise<number | undefined>;
+};
+
+/**
+ * Heap held by queued work: one run holds the key, `ops` more triggers queue behind it,
+ * and the heap is collected before and after queueing them. The caller's array of
+ * promises is allocated before the first reading, so only what queueing allocates counts:
+ * what the library keeps per waiting trigger, plus the promise the caller holds (both
+ * competitors hand one out). Then the key is released and everything drains.
+ */
+async function bytesPerQueued(ops: number, setup: QueueSetup): Promise<number> {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const { block, enqueue } = setup(gate);
+  const blocking = block();
+  const pending = new Array<Promise<number | undefined>>(ops).fill(blocking);
+  collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < ops; i++) pending[i] = enqueue();
+  collectGarbage();
+  const after = process.memoryUsage().heapUsed;
+  release();
+  if ((await blocking) !== 1) throw new Error('the blocking job did not run');
+  let sum = 0;
+  for (const r of await Promise.all(pending)) sum += r ?? 0;
+  if (sum !== ops) throw new Error(`queued batch returned checksum ${sum}, expected ${ops}`);
+  return (after - before) / ops;
+}
+
+async function queuedHeapCase(): Promise<CaseResult> {
+  const names = { taskbuffer: 'taskbuffer, busy mutex', pqueue: 'p-queue(1), busy' };
+  const manager = managerWith({
+    name: 'mutex',
+    maxConcurrent: 1,
+    constraintKeyForExecution: (_task, input: string) => input,
+  });
+  const task = new Task({ taskFunction: async (_key: string) => 1 });
+  const taskbuffer: QueueSetup = (gate) => {
+    const blocker = new Task({ taskFunction: async (_key: string) => { await gate; return 1; } });
+    return { block: () => manager.triggerTask(blocker, 'k'), enqueue: () => manager.triggerTask(task, 'k') };
+  };
+  const pqueue: QueueSetup = (gate) => {
+    const queue = new PQueue({ concurrency: 1 });
+    return { block: () => queue.add(async () => { await gate; return 1; }), enqueue: () => queue.add(fn) };
+  };
+  // Bytes per op barely move between rounds, and each sample holds 100k waiting runs and
+  // then drains them: fewer rounds keep the case short.
+  const samples = await runRounds([
+    measure(names.taskbuffer, () => bytesPerQueued(QUEUED_OPS, taskbuffer)),
+    measure(names.pqueue, () => bytesPerQueued(QUEUED_OPS, pqueue)),
+  ], { warmups: 1, rounds: 3 });
+  return caseResult(`heap, ${QUEUED_OPS / 1000}k queued`, 'B/queued', samples, (ratio) => [
+    {
+      // An absolute target, not a ratio: the median itself is checked.
+      label: 'taskbuffer heap per queued trigger',
+      value: median(samples.get(names.taskbuffer)!),
+      max: TARGET_BYTES_PER_QUEUED,
+      unit: ' B',
+    },
+    { label: 'taskbuffer / p-queue', value: ratio(names.taskbuffer, names.pqueue) },
+  ]);
+}
+
+// ---- priorities (issue 7) ------------------------------------------------------------
+
+const PRIORITY_LARGE = 100_000;
+const PRIORITY_SMALL = 10_000;
+/** As with the cap case: the 10k sample is 5 bursts back to back, timed over 50k triggers. */
+const PRIORITY_SMALL_BURSTS = 5;
+/** Random priorities are integers 0..PRIORITY_LEVELS-1; the equal ones all sit in the middle. */
+const PRIORITY_LEVELS = 1_000;
+const TARGET_PRIORITY_GROWTH = 1.3;
+
+function randomPriorities(n: number): Int32Array {
+  const priorities = new Int32Array(n);
+  for (let i = 0; i < n; i++) priorities[i] = Math.floor(Math.random() * PRIORITY_LEVELS);
+  return priorities;
+}
+
+function equalPriorities(n: number): Int32Array {
+  return new Int32Array(n).fill(PRIORITY_LEVELS >> 1);
+}
+
+/**
+ * Checks the drain of `bursts` equal bursts: within each, triggers started by
+ * non-increasing priority, ties in trigger order, and each burst's triggers exactly once
+ * (a strictly ordered run of `each` indices from the burst's own range is a permutation
+ * of it). Throws with the first position that breaks it.
+ */
+function checkDrainOrder(order: Int32Array, started: number, priorities: Int32Array, bursts: number): void {
+  if (started !== priorities.length) throw new Error(`drain order: ${started} runs started, expected ${priorities.length}`);
+  const each = priorities.length / bursts;
+  for (let lo = 0; lo < priorities.length; lo += each) {
+    const hi = lo + each;
+    for (let k = lo; k < hi; k++) {
+      const i = order[k]!;
+      if (i < lo || i >= hi) throw new Error(`drain order: position ${k} ran trigger #${i}, which is not of the burst #${lo}..#${hi - 1}`);
+      if (k === lo) continue;
+      const prev = order[k - 1]!;
+      if (priorities[prev]! < priorities[i]! || (priorities[prev] === priorities[i] && prev >= i)) {
+        throw new Error(`drain order broken at position ${k - lo} of a burst: trigger #${prev} (priority ${priorities[prev]}) ` +
+          `ran before #${i} (priority ${priorities[i]}); expected non-increasing priority, then trigger order`);
+      }
+    }
+  }
+}
+
+/**
+ * Issue 7: one key of a per-key mutex held by a long run, N triggers with the given
+ * priorities queued behind it, then the key released and the queue drained. Timed from
+ * the first trigger to the last run's end: ns per trigger for queueing plus draining.
+ * Each run records its trigger's index, and the order is checked after the timed part.
+ */
+async function priorityCase(): Promise<CaseResult> {
+  const manager = managerWith({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: () => 'k' });
+  let order = new Int32Array(0);
+  let started = 0;
+  const task = new Task({ taskFunction: async (index: number) => { order[started++] = index; return 1; } });
+  let gate: Promise<void> = Promise.resolve();
+  const blocker = new Task({ taskFunction: async () => { await gate; return 1; } });
+
+  /** Triggers `priorities.length / bursts` at a time behind the blocker; input = index. */
+  const batch = (priorities: Int32Array, bursts: number) => async (ops: number): Promise<number> => {
+    const each = ops / bursts;
+    const pending = new Array<Promise<number | undefined>>(each);
+    let sum = 0;
+    for (let lo = 0; lo < ops; lo += each) {
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => { release = resolve; });
+      const blocking = manager.triggerTask(blocker);
+      for (let j = 0; j < each; j++) pending[j] = manager.triggerTask(task, lo + j, { priority: priorities[lo + j]! });
+      release();
+      if ((await blocking) !== 1) throw new Error('the blocking run did not run');
+      for (const r of await Promise.all(pending)) sum += r ?? 0;
+    }
+    return sum;
+  };
+  const sample = (n: number, bursts: number, make: (n: number) => Int32Array) => async (): Promise<number> => {
+    const priorities = make(n * bursts);
+    order = new Int32Array(n * bursts);
+    started = 0;
+    const ns = await nsPerOp(n * bursts, batch(priorities, bursts));
+    checkDrainOrder(order, started, priorities, bursts);
+    return ns;
+  };
+  const names = {
+    random: `random 0..${PRIORITY_LEVELS - 1} @${PRIORITY_LARGE / 1000}k`,
+    equal: `all equal @${PRIORITY_LARGE / 1000}k`,
+    randomSmall: `random 0..${PRIORITY_LEVELS - 1} @${PRIORITY_SMALL / 1000}k`,
+    equalSmall: `all equal @${PRIORITY_SMALL / 1000}k`,
+  };
+  // Each round queues and drains 300k triggers: fewer rounds than the default keep it short.
+  const samples = await runRounds([
+    measure(names.random, sample(PRIORITY_LARGE, 1, randomPriorities)),
+    measure(names.equal, sample(PRIORITY_LARGE, 1, equalPriorities)),
+    measure(names.randomSmall, sample(PRIORITY_SMALL, PRIORITY_SMALL_BURSTS, randomPriorities)),
+    measure(names.equalSmall, sample(PRIORITY_SMALL, PRIORITY_SMALL_BURSTS, equalPriorities)),
+  ], { warmups: 1, rounds: 4 });
+  return caseResult('priority, 1 busy key', 'ns/op', samples, (ratio) => [
+    { label: 'random / equal @100k', value: ratio(names.random, names.equal), note: 'queue + drain; drain order checked' },
+    {
+      label: 'random @100k / @10k',
+      value: ratio(names.random, names.randomSmall),
+      max: TARGET_PRIORITY_GROWTH,
+      note: 'per-trigger cost vs queue length (O(log n))',
+    },
+    {
+      label: 'all equal @100k / @10k',
+      value: ratio(names.equal, names.equalSmall),
+      note: 'control: growth without the heap (GC, memory)',
+    },
+    {
+      // Per round: (random / equal @100k) / (random / equal @10k).
+      label: 'random/equal @100k / same @10k',
+      value: median(samples.get(names.random)!.map((r, i) => (r / samples.get(names.equal)![i]!) /
+        (samples.get(names.randomSmall)![i]! / samples.get(names.equalSmall)![i]!))),
+      note: 'growth of what random priorities add, control taken out',
+    },
+  ]);
+}
+
+// ---- cluster (issue 8) ----------------------------------------------------------------
+
+/** Said after the table: cases that could not run here. */
+const skipped: string[] = [];
+
+const CLUSTER_CAP = 10;
+const CLUSTER_INSTANCES = 3;
+const CLUSTER_RUNS = 3_000;
+const ROUND_TRIP_RUNS = 200;
+const WAKE_REPEATS = 50;
+const WAKE_WARMUPS = 5;
+/** How long B's trigger is left waiting before A lets go: B's first try has long been refused by then. */
+const WAKE_WAIT_MS = 10;
+
+const TARGET_SCRIPTS_PER_RUN = 2;
+const TARGET_WAKE_MEDIAN_MS = 5;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * Issue 8: the cost of `scope: 'cluster'` groups on a real, throwaway redis-server.
+ * (a) commands per run of one instance with the cluster to itself; (b) runs per second
+ * through one cluster-wide cap from 3 instances; (c) wake latency of a run waiting in
+ * another instance for a cluster mutex. The instances live in this process, each with
+ * its own TaskManager, RedisCoordinator and connections; the tasks are registered, so
+ * their events are published as a cluster's would be.
+ */
+async function clusterCase(): Promise<CaseResult[]> {
+  const missing = redisServerMissing();
+  if (missing !== undefined) {
+    const line = 'SKIP cluster (issue 8): no redis-server here; install it with `apt-get install redis-server` ' +
+      `to run this case (${missing.split(';')[0]})`;
+    console.log(line);
+    skipped.push(line);
+    return [];
+  }
+  const redis = await startRedis();
+  const opened: Array<{ stop(): Promise<void> }> = [];
+  const stats = newClient(redis.url);
+  try {
+    const start = async (prefix: string, id: string, group: { name: string; maxConcurrent: number }) => {
+      const instance = await startInstance(redis.url, prefix, id, group);
+      opened.push(instance);
+      return instance;
+    };
+    return [
+      await clusterRoundTrips(redis.url, start, stats),
+      await clusterThroughput(start, stats),
+      await clusterWake(start),
+    ];
+  } finally {
+    for (const instance of opened.reverse()) await instance.stop().catch(() => {});
+    stats.disconnect();
+    await redis.stop();
+  }
+}
+
+type StartInstance = (prefix: string, id: string, group: { name: string; maxConcurrent: number }) => Promise<IBenchInstance>;
+
+/** (a) One instance alone, runs one after the other: every command Redis executes, per run. */
+async function clusterRoundTrips(url: string, start: StartInstance, stats: Redis): Promise<CaseResult> {
+  const instance = await start('bench-a', 'a', { name: 'cap', maxConcurrent: CLUSTER_CAP });
+  const task = registeredTask(instance.manager, 'cluster-work', async () => 1);
+  const runs = async (n: number): Promise<void> => {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += (await instance.manager.triggerTask(task)) ?? 0;
+    if (sum !== n) throw new Error(`cluster runs returned checksum ${sum}, expected ${n}`);
+    await instance.flush(); // the last run's release has been executed
+  };
+  const log = await CommandLog.attach(url);
+  const rows = {
+    scripts: 'script calls (EVALSHA/EVAL)',
+    acquire: '  of them acquireSlot',
+    release: '  of them releaseSlot',
+    published: 'PUBLISH sent (task events)',
+    inScript: 'PUBLISH inside scripts',
+    other: 'other commands sent',
+  };
+  const samples = new Map<string, number[]>(Object.values(rows).map((name) => [name, []]));
+  const statScripts: number[] = [];
+  try {
+    await runs(20); // warm-up: scripts loaded on the connection, code optimised
+    for (let round = 0; round < 3; round++) {
+      const before = await commandStats(stats);
+      const tally = await log.tally(instance.client, () => runs(ROUND_TRIP_RUNS));
+      const delta = statsDelta(before, await commandStats(stats));
+      statScripts.push(((delta.get('evalsha') ?? 0) + (delta.get('eval') ?? 0)) / ROUND_TRIP_RUNS);
+      let scripts = 0;
+      let inScript = 0;
+      let other = 0;
+      for (const [label, count] of tally) {
+        if (label.startsWith('script:')) scripts += count;
+        else if (label === 'lua:publish') inScript += count;
+        else if (!label.startsWith('lua:') && label !== 'publish') other += count;
+      }
+      const perRun = (count: number): number => count / ROUND_TRIP_RUNS;
+      samples.get(rows.scripts)!.push(perRun(scripts));
+      samples.get(rows.acquire)!.push(perRun(tally.get('script:acquireSlot') ?? 0));
+      samples.get(rows.release)!.push(perRun(tally.get('script:releaseSlot') ?? 0));
+      samples.get(rows.published)!.push(perRun(tally.get('publish') ?? 0));
+      samples.get(rows.inScript)!.push(perRun(inScript));
+      samples.get(rows.other)!.push(perRun(other));
+    }
+  } finally {
+    log.close();
+  }
+  const sent = (name: string): number => median(samples.get(name)!);
+  return caseResult(`cluster: 1 instance, ${ROUND_TRIP_RUNS} runs in a row`, 'cmds/run', samples, () => [
+    {
+      label: 'script round trips per run',
+      value: sent(rows.scripts),
+      max: TARGET_SCRIPTS_PER_RUN,
+      unit: '',
+      note: `MONITOR; INFO commandstats says ${median(statScripts).toFixed(2)} EVALSHA+EVAL per run`,
+    },
+    {
+      label: 'commands sent per run, all',
+      value: sent(rows.scripts) + sent(rows.published) + sent(rows.other),
+      unit: '',
+      note: 'scripts + PUBLISH + other (heartbeats in the window)',
+    },
+  ]);
+}
+
+/**
+ * (b) CLUSTER_INSTANCES instances share one cluster-wide cap of CLUSTER_CAP; each triggers
+ * its share of CLUSTER_RUNS at once, and the sample is the runs per second until all end.
+ * INFO commandstats counts the script calls this took (commands inside scripts are in
+ * its `publish` count too).
+ */
+async function clusterThroughput(start: StartInstance, stats: Redis): Promise<CaseResult> {
+  const group = { name: 'cap', maxConcurrent: CLUSTER_CAP };
+  const instances: IBenchInstance[] = [];
+  for (let i = 0; i < CLUSTER_INSTANCES; i++) instances.push(await start('bench-b', `b${i}`, group));
+  let running = 0;
+  let maxRunning = 0;
+  const tasks = instances.map((instance) => registeredTask(instance.manager, 'cluster-work', async () => {
+    if (++running > maxRunning) maxRunning = running;
+    running--;
+    return 1;
+  }));
+  const perInstance = CLUSTER_RUNS / CLUSTER_INSTANCES;
+  const scriptsPerRun: number[] = [];
+  const publishesPerRun: number[] = [];
+  const sample = async (counted: boolean): Promise<number> => {
+    collectGarbage();
+    const before = await commandStats(stats);
+    const t0 = performance.now();
+    const pending: Array<Promise<number | undefined>> = [];
+    for (let j = 0; j < perInstance; j++) {
+      for (let i = 0; i < instances.length; i++) pending.push(instances[i]!.manager.triggerTask(tasks[i]!));
+    }
+    let sum = 0;
+    for (const r of await Promise.all(pending)) sum += r ?? 0;
+    const seconds = (performance.now() - t0) / 1000;
+    if (sum !== CLUSTER_RUNS) throw new Error(`cluster runs returned checksum ${sum}, expected ${CLUSTER_RUNS}`);
+    for (const instance of instances) await instance.flush();
+    const delta = statsDelta(before, await commandStats(stats));
+    if (counted) {
+      scriptsPerRun.push(((delta.get('evalsha') ?? 0) + (delta.get('eval') ?? 0)) / CLUSTER_RUNS);
+      publishesPerRun.push((delta.get('publish') ?? 0) / CLUSTER_RUNS);
+    }
+    return CLUSTER_RUNS / seconds;
+  };
+  const name = `${CLUSTER_RUNS} runs from ${CLUSTER_INSTANCES} instances`;
+  const samples = new Map<string, number[]>([[name, []]]);
+  await sample(false);
+  for (let round = 0; round < 3; round++) samples.get(name)!.push(await sample(true));
+  if (maxRunning > CLUSTER_CAP) throw new Error(`${maxRunning} runs ran at once through a cluster cap of ${CLUSTER_CAP}`);
+  return caseResult(`cluster: cap ${CLUSTER_CAP}, ${CLUSTER_INSTANCES} instances`, 'runs/s', samples, () => [
+    {
+      label: 'runs per second',
+      value: median(samples.get(name)!),
+      unit: '/s',
+      note: `all triggered at once, trivial task; at most ${maxRunning} ran at once`,
+    },
+    {
+      label: 'script calls per run, contended',
+      value: median(scriptsPerRun),
+      unit: '',
+      note: `INFO commandstats; PUBLISH ${median(publishesPerRun).toFixed(2)}/run (events + in scripts)`,
+    },
+  ]);
+}
+
+/**
+ * (c) Instance A holds a cluster mutex; B's trigger waits for it. Measured from the moment
+ * A's task function returns to the moment B's starts (both `performance.now()` of this
+ * process), after B has waited WAKE_WAIT_MS so that it waits for a wake-up, not for an
+ * answer to its first try.
+ */
+async function clusterWake(start: StartInstance): Promise<CaseResult> {
+  const group = { name: 'mutex', maxConcurrent: 1 };
+  const a = await start('bench-c', 'a', group);
+  const b = await start('bench-c', 'b', group);
+  let gate: Promise<void> = Promise.resolve();
+  let onHolding: () => void = () => {};
+  let releasedAt = 0;
+  let wokenAt = 0;
+  const hold = registeredTask(a.manager, 'hold', async () => {
+    onHolding();
+    await gate;
+    releasedAt = performance.now();
+    return 1;
+  });
+  const wait = registeredTask(b.manager, 'wait', async () => {
+    wokenAt = performance.now();
+    return 1;
+  });
+  const latencies: number[] = [];
+  for (let rep = 0; rep < WAKE_WARMUPS + WAKE_REPEATS; rep++) {
+    let release!: () => void;
+    gate = new Promise<void>((resolve) => { release = resolve; });
+    const holding = new Promise<void>((resolve) => { onHolding = resolve; });
+    releasedAt = 0;
+    wokenAt = 0;
+    const held = a.manager.triggerTask(hold);
+    await holding;
+    const waited = b.manager.triggerTask(wait);
+    await sleep(WAKE_WAIT_MS);
+    if (wokenAt !== 0) throw new Error('B ran while A held the cluster mutex');
+    release();
+    const [heldResult, waitedResult] = await Promise.all([held, waited]);
+    if (heldResult !== 1 || waitedResult !== 1) throw new Error('a wake-latency run did not run');
+    if (rep >= WAKE_WARMUPS) latencies.push(wokenAt - releasedAt);
+  }
+  const name = 'A returns -> B starts';
+  const samples = new Map<string, number[]>([[name, latencies]]);
+  return caseResult(`cluster: mutex wake, x${WAKE_REPEATS}`, 'ms', samples, () => [
+    { label: 'wake latency, median', value: median(latencies), max: TARGET_WAKE_MEDIAN_MS, unit: ' ms' },
+    { label: 'wake latency, p90', value: percentile(latencies, 90), unit: ' ms' },
+  ]);
+}
+
+const cases: Array<() => Promise<CaseResult | CaseResult[]>> = [
+  sequentialCase, burstCase, eventsCase, globalCapCase, perKeyMutexCase, queuedHeapCase, priorityCase, clusterCase,
+];
 
 async function main(): Promise<void> {
   if (globalThis.gc === undefined) {
@@ -317,12 +872,26 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   const results: CaseResult[] = [];
-  for (const runCase of cases) results.push(await runCase());
+  // A case that throws (a checksum, a broken drain order) is reported at once and again
+  // after the table, and fails the run, but the other cases still run and print.
+  const failures: string[] = [];
+  for (const runCase of cases) {
+    try {
+      results.push(...[await runCase()].flat());
+    } catch (error) {
+      const line = `FAIL ${runCase.name}: ${error instanceof Error ? error.message : String(error)}`;
+      console.error(line);
+      failures.push(line);
+    }
+  }
 
   console.log(`taskbuffer bench: node ${process.version}, ${process.platform}/${process.arch}; ` +
     'median of interleaved rounds after warm-up, heap collected before each sample\n');
   printResults(results);
+  for (const line of skipped) console.log(`\n${line}`);
+  for (const line of failures) console.log(`\n${line}`);
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  if (failures.length > 0) process.exitCode = 1;
 }
 
 await main();
