@@ -45,8 +45,9 @@ interface IKeyState {
 /** Told when a key may have room again because of a call from outside the manager. */
 export type TCapacityListener = (group: TaskConstraintGroup<any>, key: string | undefined) => void;
 
-// Keys whose runs all ended and whose cooldown passed are forgotten, so that a group
-// keyed by e.g. domain does not grow with every domain it has ever seen.
+// Keys whose runs all ended and whose cooldown passed are forgotten by a sweep every so
+// many releases, so that a group keyed by e.g. domain does not grow with every domain it
+// has ever seen, while a key that is busy again right away keeps its state meanwhile.
 const SWEEP_EVERY_RELEASES = 1024;
 
 /**
@@ -114,7 +115,9 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
   canRun(key: string): boolean {
     const state = this.keys.get(key);
     if (state === undefined) return true;
-    return state.running < this.maxConcurrent && this.cooldownLeft(state, Date.now()) === 0;
+    if (state.running >= this.maxConcurrent) return false;
+    // Without a cooldown there is no clock to read: this is asked for every trigger.
+    return this.cooldownMs === 0 || this.cooldownLeft(state, Date.now()) === 0;
   }
 
   /** Takes a slot for `key`. The manager does this for you; call it only to reserve capacity by hand. */
@@ -136,6 +139,7 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
 
   /** Milliseconds until the cooldown of `key` has passed (0 when it has). */
   getCooldownRemaining(key: string): number {
+    if (this.cooldownMs === 0) return 0;
     const state = this.keys.get(key);
     return state === undefined ? 0 : this.cooldownLeft(state, Date.now());
   }
@@ -170,8 +174,10 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
     const state = this.keys.get(key);
     if (state === undefined || state.running === 0) return;
     state.running--;
-    if (ran) state.lastEndedAt = Date.now();
-    if (state.running === 0 && (this.cooldownMs === 0 || state.lastEndedAt === undefined)) this.keys.delete(key);
+    // The end time only feeds the cooldown; without one, skip reading the clock.
+    if (ran && this.cooldownMs > 0) state.lastEndedAt = Date.now();
+    // An idle key stays until the next sweep: a busy key (a mutex with a queue) goes idle
+    // and busy again on every run, and would otherwise be deleted and added each time.
     if (++this.releasesSinceSweep >= SWEEP_EVERY_RELEASES) this.sweep();
   }
 

@@ -4,90 +4,195 @@ import { createDeferred, type Deferred } from './deferred.js';
 import { AbortError, describeTask, messageOf } from './errors.js';
 import { before, PriorityQueue, type IPrioritized } from './priorityqueue.js';
 import type { AnyTask, IInternalTriggerOptions } from './task.js';
-import type { IRunControl, TaskRun } from './taskrun.js';
+import type { IAbortableRun, IRunControl } from './taskrun.js';
 
-/** Where a run is: waiting in a line, holding slots, or between the tries of a retry. */
-type TRunState = 'new' | 'queued' | 'holding' | 'retryWait' | 'requeued' | 'done';
+type AnyGroup = TaskConstraintGroup<any>;
 
-/** The runs waiting behind one gate: a (group, key) without room, a paused task or a paused group. */
-interface IWaitLine {
-  runs: PriorityQueue<ConstrainedRun>;
-  /** Set for a constraint line: the group and key it waits for. */
-  group: TaskConstraintGroup<any> | undefined;
-  key: string;
-  /** Set for a pause line: the paused task or group. */
-  gate: AnyTask | TaskConstraintGroup<any> | undefined;
+/**
+ * Where a run is. Numbers rather than strings only so that "over" is one comparison
+ * (`state >= DONE`).
+ * - NEW: created, not yet placed.
+ * - QUEUED: waiting in a line (for a key with room, or for a paused task or group).
+ * - HOLDING: holds its local slots; starting or running.
+ * - RETRY_WAIT: between the tries of a retry, holding no slot.
+ * - REQUEUED: a retry waiting in a line for its slots again.
+ * - DONE / SKIPPED: over; SKIPPED when a `shouldExecute` said no and nothing ran.
+ */
+const NEW = 0;
+const QUEUED = 1;
+const HOLDING = 2;
+const RETRY_WAIT = 3;
+const REQUEUED = 4;
+const DONE = 5;
+const SKIPPED = 6;
+
+/**
+ * What only some triggers need: their options, an abort listener, cluster slots. Kept off
+ * the run itself so that the many runs without them stay small while they wait in a line.
+ */
+interface IRunExtras {
+  signal: AbortSignal | undefined;
+  timeoutMs: number | undefined;
+  /** The trigger's own priority, when it overrides the task's. */
+  priority: number | undefined;
+  onAbort: (() => void) | undefined;
+  /** Groups with `scope: 'cluster'` that apply, with their keys: their slots live in the cluster. */
+  clusterGroups: AnyGroup[];
+  clusterKeys: string[];
+  /** How many of `clusterGroups` (in order) the run holds a cluster slot of. */
+  clusterHeld: number;
+}
+
+// Runs that no group (or no cluster group) applies to share these instead of arrays of their own.
+const NO_GROUPS: AnyGroup[] = Object.freeze([]) as unknown as AnyGroup[];
+const NO_KEYS: string[] = Object.freeze([]) as unknown as string[];
+
+/** The keys of a run, one per group in `groups`; a lone key is kept as is, without an array. */
+type TRunKeys = string | readonly string[];
+
+function keyAt(keys: TRunKeys, index: number): string {
+  return typeof keys === 'string' ? keys : keys[index]!;
 }
 
 /**
- * One trigger on its way through the constraint groups. It doubles as the options the
- * task is triggered with, and as the control through which the task's retries give
- * slots back and take them again.
+ * One trigger on its way through the constraint groups.
+ *
+ * Up to a whole burst of these wait in lines at once, so a run keeps only what every
+ * waiting run needs: trigger options and cluster slots are in `extras`, made only for
+ * runs that have some, and what a started run needs is in its `ActiveRun`.
  */
-export class ConstrainedRun implements IPrioritized, IInternalTriggerOptions, IRunControl {
-  seq: number;
+export class ConstrainedRun implements IPrioritized {
+  state = NEW;
   heapIndex = -1;
-  state: TRunState = 'new';
-  /** Set when a `shouldExecute` said no and the function was not called. */
-  skipped = false;
   /** The line the run waits in, while it waits. */
-  line: IWaitLine | undefined;
-  taskRun: TaskRun | undefined;
-  holdsSlots = false;
-  readonly promise: Promise<unknown>;
-  resolve!: (value: unknown) => void;
-  reject!: (reason: unknown) => void;
-  /** While waiting for slots again after a retry's delay. */
-  reacquired: Deferred<void> | undefined;
-  onAbort: (() => void) | undefined;
-  /** How many of `clusterGroups` (in order) this run holds a cluster slot of. */
-  clusterHeld = 0;
-  readonly control = this;
+  line: WaitLine | undefined = undefined;
+  /** From the moment the run takes its slots until it ends. */
+  active: ActiveRun | undefined = undefined;
+  /** Settles the trigger's promise. Rejections go through it too (see `rejectRun`), so a run keeps one function, not two. */
+  resolve: (value: unknown) => void = noop;
+
+  constructor(
+    readonly task: AnyTask,
+    readonly input: unknown,
+    /** The groups whose key for this run is not null, and their keys. */
+    public groups: ReadonlyArray<AnyGroup>,
+    public keys: TRunKeys,
+    readonly seq: number,
+    public extras: IRunExtras | undefined,
+  ) {}
+
+  /** The trigger's priority, else the task's. */
+  get priority(): number {
+    return this.extras?.priority ?? this.task.priority;
+  }
+
+  /** Whether a `shouldExecute` said no, so the function was not called. */
+  get skipped(): boolean {
+    return this.state === SKIPPED;
+  }
+
+  /**
+   * A run that lives as long as the class, so that V8 keeps the hidden class of runs. V8
+   * holds the class of a fully built object only weakly: once every run has ended and a
+   * full garbage collection runs, the class is dropped, all code optimised for runs is
+   * thrown away, and the next burst of triggers starts slow, in the interpreter.
+   */
+  private static readonly keptForItsClass = new ConstrainedRun(undefined as unknown as AnyTask, undefined, NO_GROUPS, '', 0, undefined);
+}
+
+/**
+ * A run from the moment it takes its slots until it ends: the control through which the
+ * task's run reports its outcome and gives slots back (and takes them again) for retries,
+ * and what a draining stop aborts.
+ */
+class ActiveRun implements IRunControl {
+  /** The task's run, once it started (for aborting it). */
+  taskRun: IAbortableRun | undefined = undefined;
+  /** Withdraws the trigger from a task's own waiting line (buffer, debounce, once). */
+  cancelWaiter: ((reason: unknown) => void) | undefined = undefined;
+  /** While a retry waits for its slots again. */
+  reacquired: Deferred<void> | undefined = undefined;
 
   constructor(
     private readonly queue: RunQueue,
-    readonly task: AnyTask,
-    readonly input: unknown,
-    /** The groups whose key for this run is not null, with those keys (parallel arrays). */
-    readonly groups: Array<TaskConstraintGroup<any>>,
-    readonly keys: string[],
-    /** Groups with `scope: 'cluster'` that apply, with their keys: their slots live in the cluster. */
-    readonly clusterGroups: Array<TaskConstraintGroup<any>>,
-    readonly clusterKeys: string[],
-    readonly priority: number,
-    readonly signal: AbortSignal | undefined,
-    readonly timeoutMs: number | undefined,
-    seq: number,
-  ) {
-    this.seq = seq;
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    readonly run: ConstrainedRun,
+  ) {}
+
+  attach(taskRun: IAbortableRun): void {
+    this.taskRun = taskRun;
   }
 
-  /** Withdraws the trigger from a task's own waiting line (buffer, debounce, once). */
-  cancelWaiter: ((reason: unknown) => void) | undefined;
-
-  /** @internal */
-  attach(run: TaskRun): void {
-    this.taskRun = run;
-  }
-
-  /** @internal */
   attachWaiter(cancel: (reason: unknown) => void): void {
     this.cancelWaiter = cancel;
   }
 
-  /** @internal */
   releaseForRetry(): void {
-    this.queue.releaseForRetry(this);
+    this.queue.releaseForRetry(this.run);
   }
 
-  /** @internal */
   reacquireForRetry(): Promise<void> {
-    return this.queue.reacquireForRetry(this);
+    return this.queue.reacquireForRetry(this.run);
   }
+
+  settled(ok: boolean, value: unknown): void {
+    this.queue.settled(this.run, ok, value);
+  }
+
+  /** Keeps the hidden class of active runs alive; see ConstrainedRun's. */
+  private static readonly keptForItsClass = new ActiveRun(undefined as unknown as RunQueue, undefined as unknown as ConstrainedRun);
+}
+
+/**
+ * The runs waiting behind one gate, in the order they start: a (group, key) without room,
+ * a paused task or a paused group. A line is its own priority queue, so that a manager
+ * with many busy keys keeps one object per line, not two.
+ */
+class WaitLine extends PriorityQueue<ConstrainedRun> {
+  constructor(
+    /** Set for a constraint line: the group and key it waits for. */
+    readonly group: AnyGroup | undefined,
+    readonly key: string,
+    /** Set for a pause line: the paused task or group. */
+    readonly gate: AnyTask | AnyGroup | undefined,
+  ) {
+    super();
+  }
+
+  /** Keeps the hidden class of lines alive; see ConstrainedRun's. */
+  private static readonly lineKeptForItsClass = new WaitLine(undefined, '', undefined);
+}
+
+function noop(): void {}
+
+function newExtras(signal: AbortSignal | undefined, timeoutMs: number | undefined, priority: number | undefined): IRunExtras {
+  return {
+    signal,
+    timeoutMs,
+    priority,
+    onAbort: undefined,
+    clusterGroups: NO_GROUPS,
+    clusterKeys: NO_KEYS,
+    clusterHeld: 0,
+  };
+}
+
+function isOver(run: ConstrainedRun): boolean {
+  return run.state >= DONE;
+}
+
+/**
+ * Rejects the trigger through its one settle function: resolving with a rejected promise
+ * rejects it too (two microtasks later than a reject function would). Only for a trigger
+ * not settled yet: a settled one would leave that rejected promise unhandled.
+ */
+function rejectRun(run: ConstrainedRun, error: unknown): void {
+  run.resolve(Promise.reject(error));
+}
+
+/** The resolve function of the promise being made; a shared executor saves a closure per trigger. */
+let capturedResolve: (value: unknown) => void = noop;
+function captureResolve(resolve: (value: unknown) => void): void {
+  capturedResolve = resolve;
 }
 
 const noShouldExecute = true as const;
@@ -104,86 +209,101 @@ const noShouldExecute = true as const;
  * lines are drained when they resume.
  */
 export class RunQueue {
-  private readonly lines = new Map<TaskConstraintGroup<any>, Map<string, IWaitLine>>();
-  private readonly pauseLines = new Map<AnyTask | TaskConstraintGroup<any>, IWaitLine>();
+  private readonly lines = new Map<AnyGroup, Map<string, WaitLine>>();
+  private readonly pauseLines = new Map<AnyTask | AnyGroup, WaitLine>();
   private readonly pausedTasks = new Set<AnyTask>();
-  private readonly pausedGroups = new Set<TaskConstraintGroup<any>>();
-  private readonly activeRuns = new Set<ConstrainedRun>();
-  private readonly coolingLines = new Set<IWaitLine>();
+  private readonly pausedGroups = new Set<AnyGroup>();
+  /**
+   * The active runs in the order they started. A run that ends is not taken out (that
+   * would cost a search or a hash per run): the list skips ended runs and drops them once
+   * they outnumber the active ones.
+   */
+  private activeList: ActiveRun[] = [];
+  private activeCount = 0;
+  private readonly coolingLines = new Set<WaitLine>();
   private cooldownTimer: ReturnType<typeof setTimeout> | undefined;
   private cooldownTimerAt = 0;
   private keepAlive = true;
   private seq = 0;
   private idleWaiters: Array<() => void> = [];
+  private shouldExecuteAskedOf: ReadonlyArray<AnyGroup> | undefined;
+  private shouldExecuteFound = false;
 
   constructor(
-    /** The groups registered now; `shouldExecute` of each is asked before every run. */
-    private readonly currentGroups: () => ReadonlyArray<TaskConstraintGroup<any>>,
+    /**
+     * The groups registered now; `shouldExecute` of each is asked before every run. The
+     * array is replaced when groups change, never changed in place, so runs share it.
+     */
+    private readonly currentGroups: () => ReadonlyArray<AnyGroup>,
     /** Where the slots of `scope: 'cluster'` groups are taken, and who takes them. */
     private readonly cluster: { slots(): IClusterSlots | undefined; instanceId: string },
   ) {}
 
   /** Runs started and not yet ended (holding slots, or between retries). */
   get active(): number {
-    return this.activeRuns.size;
+    return this.activeCount;
   }
 
   /** Runs waiting for a slot or for a paused task or group. */
   get waiting(): number {
     let count = 0;
-    for (const byKey of this.lines.values()) for (const line of byKey.values()) count += line.runs.size;
-    for (const line of this.pauseLines.values()) count += line.runs.size;
+    for (const byKey of this.lines.values()) for (const line of byKey.values()) count += line.size;
+    for (const line of this.pauseLines.values()) count += line.size;
     return count;
   }
 
   /** Waiting runs per key of `group`, for dashboards. */
-  waitingByKey(group: TaskConstraintGroup<any>): Map<string, number> {
+  waitingByKey(group: AnyGroup): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const [key, line] of this.lines.get(group) ?? []) counts.set(key, line.runs.size);
+    for (const [key, line] of this.lines.get(group) ?? []) counts.set(key, line.size);
     return counts;
   }
 
   /** Builds a run; each group is asked for its key now, so later group changes do not reinterpret it. */
   createRun(task: AnyTask, input: unknown, options: IInternalTriggerOptions | undefined): ConstrainedRun {
-    const groups: Array<TaskConstraintGroup<any>> = [];
-    const keys: string[] = [];
-    const clusterGroups: Array<TaskConstraintGroup<any>> = [];
-    const clusterKeys: string[] = [];
-    for (const group of this.currentGroups()) {
-      const key = group.getConstraintKey(task, input);
-      if (key === null) continue;
-      if (group.scope === 'cluster') {
-        clusterGroups.push(group);
-        clusterKeys.push(key);
-      } else {
-        groups.push(group);
-        keys.push(key);
-      }
+    const all = this.currentGroups();
+    let extras: IRunExtras | undefined;
+    if (options !== undefined && (options.signal !== undefined || options.timeoutMs !== undefined || options.priority !== undefined)) {
+      extras = newExtras(options.signal, options.timeoutMs, options.priority);
     }
-    const priority = options?.priority ?? task.priority;
-    return new ConstrainedRun(
-      this, task, input, groups, keys, clusterGroups, clusterKeys, priority, options?.signal, options?.timeoutMs, this.seq++,
-    );
+    // One group, the common setup: no array of keys to build.
+    if (all.length === 1 && all[0]!.scope === 'local') {
+      const key = all[0]!.getConstraintKey(task, input);
+      return key === null
+        ? new ConstrainedRun(task, input, NO_GROUPS, NO_KEYS, this.seq++, extras)
+        : new ConstrainedRun(task, input, all, key, this.seq++, extras);
+    }
+    const keys = all.map((group) => group.getConstraintKey(task, input));
+    const cluster = countWhere(all, keys, isClusterGroup);
+    if (cluster > 0) {
+      extras ??= newExtras(undefined, undefined, undefined);
+      [extras.clusterGroups, extras.clusterKeys] = pick(all, keys, cluster, isClusterGroup);
+    }
+    const local = countWhere(all, keys, isLocalGroup);
+    // When every group applies, the run shares the manager's array of them.
+    const [groups, localKeys] = local === all.length ? [all, keys as string[]] : pick(all, keys, local, isLocalGroup);
+    return new ConstrainedRun(task, input, groups, local === 1 ? localKeys[0]! : localKeys, this.seq++, extras);
   }
 
   /** Starts the run now if nothing stands in its way, else queues it. Resolves with its outcome. */
   submit(run: ConstrainedRun): Promise<unknown> {
-    const signal = run.signal;
+    const signal = run.extras?.signal;
     if (signal !== undefined) {
       if (signal.aborted) {
-        run.state = 'done';
-        run.reject(new AbortError(`${describeTask(run.task.name)} was aborted before it started: ${messageOf(signal.reason)}`, signal.reason));
-        return run.promise;
+        run.state = DONE;
+        return Promise.reject(new AbortError(`${describeTask(run.task.name)} was aborted before it started: ${messageOf(signal.reason)}`, signal.reason));
       }
-      run.onAbort = () => this.onAbort(run);
-      signal.addEventListener('abort', run.onAbort, { once: true });
+      run.extras!.onAbort = () => this.onAbort(run);
+      signal.addEventListener('abort', run.extras!.onAbort, { once: true });
     }
+    const promise = new Promise(captureResolve);
+    run.resolve = capturedResolve;
     this.startOrPark(run);
-    return run.promise;
+    return promise;
   }
 
   /** Wakes the waiting line of `key` (all lines of `group` when `key` is undefined). */
-  wake(group: TaskConstraintGroup<any>, key: string | undefined): void {
+  wake(group: AnyGroup, key: string | undefined): void {
     const byKey = this.lines.get(group);
     if (byKey === undefined) return;
     if (key !== undefined) {
@@ -195,17 +315,17 @@ export class RunQueue {
   }
 
   /** Forgets a group that was just removed: no waiting run counts its key any more. */
-  forgetGroup(group: TaskConstraintGroup<any>): void {
+  forgetGroup(group: AnyGroup): void {
     const ownLines = this.lines.get(group);
     this.lines.delete(group);
     const forget = (run: ConstrainedRun) => dropGroup(run, group);
-    for (const run of this.activeRuns) if (run.state === 'retryWait') forget(run);
-    for (const byKey of this.lines.values()) for (const line of byKey.values()) line.runs.forEach(forget);
-    for (const line of this.pauseLines.values()) line.runs.forEach(forget);
+    for (const active of this.activeRuns()) if (active.run.state === RETRY_WAIT) forget(active.run);
+    for (const byKey of this.lines.values()) for (const line of byKey.values()) line.forEach(forget);
+    for (const line of this.pauseLines.values()) line.forEach(forget);
     if (this.pausedGroups.delete(group)) this.drainPauseLine(group);
     for (const line of ownLines?.values() ?? []) {
       this.coolingLines.delete(line);
-      for (const run of line.runs.drain()) {
+      for (const run of line.drain()) {
         forget(run);
         run.line = undefined;
         this.startOrPark(run);
@@ -216,8 +336,8 @@ export class RunQueue {
 
   // ---- pause and resume ---------------------------------------------------------------
 
-  isPaused(gate: AnyTask | TaskConstraintGroup<any>): boolean {
-    return this.pausedTasks.has(gate as AnyTask) || this.pausedGroups.has(gate as TaskConstraintGroup<any>);
+  isPaused(gate: AnyTask | AnyGroup): boolean {
+    return this.pausedTasks.has(gate as AnyTask) || this.pausedGroups.has(gate as AnyGroup);
   }
 
   pauseTask(task: AnyTask): void {
@@ -228,11 +348,11 @@ export class RunQueue {
     if (this.pausedTasks.delete(task)) this.drainPauseLine(task);
   }
 
-  pauseGroup(group: TaskConstraintGroup<any>): void {
+  pauseGroup(group: AnyGroup): void {
     this.pausedGroups.add(group);
   }
 
-  resumeGroup(group: TaskConstraintGroup<any>): void {
+  resumeGroup(group: AnyGroup): void {
     if (this.pausedGroups.delete(group)) this.drainPauseLine(group);
   }
 
@@ -247,15 +367,15 @@ export class RunQueue {
     this.coolingLines.clear();
     this.clearCooldownTimerIfIdle();
     for (const line of lines) {
-      for (const run of line.runs.drain()) {
+      for (const run of line.drain()) {
         run.line = undefined;
-        if (run.state === 'requeued') {
+        if (run.state === REQUEUED) {
           // The task's retry loop ends the run with this error; its promise settles through it.
-          run.state = 'retryWait';
-          run.reacquired?.reject(error);
+          run.state = RETRY_WAIT;
+          run.active!.reacquired?.reject(error);
         } else {
-          this.end(run);
-          run.reject(error);
+          this.end(run, DONE);
+          rejectRun(run, error);
         }
       }
     }
@@ -263,23 +383,25 @@ export class RunQueue {
 
   /** Aborts every started run: the function is signalled and the trigger rejects at once. */
   abortActive(reason: Error): void {
-    for (const run of [...this.activeRuns]) {
-      if (run.taskRun !== undefined) {
-        run.taskRun.abort(reason);
+    for (const active of this.activeRuns()) {
+      const run = active.run;
+      if (isOver(run)) continue; // ended meanwhile, by the abort of another
+      if (active.taskRun !== undefined) {
+        active.taskRun.abort(reason);
       } else {
         // Not (yet) a run of the task itself, e.g. waiting inside a buffered task's own
         // line or for its shouldExecute: give its slots back, reject it here, and take it
         // out of the task's line so that it never starts.
-        this.finish(run, false);
-        run.reject(new AbortError(`${describeTask(run.task.name)} was aborted: ${messageOf(reason)}`, reason));
-        run.cancelWaiter?.(reason);
+        this.finish(run, false, DONE);
+        rejectRun(run, new AbortError(`${describeTask(run.task.name)} was aborted: ${messageOf(reason)}`, reason));
+        active.cancelWaiter?.(reason);
       }
     }
   }
 
   /** Resolves once no run is started or waiting. */
   whenIdle(): Promise<void> {
-    if (this.activeRuns.size === 0 && this.waiting === 0) return Promise.resolve();
+    if (this.activeCount === 0 && this.waiting === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -289,77 +411,97 @@ export class RunQueue {
     if (this.cooldownTimer !== undefined) setTimerRef(this.cooldownTimer, keepAlive);
   }
 
-  // ---- retries (called through ConstrainedRun) ---------------------------------------------
+  // ---- called through ActiveRun (the task's run controls its slots through it) ---------------
 
   releaseForRetry(run: ConstrainedRun): void {
-    if (run.state !== 'holding') return;
-    run.state = 'retryWait';
-    this.releaseSlots(run, true);
+    if (run.state !== HOLDING) return;
+    this.giveBackSlots(run, true);
+    run.state = RETRY_WAIT;
+    this.wakeKeysOf(run);
   }
 
   reacquireForRetry(run: ConstrainedRun): Promise<void> {
-    if (run.state !== 'retryWait') return Promise.resolve();
-    run.reacquired = createDeferred<void>();
-    run.state = 'requeued';
-    const reacquired = run.reacquired.promise;
+    if (run.state !== RETRY_WAIT) return Promise.resolve();
+    const reacquired = createDeferred<void>();
+    run.active!.reacquired = reacquired;
+    run.state = REQUEUED;
     this.startOrPark(run);
-    return reacquired;
+    return reacquired.promise;
+  }
+
+  /** The task's run ended: settle the trigger with its outcome. */
+  settled(run: ConstrainedRun, ok: boolean, value: unknown): void {
+    if (isOver(run)) return;
+    this.finish(run, true, DONE);
+    if (ok) run.resolve(value);
+    else rejectRun(run, value);
   }
 
   // ---- the core: start or park ---------------------------------------------------------------
 
-  private startOrPark(run: ConstrainedRun): void {
-    if (run.state === 'done') return;
+  /**
+   * `checked` is a group whose line the run just left as its head while the key had room
+   * (see drainLine): there is no need to ask that group again.
+   */
+  private startOrPark(run: ConstrainedRun, checked?: AnyGroup): void {
+    if (isOver(run)) return;
+    const requeued = run.state === REQUEUED;
     // A retry belongs to a run that started before any pause: only new runs wait at a pause.
-    const gate = run.state === 'requeued' ? undefined : this.pauseGateOf(run);
+    const gate = requeued ? undefined : this.pauseGateOf(run);
     if (gate !== undefined) return this.parkAtGate(run, gate);
-    const blocker = this.firstBlocker(run);
+    const blocker = this.firstBlocker(run, checked);
     if (blocker >= 0) return this.park(run, blocker);
-    this.takeSlots(run);
-    if (run.state === 'requeued') {
-      run.state = 'holding';
-      return this.withClusterSlots(run, () => {
-        run.reacquired!.resolve();
-        run.reacquired = undefined;
-      });
-    }
-    this.withClusterSlots(run, () => this.begin(run));
+    this.takeSlots(run, requeued);
+    const extras = run.extras;
+    if (extras !== undefined && extras.clusterHeld < extras.clusterGroups.length) return this.takeClusterSlots(run, requeued);
+    this.proceed(run, requeued);
+  }
+
+  /** With every slot held: a retry goes on with its next try, a new run begins. */
+  private proceed(run: ConstrainedRun, requeued: boolean): void {
+    if (!requeued) return this.begin(run);
+    const active = run.active!;
+    const reacquired = active.reacquired!;
+    active.reacquired = undefined;
+    reacquired.resolve();
   }
 
   /**
-   * Takes the run's cluster slots (after its local ones), then continues. While it waits
-   * the run holds its local slots; a failure or an abort ends the run.
+   * Takes the run's cluster slots (after its local ones) one by one, then proceeds. While
+   * it waits the run holds its local slots; a failure or an abort ends the run.
    */
-  private withClusterSlots(run: ConstrainedRun, then: () => void): void {
-    if (run.clusterHeld === run.clusterGroups.length) return then();
+  private takeClusterSlots(run: ConstrainedRun, requeued: boolean): void {
+    const extras = run.extras!;
+    if (extras.clusterHeld === extras.clusterGroups.length) return this.proceed(run, requeued);
     const slots = this.cluster.slots();
     if (slots === undefined) {
-      this.finish(run, false);
-      return run.reject(new Error(`${describeTask(run.task.name)}: a constraint group has scope 'cluster' but the manager's coordinator offers no cluster slots`));
+      this.finish(run, false, DONE);
+      return rejectRun(run, new Error(`${describeTask(run.task.name)}: a constraint group has scope 'cluster' but the manager's coordinator offers no cluster slots`));
     }
-    const index = run.clusterHeld;
-    const group = run.clusterGroups[index]!;
-    const key = run.clusterKeys[index]!;
-    slots.acquire(clusterSlotOf(group, key), this.holderOf(run), run.signal, run.timeoutMs).then(
+    const group = extras.clusterGroups[extras.clusterHeld]!;
+    const key = extras.clusterKeys[extras.clusterHeld]!;
+    slots.acquire(clusterSlotOf(group, key), this.holderOf(run), extras.signal, extras.timeoutMs).then(
       () => {
-        if (run.state !== 'holding') {
+        if (run.state !== HOLDING) {
           // The run ended (aborted, drained) while the cluster answered: give the slot straight back.
           slots.release(clusterSlotOf(group, key), this.holderOf(run), false);
           return;
         }
         group.acquireSlot(key); // mirrored locally, so this instance's share shows in its states
-        run.clusterHeld++;
-        this.withClusterSlots(run, then);
+        extras.clusterHeld++;
+        this.takeClusterSlots(run, requeued);
       },
       (error: unknown) => {
-        if (run.state !== 'holding') return;
-        if (run.reacquired !== undefined) {
-          run.state = 'retryWait';
-          this.releaseSlots(run, false);
-          return run.reacquired.reject(error);
+        if (run.state !== HOLDING) return;
+        const reacquired = run.active!.reacquired;
+        if (reacquired !== undefined) {
+          this.giveBackSlots(run, false);
+          run.state = RETRY_WAIT;
+          this.wakeKeysOf(run);
+          return reacquired.reject(error);
         }
-        this.finish(run, false);
-        run.reject(error);
+        this.finish(run, false, DONE);
+        rejectRun(run, error);
       },
     );
   }
@@ -368,11 +510,11 @@ export class RunQueue {
     return `${this.cluster.instanceId}:${run.seq}`;
   }
 
-  private pauseGateOf(run: ConstrainedRun): AnyTask | TaskConstraintGroup<any> | undefined {
+  private pauseGateOf(run: ConstrainedRun): AnyTask | AnyGroup | undefined {
     if (this.pausedTasks.size > 0 && this.pausedTasks.has(run.task)) return run.task;
     if (this.pausedGroups.size > 0) {
       for (const group of run.groups) if (this.pausedGroups.has(group)) return group;
-      for (const group of run.clusterGroups) if (this.pausedGroups.has(group)) return group;
+      for (const group of run.extras?.clusterGroups ?? NO_GROUPS) if (this.pausedGroups.has(group)) return group;
     }
     return undefined;
   }
@@ -381,73 +523,83 @@ export class RunQueue {
    * Index of the first key that cannot take this run now, or -1. A key with room still
    * blocks a run while an earlier (or more urgent) run waits for it.
    */
-  private firstBlocker(run: ConstrainedRun): number {
-    for (let i = 0; i < run.groups.length; i++) {
-      const group = run.groups[i]!;
-      const key = run.keys[i]!;
+  private firstBlocker(run: ConstrainedRun, checked: AnyGroup | undefined): number {
+    const { groups, keys } = run;
+    for (let i = 0; i < groups.length; i++) {
+      const group = groups[i]!;
+      if (group === checked) continue;
+      const key = keyAt(keys, i);
       if (!group.canRun(key)) return i;
-      const head = this.lines.get(group)?.get(key)?.runs.peek();
+      const head = this.lines.get(group)?.get(key)?.peek();
       if (head !== undefined && before(head, run)) return i;
     }
     return -1;
   }
 
-  private takeSlots(run: ConstrainedRun): void {
-    for (let i = 0; i < run.groups.length; i++) run.groups[i]!.acquireSlot(run.keys[i]!);
-    run.holdsSlots = true;
-    if (run.state !== 'requeued') {
-      run.state = 'holding';
-      this.activeRuns.add(run);
-    }
+  private takeSlots(run: ConstrainedRun, requeued: boolean): void {
+    const { groups, keys } = run;
+    for (let i = 0; i < groups.length; i++) groups[i]!.acquireSlot(keyAt(keys, i));
+    run.state = HOLDING;
+    if (!requeued) this.activate(run);
   }
 
-  /** With slots taken: ask every shouldExecute, then trigger the task. */
+  /** With slots taken: ask every shouldExecute, then start the task. */
   private begin(run: ConstrainedRun): void {
     const allowed = this.allowedByShouldExecute(run);
     if (allowed === noShouldExecute) return this.launch(run);
     allowed.then(
       (ok) => {
-        if (run.state !== 'holding' || run.taskRun !== undefined) return;
+        if (run.state !== HOLDING || run.active!.taskRun !== undefined) return;
         if (ok) return this.launch(run);
-        run.skipped = true;
-        this.finish(run, false);
+        this.finish(run, false, SKIPPED);
         run.resolve(undefined);
       },
       (error: unknown) => {
-        if (run.state !== 'holding') return;
-        this.finish(run, false);
-        run.reject(error);
+        if (run.state !== HOLDING) return;
+        this.finish(run, false, DONE);
+        rejectRun(run, error);
       },
     );
   }
 
+  /**
+   * Starts the task. A plain task's run reports straight back (`settled`); a task with a
+   * trigger of its own (buffered, debounced, once) is triggered like any caller would.
+   */
   private launch(run: ConstrainedRun): void {
+    const { task, extras } = run;
+    try {
+      if (typeof task.startReportingRun === 'function' && task.startReportingRun(run.input, extras?.signal, extras?.timeoutMs, run.active!)) return;
+    } catch (error) {
+      return this.settled(run, false, error);
+    }
+    this.launchThroughTrigger(run);
+  }
+
+  private launchThroughTrigger(run: ConstrainedRun): void {
+    const extras = run.extras;
+    const options: IInternalTriggerOptions = {
+      signal: extras?.signal,
+      timeoutMs: extras?.timeoutMs,
+      priority: run.priority,
+      control: run.active,
+    };
     let outcome: Promise<unknown>;
     try {
-      outcome = run.task.trigger(run.input, run);
+      outcome = run.task.trigger(run.input, options);
     } catch (error) {
       outcome = Promise.reject(error);
     }
     outcome.then(
-      (result) => {
-        if (run.state === 'done') return;
-        this.finish(run, true);
-        run.resolve(result);
-      },
-      (error: unknown) => {
-        if (run.state === 'done') return;
-        this.finish(run, true);
-        run.reject(error);
-      },
+      (result) => this.settled(run, true, result),
+      (error: unknown) => this.settled(run, false, error),
     );
   }
 
   /** Every registered group's `shouldExecute` must agree, also groups whose key is null. */
   private allowedByShouldExecute(run: ConstrainedRun): typeof noShouldExecute | Promise<boolean> {
     const groups = this.currentGroups();
-    let needsCheck = false;
-    for (const group of groups) if (group.hasShouldExecute) needsCheck = true;
-    if (!needsCheck) return noShouldExecute;
+    if (!this.anyShouldExecute(groups)) return noShouldExecute;
     return (async () => {
       for (const group of groups) {
         if (group.hasShouldExecute && !(await group.checkShouldExecute(run.task, run.input))) return false;
@@ -456,57 +608,111 @@ export class RunQueue {
     })();
   }
 
+  /** Whether a group of `groups` has a `shouldExecute`; remembered per array, which is replaced on every change. */
+  private anyShouldExecute(groups: ReadonlyArray<AnyGroup>): boolean {
+    if (groups !== this.shouldExecuteAskedOf) {
+      this.shouldExecuteAskedOf = groups;
+      this.shouldExecuteFound = groups.some((group) => group.hasShouldExecute);
+    }
+    return this.shouldExecuteFound;
+  }
+
   /** The run is over: give back what it holds and let others in. */
-  private finish(run: ConstrainedRun, ran: boolean): void {
-    if (run.state === 'done') return;
-    this.releaseSlots(run, ran);
-    this.end(run);
+  private finish(run: ConstrainedRun, ran: boolean, endState: typeof DONE | typeof SKIPPED): void {
+    if (isOver(run)) return;
+    const held = run.state === HOLDING;
+    this.giveBackSlots(run, ran);
+    this.end(run, endState);
+    if (held) this.wakeKeysOf(run);
   }
 
-  private end(run: ConstrainedRun): void {
+  private end(run: ConstrainedRun, endState: typeof DONE | typeof SKIPPED): void {
     if (run.line !== undefined) this.leaveLine(run);
-    run.state = 'done';
-    if (run.onAbort !== undefined) run.signal!.removeEventListener('abort', run.onAbort);
-    if (this.activeRuns.delete(run) || this.idleWaiters.length > 0) this.notifyIfIdle();
+    run.state = endState;
+    const extras = run.extras;
+    if (extras?.onAbort !== undefined) extras.signal!.removeEventListener('abort', extras.onAbort);
+    if (run.active !== undefined) this.deactivate();
+    if (this.idleWaiters.length > 0) this.notifyIfIdle();
   }
 
-  private releaseSlots(run: ConstrainedRun, ran: boolean): void {
-    this.releaseClusterSlots(run, ran);
-    if (!run.holdsSlots) return;
-    run.holdsSlots = false;
-    for (let i = 0; i < run.groups.length; i++) run.groups[i]!.release(run.keys[i]!, ran);
-    for (let i = 0; i < run.groups.length; i++) this.wake(run.groups[i]!, run.keys[i]!);
+  // ---- the list of active runs ------------------------------------------------------------
+
+  private activate(run: ConstrainedRun): void {
+    const active = new ActiveRun(this, run);
+    run.active = active;
+    this.activeList.push(active);
+    this.activeCount++;
   }
 
-  private releaseClusterSlots(run: ConstrainedRun, ran: boolean): void {
-    if (run.clusterHeld === 0) return;
+  /** Called once per active run, as it ends (its state is over already). */
+  private deactivate(): void {
+    this.activeCount--;
+    const ended = this.activeList.length - this.activeCount;
+    if (ended > this.activeCount + 64) this.dropEndedRuns();
+  }
+
+  /** Keeps the active runs in the list, in order, and drops the ended ones. */
+  private dropEndedRuns(): void {
+    const list = this.activeList;
+    let kept = 0;
+    for (let i = 0; i < list.length; i++) {
+      const active = list[i]!;
+      if (!isOver(active.run)) list[kept++] = active;
+    }
+    list.length = kept;
+  }
+
+  /** The runs active now, as a new array (aborting one changes the list). */
+  private activeRuns(): ActiveRun[] {
+    return this.activeList.filter((active) => !isOver(active.run));
+  }
+
+  /**
+   * Gives back the run's cluster slots, and its local ones while it holds them (state
+   * HOLDING). Callers change the state and then wake the keys: a woken run then sees this
+   * one as gone.
+   */
+  private giveBackSlots(run: ConstrainedRun, ran: boolean): void {
+    const extras = run.extras;
+    if (extras !== undefined && extras.clusterHeld > 0) this.releaseClusterSlots(run, extras, ran);
+    if (run.state !== HOLDING) return;
+    const { groups, keys } = run;
+    for (let i = 0; i < groups.length; i++) groups[i]!.release(keyAt(keys, i), ran);
+  }
+
+  private wakeKeysOf(run: ConstrainedRun): void {
+    const { groups, keys } = run;
+    for (let i = 0; i < groups.length; i++) this.wake(groups[i]!, keyAt(keys, i));
+  }
+
+  private releaseClusterSlots(run: ConstrainedRun, extras: IRunExtras, ran: boolean): void {
     const slots = this.cluster.slots();
-    for (let i = 0; i < run.clusterHeld; i++) {
-      const group = run.clusterGroups[i]!;
-      const key = run.clusterKeys[i]!;
+    for (let i = 0; i < extras.clusterHeld; i++) {
+      const group = extras.clusterGroups[i]!;
+      const key = extras.clusterKeys[i]!;
       group.release(key, ran);
       slots?.release(clusterSlotOf(group, key), this.holderOf(run), ran);
     }
-    run.clusterHeld = 0;
+    extras.clusterHeld = 0;
   }
 
   private onAbort(run: ConstrainedRun): void {
-    const reason = run.signal!.reason;
+    const reason = run.extras!.signal!.reason;
     switch (run.state) {
-      case 'queued':
+      case QUEUED:
         this.leaveLine(run);
-        this.end(run);
-        run.reject(new AbortError(`${describeTask(run.task.name)} was aborted while it waited: ${messageOf(reason)}`, reason));
+        this.end(run, DONE);
+        rejectRun(run, new AbortError(`${describeTask(run.task.name)} was aborted while it waited: ${messageOf(reason)}`, reason));
         return;
-      case 'requeued':
+      case REQUEUED:
         // The task's own listener ends the run; this only takes it out of the line.
         this.leaveLine(run);
-        run.state = 'retryWait';
+        run.state = RETRY_WAIT;
         return;
-      case 'holding':
-        if (run.taskRun !== undefined) return; // the task rejects at once and finish() follows
-        this.finish(run, false);
-        run.reject(new AbortError(`${describeTask(run.task.name)} was aborted: ${messageOf(reason)}`, reason));
+      case HOLDING:
+        if (run.active?.taskRun !== undefined) return; // the task's run rejects at once and settles through `settled`
+        this.finish(run, false, DONE);
+        rejectRun(run, new AbortError(`${describeTask(run.task.name)} was aborted: ${messageOf(reason)}`, reason));
         return;
       default:
         return;
@@ -517,11 +723,11 @@ export class RunQueue {
 
   private park(run: ConstrainedRun, blocker: number): void {
     const group = run.groups[blocker]!;
-    const key = run.keys[blocker]!;
+    const key = keyAt(run.keys, blocker);
     let byKey = this.lines.get(group);
     if (byKey === undefined) this.lines.set(group, (byKey = new Map()));
     let line = byKey.get(key);
-    if (line === undefined) byKey.set(key, (line = { runs: new PriorityQueue(), group, key, gate: undefined }));
+    if (line === undefined) byKey.set(key, (line = new WaitLine(group, key, undefined)));
     this.enterLine(run, line);
     // The key may have room already (a cooldown just passed, or only an earlier waiter
     // blocked this run): draining keeps the line's order and starts whoever is first.
@@ -529,51 +735,53 @@ export class RunQueue {
     else this.watchCooldown(line);
   }
 
-  private parkAtGate(run: ConstrainedRun, gate: AnyTask | TaskConstraintGroup<any>): void {
+  private parkAtGate(run: ConstrainedRun, gate: AnyTask | AnyGroup): void {
     let line = this.pauseLines.get(gate);
-    if (line === undefined) this.pauseLines.set(gate, (line = { runs: new PriorityQueue(), group: undefined, key: '', gate }));
+    if (line === undefined) this.pauseLines.set(gate, (line = new WaitLine(undefined, '', gate)));
     this.enterLine(run, line);
   }
 
-  private enterLine(run: ConstrainedRun, line: IWaitLine): void {
-    if (run.state !== 'requeued') run.state = 'queued';
+  private enterLine(run: ConstrainedRun, line: WaitLine): void {
+    if (run.state !== REQUEUED) run.state = QUEUED;
     run.line = line;
-    line.runs.push(run);
+    line.push(run);
   }
 
   private leaveLine(run: ConstrainedRun): void {
     const line = run.line;
     if (line === undefined) return;
     run.line = undefined;
-    line.runs.remove(run);
-    if (line.runs.size > 0) return;
+    line.remove(run);
+    if (line.size > 0) return;
     if (line.gate !== undefined) this.pauseLines.delete(line.gate);
     else this.removeLine(line);
     this.notifyIfIdle();
   }
 
-  private drainLine(line: IWaitLine): void {
-    const { group, key, runs } = line;
-    while (runs.size > 0 && group!.canRun(key)) this.placeWoken(runs.pop()!);
-    if (runs.size === 0) this.removeLine(line);
+  private drainLine(line: WaitLine): void {
+    const { group, key } = line;
+    while (line.size > 0 && group!.canRun(key)) this.placeWoken(line.pop()!, group);
+    if (line.size === 0) this.removeLine(line);
     else this.watchCooldown(line);
   }
 
-  private drainPauseLine(gate: AnyTask | TaskConstraintGroup<any>): void {
+  private drainPauseLine(gate: AnyTask | AnyGroup): void {
     const line = this.pauseLines.get(gate);
     if (line === undefined) return;
     this.pauseLines.delete(gate);
-    while (line.runs.size > 0) this.placeWoken(line.runs.pop()!);
+    while (line.size > 0) this.placeWoken(line.pop()!);
   }
 
-  private placeWoken(run: ConstrainedRun): void {
+  private placeWoken(run: ConstrainedRun, checked?: AnyGroup): void {
     run.line = undefined;
-    this.startOrPark(run);
+    this.startOrPark(run, checked);
   }
 
-  private removeLine(line: IWaitLine): void {
-    this.coolingLines.delete(line);
-    this.clearCooldownTimerIfIdle();
+  private removeLine(line: WaitLine): void {
+    if (this.coolingLines.size > 0) {
+      this.coolingLines.delete(line);
+      this.clearCooldownTimerIfIdle();
+    }
     const byKey = this.lines.get(line.group!);
     if (byKey?.get(line.key) !== line) return;
     byKey.delete(line.key);
@@ -581,7 +789,7 @@ export class RunQueue {
   }
 
   private notifyIfIdle(): void {
-    if (this.idleWaiters.length === 0 || this.activeRuns.size > 0 || this.waiting > 0) return;
+    if (this.idleWaiters.length === 0 || this.activeCount > 0 || this.waiting > 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
@@ -590,8 +798,10 @@ export class RunQueue {
   // ---- cooldowns ---------------------------------------------------------------------------
 
   /** Lines blocked only by a cooldown (slots are free) need a timer; full lines wait for a release. */
-  private watchCooldown(line: IWaitLine): void {
+  private watchCooldown(line: WaitLine): void {
     const group = line.group!;
+    // A group without a cooldown never has a cooling line: nothing to watch or unwatch.
+    if (group.cooldownMs === 0) return;
     const remaining = group.getCooldownRemaining(line.key);
     if (remaining === 0 || group.getRunningCount(line.key) >= group.maxConcurrent) {
       this.coolingLines.delete(line);
@@ -626,21 +836,63 @@ export class RunQueue {
   };
 }
 
-/** Takes `group` out of a run whose trigger counted it (the group was removed since). */
-function dropGroup(run: ConstrainedRun, group: TaskConstraintGroup<any>): void {
+function isClusterGroup(group: AnyGroup): boolean {
+  return group.scope === 'cluster';
+}
+
+function isLocalGroup(group: AnyGroup): boolean {
+  return group.scope !== 'cluster';
+}
+
+/** How many groups `wanted` picks among those whose key is not null. */
+function countWhere(all: ReadonlyArray<AnyGroup>, keys: ReadonlyArray<string | null>, wanted: (group: AnyGroup) => boolean): number {
+  let count = 0;
+  for (let i = 0; i < all.length; i++) if (keys[i] !== null && wanted(all[i]!)) count++;
+  return count;
+}
+
+/**
+ * The groups (and their keys) that `wanted` picks, as arrays of exactly `count` entries:
+ * a run may hold them for long, and arrays grown by push keep spare room.
+ */
+function pick(all: ReadonlyArray<AnyGroup>, keys: ReadonlyArray<string | null>, count: number,
+  wanted: (group: AnyGroup) => boolean): [AnyGroup[], string[]] {
+  if (count === 0) return [NO_GROUPS, NO_KEYS];
+  const groups = new Array<AnyGroup>(count);
+  const picked = new Array<string>(count);
+  let n = 0;
+  for (let i = 0; i < all.length; i++) {
+    const key = keys[i];
+    if (key === null || !wanted(all[i]!)) continue;
+    groups[n] = all[i]!;
+    picked[n++] = key!;
+  }
+  return [groups, picked];
+}
+
+/**
+ * Takes `group` out of a run whose trigger counted it (the group was removed since). The
+ * arrays may be shared with other runs (or be the manager's own), so they are copied, not
+ * changed in place.
+ */
+function dropGroup(run: ConstrainedRun, group: AnyGroup): void {
   const index = run.groups.indexOf(group);
   if (index >= 0) {
-    run.groups.splice(index, 1);
-    run.keys.splice(index, 1);
+    const keys = typeof run.keys === 'string' ? [run.keys] : run.keys;
+    const remainingKeys = keys.filter((_, i) => i !== index);
+    run.groups = run.groups.filter((_, i) => i !== index);
+    run.keys = remainingKeys.length === 1 ? remainingKeys[0]! : remainingKeys;
   }
-  const clusterIndex = run.clusterGroups.indexOf(group);
-  if (clusterIndex >= run.clusterHeld) {
-    run.clusterGroups.splice(clusterIndex, 1);
-    run.clusterKeys.splice(clusterIndex, 1);
+  const extras = run.extras;
+  if (extras === undefined) return;
+  const clusterIndex = extras.clusterGroups.indexOf(group);
+  if (clusterIndex >= extras.clusterHeld) {
+    extras.clusterGroups = extras.clusterGroups.filter((_, i) => i !== clusterIndex);
+    extras.clusterKeys = extras.clusterKeys.filter((_, i) => i !== clusterIndex);
   }
 }
 
-function clusterSlotOf(group: TaskConstraintGroup<any>, key: string): IClusterSlot {
+function clusterSlotOf(group: AnyGroup, key: string): IClusterSlot {
   return { groupName: group.name, key, maxConcurrent: group.maxConcurrent, cooldownMs: group.cooldownMs };
 }
 

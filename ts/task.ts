@@ -5,7 +5,7 @@ import type { ITaskEvent } from './events.js';
 import { LabelSet } from './labels.js';
 import { RetryPolicy, type IRetryOptions } from './retry.js';
 import { StepTracker } from './steptracker.js';
-import { TaskRun, type IRunControl, type IRunHost } from './taskrun.js';
+import { SingleTryRun, TaskRun, TryContext, type IRunControl, type IRunHost } from './taskrun.js';
 import type {
   ITaskContext,
   ITaskFunction,
@@ -349,8 +349,60 @@ export class Task<
 
   /** One run, not buffered: its tries, timeouts, retries, bookkeeping and events. */
   protected run(input: unknown, options?: IInternalTriggerOptions): Promise<unknown> {
+    const signal = options?.signal;
     const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
-    return new TaskRun(this.runHost, input, { signal: options?.signal, timeoutMs, control: options?.control }).promise;
+    const control = options?.control;
+    if (signal === undefined && timeoutMs === undefined && control === undefined && this.retryPolicy === undefined) {
+      return this.runOnce(input);
+    }
+    return TaskRun.promised(this.runHost, input, signal, timeoutMs, control);
+  }
+
+  /**
+   * A run that nothing can abort, time out or retry: one try, and the same bookkeeping
+   * and outcome as a TaskRun would give it, without a TaskRun's machinery. This is what
+   * a plain `task.trigger()` costs.
+   */
+  private runOnce(input: unknown): Promise<unknown> {
+    const startedAt = this.beginRun();
+    let pending: unknown;
+    try {
+      pending = this.callFunction(input as TInput, new TryContext(1));
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    return Promise.resolve(pending).then(
+      (result) => {
+        this.endRunSucceeded(startedAt);
+        return result;
+      },
+      (error: unknown) => {
+        this.recordTryFailure(error);
+        this.endRunFailed(startedAt, error);
+        if (this.catchErrors) return undefined;
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Starts a run for a TaskManager that reports its outcome to `control.settled` instead
+   * of through a promise. Returns false, and starts nothing, when the task's trigger is
+   * not the plain one (a buffered task, TaskDebounced, TaskOnce, or a subclass that
+   * overrides `trigger` or `run`): the manager must go through `trigger` then.
+   * The manager checked the options, and its signal is not aborted (it would have ended
+   * the trigger), so this skips what `trigger` checks.
+   * @internal
+   */
+  startReportingRun(input: unknown, signal: AbortSignal | undefined, timeoutMs: number | undefined, control: IRunControl): boolean {
+    if (this.callBuffer !== undefined || this.trigger !== Task.prototype.trigger || this.run !== Task.prototype.run) return false;
+    const tryTimeoutMs = timeoutMs ?? this.timeoutMs;
+    if (signal === undefined && tryTimeoutMs === undefined && this.retryPolicy === undefined) {
+      new SingleTryRun(this.runHost, control).start(input);
+    } else {
+      TaskRun.reportingTo(this.runHost, input, signal, tryTimeoutMs, control);
+    }
+    return true;
   }
 
   /** The side of the task a TaskRun sees; an object of its own so these stay off the public surface. */
@@ -467,7 +519,7 @@ function hostFor(task: AnyTask, methods: Omit<IRunHost, 'name' | 'catchErrors' |
   };
 }
 
-/** Checks a trigger's options where they enter. */
+/** Checks a trigger's options where they enter; `owner` names the caller in messages. */
 export function checkTriggerOptions(owner: string, options: ITriggerOptions): void {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', options, `${owner}: expected trigger options to be an object, got ${describeValue(options)}`);
@@ -477,6 +529,17 @@ export function checkTriggerOptions(owner: string, options: ITriggerOptions): vo
   }
   if (options.timeoutMs !== undefined) assertNonNegativeFinite(owner, 'timeoutMs', options.timeoutMs);
   if (options.priority !== undefined) assertFinite(owner, 'priority', options.priority);
+}
+
+/** The same checks as `checkTriggerOptions` without building any message: the hot path's test. */
+function areValidTriggerOptions(options: ITriggerOptions): boolean {
+  if (options === null || typeof options !== 'object') return false;
+  const { signal, timeoutMs, priority } = options;
+  return (
+    (signal === undefined || isAbortSignal(signal)) &&
+    (timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs >= 0 && Number.isFinite(timeoutMs))) &&
+    (priority === undefined || (typeof priority === 'number' && Number.isFinite(priority)))
+  );
 }
 
 function isAbortSignal(value: unknown): value is AbortSignal {
@@ -491,10 +554,12 @@ function isAbortSignal(value: unknown): value is AbortSignal {
  */
 export function refuseTrigger(taskName: string | undefined, options: ITriggerOptions | undefined): Promise<never> | undefined {
   if (options === undefined) return undefined;
-  try {
-    checkTriggerOptions(describeTask(taskName), options);
-  } catch (error) {
-    return Promise.reject(error);
+  if (!areValidTriggerOptions(options)) {
+    try {
+      checkTriggerOptions(describeTask(taskName), options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
   if (options.signal?.aborted) return Promise.reject(abortedBeforeStart(taskName, options.signal));
   return undefined;

@@ -3,18 +3,31 @@ import type { RetryPolicy } from './retry.js';
 import type { ITaskContext } from './types.js';
 
 /**
+ * A run that its TaskManager can abort (a draining stop that gives up waiting).
+ * @internal
+ */
+export interface IAbortableRun {
+  abort(reason: unknown): void;
+}
+
+/**
  * How a TaskManager follows and steers a run it started.
  * @internal
  */
 export interface IRunControl {
   /** The run has started: the manager may abort it from now on. */
-  attach(run: TaskRun): void;
+  attach(run: IAbortableRun): void;
   /** The trigger waits in a task's own line (buffer, debounce, once): `cancel` withdraws it. */
   attachWaiter?(cancel: (reason: unknown) => void): void;
   /** A try failed and a retry waits: give constraint slots back meanwhile. */
   releaseForRetry(): void;
   /** The retry's wait is over: resolves once the slots are held again. */
   reacquireForRetry(): Promise<void>;
+  /**
+   * The run's outcome, for a run started with `TaskRun.reportingTo` or a SingleTryRun: the
+   * manager settles its caller's promise itself, so the run needs no promise of its own.
+   */
+  settled?(ok: boolean, value: unknown): void;
 }
 
 /**
@@ -34,15 +47,8 @@ export interface IRunHost {
   emitRetrying(attempt: number, delayMs: number, error: unknown): void;
 }
 
-/** @internal */
-export interface IRunOptions {
-  signal?: AbortSignal | undefined;
-  timeoutMs?: number | undefined;
-  control?: IRunControl | undefined;
-}
-
 /** The context of one try. Its signal is made only when the function asks for it. */
-class TryContext implements ITaskContext {
+export class TryContext implements ITaskContext {
   private controller: AbortController | undefined;
   private abortedWith: { reason: unknown } | undefined;
 
@@ -65,38 +71,75 @@ class TryContext implements ITaskContext {
 
 /**
  * One run of a task: its tries, their timeouts, the waits between retries, and the
- * caller's signal. The run's promise settles exactly once; whatever a try does after
- * it was abandoned (aborted or timed out) is dropped.
+ * caller's signal. The run settles exactly once; whatever a try does after it was
+ * abandoned (aborted or timed out) is dropped.
+ *
+ * The outcome goes to one of two places: the run's own promise (`TaskRun.promised`, for
+ * `task.trigger`), or, for a run a TaskManager started, straight to its control
+ * (`TaskRun.reportingTo`), which settles the trigger's promise itself.
  * @internal
  */
-export class TaskRun {
-  readonly promise: Promise<unknown>;
-  private resolvePromise!: (value: unknown) => void;
-  private rejectPromise!: (reason: unknown) => void;
+export class TaskRun implements IAbortableRun {
+  /** Set for a run with a promise of its own; a run without reports to `control.settled`. */
+  private resolvePromise: ((value: unknown) => void) | undefined;
+  private rejectPromise: ((reason: unknown) => void) | undefined;
   private settled = false;
   private attempt = 0;
   /** The try going on now; undefined between tries and after the end. */
   private current: TryContext | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly startedAt: number;
-  private readonly onCallerAbort: (() => void) | undefined;
+  /**
+   * A time (epoch ms) is not a small integer: NaN makes the field hold doubles from the
+   * start, so setting it does not change the hidden class of runs (see keptForItsClass).
+   */
+  private startedAt = Number.NaN;
+  private onCallerAbort: (() => void) | undefined;
 
-  constructor(
+  /**
+   * One run and one try context that live as long as this module, so that V8 keeps their
+   * hidden classes. V8 holds the class of a fully built object only weakly: once every
+   * run has ended and a full garbage collection runs, the class is dropped, all code
+   * optimised for it is thrown away, and the next burst of triggers starts slow.
+   */
+  private static readonly keptForItsClass = [
+    new TaskRun(undefined as unknown as IRunHost, undefined, undefined, undefined, undefined),
+    new TryContext(0),
+  ];
+
+  /** Starts a run and returns its promise. */
+  static promised(host: IRunHost, input: unknown, signal: AbortSignal | undefined, timeoutMs: number | undefined,
+    control: IRunControl | undefined): Promise<unknown> {
+    const run = new TaskRun(host, input, signal, timeoutMs, control);
+    const promise = new Promise((resolve, reject) => {
+      run.resolvePromise = resolve;
+      run.rejectPromise = reject;
+    });
+    run.start();
+    return promise;
+  }
+
+  /** Starts a run whose outcome goes to `control.settled`. */
+  static reportingTo(host: IRunHost, input: unknown, signal: AbortSignal | undefined, timeoutMs: number | undefined,
+    control: IRunControl): void {
+    new TaskRun(host, input, signal, timeoutMs, control).start();
+  }
+
+  private constructor(
     private readonly host: IRunHost,
     private readonly input: unknown,
-    private readonly options: IRunOptions,
-  ) {
-    this.promise = new Promise((resolve, reject) => {
-      this.resolvePromise = resolve;
-      this.rejectPromise = reject;
-    });
-    this.startedAt = host.beginRun();
-    const signal = options.signal;
+    private readonly signal: AbortSignal | undefined,
+    private readonly timeoutMs: number | undefined,
+    private readonly control: IRunControl | undefined,
+  ) {}
+
+  private start(): void {
+    this.startedAt = this.host.beginRun();
+    const signal = this.signal;
     if (signal !== undefined) {
       this.onCallerAbort = () => this.abort(signal.reason);
       signal.addEventListener('abort', this.onCallerAbort, { once: true });
     }
-    options.control?.attach(this);
+    this.control?.attach(this);
     this.nextTry();
   }
 
@@ -114,7 +157,7 @@ export class TaskRun {
   private nextTry(): void {
     const context = new TryContext(++this.attempt);
     this.current = context;
-    const timeoutMs = this.options.timeoutMs;
+    const timeoutMs = this.timeoutMs;
     if (timeoutMs !== undefined) this.timer = setTimeout(() => this.onTimeout(context, timeoutMs), timeoutMs);
     let pending: unknown;
     try {
@@ -134,7 +177,7 @@ export class TaskRun {
     this.clearTimer();
     this.host.endRunSucceeded(this.startedAt);
     this.settle();
-    this.resolvePromise(result);
+    this.report(true, result);
   }
 
   private onTryRejected(context: TryContext, error: unknown): void {
@@ -167,14 +210,14 @@ export class TaskRun {
     if (!retry) return this.fail(error, true);
     const delayMs = policy!.delayBefore(this.attempt + 1);
     this.host.emitRetrying(this.attempt + 1, delayMs, error);
-    this.options.control?.releaseForRetry();
+    this.control?.releaseForRetry();
     this.timer = setTimeout(() => this.afterRetryDelay(), delayMs);
   }
 
   private afterRetryDelay(): void {
     this.timer = undefined;
     if (this.settled) return;
-    const control = this.options.control;
+    const control = this.control;
     if (control === undefined) return this.nextTry();
     control.reacquireForRetry().then(
       () => {
@@ -189,14 +232,20 @@ export class TaskRun {
     this.current = undefined;
     this.host.endRunFailed(this.startedAt, error);
     this.settle();
-    if (catchable && this.host.catchErrors) this.resolvePromise(undefined);
-    else this.rejectPromise(error);
+    if (catchable && this.host.catchErrors) this.report(true, undefined);
+    else this.report(false, error);
+  }
+
+  private report(ok: boolean, value: unknown): void {
+    if (this.resolvePromise === undefined) return this.control!.settled!(ok, value);
+    if (ok) this.resolvePromise(value);
+    else this.rejectPromise!(value);
   }
 
   private settle(): void {
     this.settled = true;
     this.clearTimer();
-    if (this.onCallerAbort !== undefined) this.options.signal!.removeEventListener('abort', this.onCallerAbort);
+    if (this.onCallerAbort !== undefined) this.signal!.removeEventListener('abort', this.onCallerAbort);
   }
 
   private clearTimer(): void {
@@ -204,4 +253,71 @@ export class TaskRun {
     clearTimeout(this.timer);
     this.timer = undefined;
   }
+}
+
+/**
+ * A run of exactly one try that nothing can time out, retry or abort through a signal,
+ * started by a TaskManager: most runs. It keeps the bookkeeping and the outcome of a
+ * TaskRun with a single try (see TaskRun's `nextTry`, `onTryFulfilled`, `tryFailed` and
+ * `fail`), reports to `control.settled`, and skips the machinery it has no use for. A
+ * draining stop can still abort it.
+ * @internal
+ */
+export class SingleTryRun implements IAbortableRun {
+  /** A double from the start; see TaskRun's `startedAt`. */
+  private startedAt = Number.NaN;
+  private settled = false;
+  private readonly context = new TryContext(1);
+
+  constructor(
+    private readonly host: IRunHost,
+    private readonly control: IRunControl,
+  ) {}
+
+  start(input: unknown): void {
+    this.startedAt = this.host.beginRun();
+    this.control.attach(this);
+    let pending: unknown;
+    try {
+      pending = this.host.callFunction(input, this.context);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    Promise.resolve(pending).then(
+      (result) => this.succeeded(result),
+      (error: unknown) => this.failed(error),
+    );
+  }
+
+  /** Ends the run at once with an `AbortError`; the try is signalled and its outcome dropped. */
+  abort(reason: unknown): void {
+    if (this.settled) return;
+    const error = new AbortError(`${describeTask(this.host.name)} was aborted: ${messageOf(reason)}`, reason);
+    this.context.abort(reason);
+    this.host.recordTryFailure(error);
+    this.end(error, false);
+  }
+
+  private succeeded(result: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.host.endRunSucceeded(this.startedAt);
+    this.control.settled!(true, result);
+  }
+
+  private failed(error: unknown): void {
+    if (this.settled) return;
+    this.host.recordTryFailure(error);
+    this.end(error, true);
+  }
+
+  private end(error: unknown, catchable: boolean): void {
+    this.settled = true;
+    this.host.endRunFailed(this.startedAt, error);
+    if (catchable && this.host.catchErrors) this.control.settled!(true, undefined);
+    else this.control.settled!(false, error);
+  }
+
+  /** Keeps the hidden class of these runs alive; see TaskRun's. */
+  private static readonly keptForItsClass = new SingleTryRun(undefined as unknown as IRunHost, undefined as unknown as IRunControl);
 }
