@@ -517,6 +517,23 @@ describe('constraint groups inside a TaskManager', () => {
     assert.deepEqual(recorder.startOrder, ['first', 'other-key', 'second', 'third']);
   });
 
+  test('a queued run still starts when its cooldown passes between two reads of the clock', async (t) => {
+    // The clock moves 1 ms on every read, so the cooldown can be running when the queue asks
+    // whether the key may start and already over when it asks how long to wait. Each cooldown
+    // length lands that boundary on a different read; none may leave the run waiting forever.
+    const realNow = Date.now;
+    let fakeNow = realNow();
+    Date.now = () => fakeNow++;
+    t.after(() => { Date.now = realNow; });
+    for (let cooldownMs = 1; cooldownMs <= 12; cooldownMs++) {
+      const manager = managerFor(t);
+      manager.addConstraintGroup(new TaskConstraintGroup({ name: `cool-${cooldownMs}`, maxConcurrent: 1, cooldownMs, constraintKeyForExecution: () => 'k' }));
+      const task = new Task({ name: 'quick', taskFunction: async (id: number) => id });
+      const triggers = [1, 2, 3, 4].map((id) => manager.triggerTask(task, id));
+      assert.deepEqual(await within(Promise.all(triggers), `four runs with cooldownMs ${cooldownMs}`, 2000), [1, 2, 3, 4]);
+    }
+  });
+
   test('removing a group lets work that waited only for it start at once', async (t) => {
     const manager = managerFor(t);
     const recorder = new RunRecorder();

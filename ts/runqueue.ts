@@ -802,12 +802,16 @@ export class RunQueue {
     const group = line.group!;
     // A group without a cooldown never has a cooling line: nothing to watch or unwatch.
     if (group.cooldownMs === 0) return;
-    const remaining = group.getCooldownRemaining(line.key);
-    if (remaining === 0 || group.getRunningCount(line.key) >= group.maxConcurrent) {
+    if (group.getRunningCount(line.key) >= group.maxConcurrent) {
+      // A full key wakes its line when a run releases a slot.
       this.coolingLines.delete(line);
       this.clearCooldownTimerIfIdle();
       return;
     }
+    // The caller found the key blocked on an earlier read of the clock; the cooldown may have
+    // passed since. Then `remaining` is 0 and the timer fires at once: returning here instead
+    // would leave the line with nobody to wake it.
+    const remaining = group.getCooldownRemaining(line.key);
     this.coolingLines.add(line);
     this.armCooldownTimer(Date.now() + remaining);
   }
