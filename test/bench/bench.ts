@@ -866,6 +866,21 @@ const cases: Array<() => Promise<CaseResult | CaseResult[]>> = [
   sequentialCase, burstCase, eventsCase, globalCapCase, perKeyMutexCase, queuedHeapCase, priorityCase, clusterCase,
 ];
 
+/**
+ * `npm run bench -- cap mutex` runs only the cases whose function name contains one of the
+ * words (case-insensitive); no words run them all. A word that matches nothing is an error.
+ */
+function selectedCases(words: string[]): typeof cases {
+  if (words.length === 0) return cases;
+  const matches = (runCase: (typeof cases)[number], word: string) => runCase.name.toLowerCase().includes(word.toLowerCase());
+  const unknown = words.filter((word) => !cases.some((runCase) => matches(runCase, word)));
+  if (unknown.length > 0) {
+    throw new Error(`bench: no case matches ${unknown.map((w) => JSON.stringify(w)).join(', ')}; ` +
+      `cases are ${cases.map((runCase) => runCase.name).join(', ')}`);
+  }
+  return cases.filter((runCase) => words.some((word) => matches(runCase, word)));
+}
+
 async function main(): Promise<void> {
   if (globalThis.gc === undefined) {
     console.warn('warning: run with --expose-gc (npm run bench) so each sample starts from a collected heap\n');
@@ -875,7 +890,7 @@ async function main(): Promise<void> {
   // A case that throws (a checksum, a broken drain order) is reported at once and again
   // after the table, and fails the run, but the other cases still run and print.
   const failures: string[] = [];
-  for (const runCase of cases) {
+  for (const runCase of selectedCases(process.argv.slice(2))) {
     try {
       results.push(...[await runCase()].flat());
     } catch (error) {
