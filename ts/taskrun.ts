@@ -96,7 +96,7 @@ export class TaskRun implements IAbortableRun {
   private onCallerAbort: (() => void) | undefined;
 
   /**
-   * One run and one try context that live as long as this module, so that V8 keeps their
+   * One run and one try context that live as long as the class, so that V8 keeps their
    * hidden classes. V8 holds the class of a fully built object only weakly: once every
    * run has ended and a full garbage collection runs, the class is dropped, all code
    * optimised for it is thrown away, and the next burst of triggers starts slow.
