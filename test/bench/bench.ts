@@ -32,6 +32,7 @@ import {
   CommandLog, commandStats, newClient, redisServerMissing, registeredTask, sleep, startInstance, startRedis, statsDelta,
   type IBenchInstance,
 } from './cluster-rig.js';
+import { bareKeyedMutex, bareLimit } from './floor.js';
 
 // ---------------------------------------------------------------------------------------
 // Harness
@@ -368,10 +369,12 @@ async function globalCapCase(): Promise<CaseResult> {
     const manager = managerWith({ name: 'cap', maxConcurrent: CAP_CONCURRENCY, constraintKeyForExecution: () => 'all' });
     const queue = new PQueue({ concurrency: CAP_CONCURRENCY });
     const limit = pLimit(CAP_CONCURRENCY);
+    const bare = bareLimit(CAP_CONCURRENCY);
     measurements.push(
       measure(name('taskbuffer', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => manager.triggerTask(task)))),
       measure(name('p-queue', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => queue.add(fn)))),
       measure(name('p-limit', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => limit(fn)))),
+      measure(name('bare FIFO', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => bare(fn)))),
     );
   }
   const samples = await runRounds(measurements);
@@ -391,6 +394,11 @@ async function globalCapCase(): Promise<CaseResult> {
       value: ratio(name('p-limit', CAP_LARGE), name('p-limit', CAP_SMALL)),
       note: 'O(1) queue: growth from GC of more live promises',
     },
+    {
+      label: 'bare FIFO @100k / @10k',
+      value: ratio(name('bare FIFO', CAP_LARGE), name('bare FIFO', CAP_SMALL)),
+      note: 'floor: what the runtime charges a longer queue',
+    },
   ]);
 }
 
@@ -405,7 +413,7 @@ const TARGET_MUTEX_VS_PQUEUE = 0.3;
  * their per-key state inside the timed sample.
  */
 async function perKeyMutexCase(): Promise<CaseResult> {
-  const names = { taskbuffer: 'taskbuffer, 1 group', pqueue: 'Map<key, p-queue(1)>' };
+  const names = { taskbuffer: 'taskbuffer, 1 group', pqueue: 'Map<key, p-queue(1)>', bare: 'bare Map<key, FIFO>' };
   const ops = MUTEX_KEYS * MUTEX_PER_KEY;
   const keys = Array.from({ length: MUTEX_KEYS }, (_, i) => `k${i}`);
   const manager = managerWith({
@@ -428,12 +436,19 @@ async function perKeyMutexCase(): Promise<CaseResult> {
       return queue.add(fn);
     })(n);
   };
+  const bare = async (n: number): Promise<number> => {
+    const mutex = bareKeyedMutex();
+    let i = 0;
+    return burst(() => mutex(keys[i++ % MUTEX_KEYS]!, fn))(n);
+  };
   const samples = await runRounds([
     measure(names.taskbuffer, () => nsPerOp(ops, taskbuffer)),
     measure(names.pqueue, () => nsPerOp(ops, pqueue)),
+    measure(names.bare, () => nsPerOp(ops, bare)),
   ]);
   return caseResult(`mutex ${MUTEX_KEYS} keys x${MUTEX_PER_KEY}`, 'ns/op', samples, (ratio) => [
     { label: 'taskbuffer / p-queue', value: ratio(names.taskbuffer, names.pqueue), max: TARGET_MUTEX_VS_PQUEUE },
+    { label: 'bare / p-queue', value: ratio(names.bare, names.pqueue), note: 'floor: a Map of resolver FIFOs, no features' },
   ]);
 }
 
