@@ -216,9 +216,11 @@ export class RunQueue {
   /**
    * The active runs in the order they started. A run that ends is not taken out (that
    * would cost a search or a hash per run): the list skips ended runs and drops them once
-   * they outnumber the active ones.
+   * they outnumber the active ones. It holds the runs, not their ActiveRuns: the list is
+   * old and ActiveRuns are young, and the young collector would keep every ActiveRun an
+   * old object points to, ended or not (see `end`).
    */
-  private activeList: ActiveRun[] = [];
+  private activeList: ConstrainedRun[] = [];
   private activeCount = 0;
   private readonly coolingLines = new Set<WaitLine>();
   private cooldownTimer: ReturnType<typeof setTimeout> | undefined;
@@ -319,7 +321,7 @@ export class RunQueue {
     const ownLines = this.lines.get(group);
     this.lines.delete(group);
     const forget = (run: ConstrainedRun) => dropGroup(run, group);
-    for (const active of this.activeRuns()) if (active.run.state === RETRY_WAIT) forget(active.run);
+    for (const run of this.activeRuns()) if (run.state === RETRY_WAIT) forget(run);
     for (const byKey of this.lines.values()) for (const line of byKey.values()) line.forEach(forget);
     for (const line of this.pauseLines.values()) line.forEach(forget);
     if (this.pausedGroups.delete(group)) this.drainPauseLine(group);
@@ -383,9 +385,9 @@ export class RunQueue {
 
   /** Aborts every started run: the function is signalled and the trigger rejects at once. */
   abortActive(reason: Error): void {
-    for (const active of this.activeRuns()) {
-      const run = active.run;
+    for (const run of this.activeRuns()) {
       if (isOver(run)) continue; // ended meanwhile, by the abort of another
+      const active = run.active!; // taken before `finish` below lets go of it
       if (active.taskRun !== undefined) {
         active.taskRun.abort(reason);
       } else {
@@ -631,7 +633,14 @@ export class RunQueue {
     run.state = endState;
     const extras = run.extras;
     if (extras?.onAbort !== undefined) extras.signal!.removeEventListener('abort', extras.onAbort);
-    if (run.active !== undefined) this.deactivate();
+    if (run.active !== undefined) {
+      this.deactivate();
+      // The run is old by now (it waited), its ActiveRun young: the collector of young
+      // objects counts every reference from old to young as live, so keeping this one
+      // would carry the ended run's ActiveRun and task run through collection after
+      // collection, until the next full one.
+      run.active = undefined;
+    }
     if (this.idleWaiters.length > 0) this.notifyIfIdle();
   }
 
@@ -640,7 +649,7 @@ export class RunQueue {
   private activate(run: ConstrainedRun): void {
     const active = new ActiveRun(this, run);
     run.active = active;
-    this.activeList.push(active);
+    this.activeList.push(run);
     this.activeCount++;
   }
 
@@ -656,15 +665,15 @@ export class RunQueue {
     const list = this.activeList;
     let kept = 0;
     for (let i = 0; i < list.length; i++) {
-      const active = list[i]!;
-      if (!isOver(active.run)) list[kept++] = active;
+      const run = list[i]!;
+      if (!isOver(run)) list[kept++] = run;
     }
     list.length = kept;
   }
 
   /** The runs active now, as a new array (aborting one changes the list). */
-  private activeRuns(): ActiveRun[] {
-    return this.activeList.filter((active) => !isOver(active.run));
+  private activeRuns(): ConstrainedRun[] {
+    return this.activeList.filter((run) => !isOver(run));
   }
 
   /**
