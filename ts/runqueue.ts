@@ -4,7 +4,7 @@ import { createDeferred, type Deferred } from './deferred.js';
 import { AbortError, describeTask, messageOf } from './errors.js';
 import { before, PriorityQueue, type IPrioritized } from './priorityqueue.js';
 import type { AnyTask, IInternalTriggerOptions } from './task.js';
-import type { IAbortableRun, IRunControl } from './taskrun.js';
+import { SingleTryRun, type IAbortableRun, type IRunControl, type IRunHost } from './taskrun.js';
 
 type AnyGroup = TaskConstraintGroup<any>;
 
@@ -103,10 +103,11 @@ export class ConstrainedRun implements IPrioritized {
 /**
  * A run from the moment it takes its slots until it ends: the control through which the
  * task's run reports its outcome and gives slots back (and takes them again) for retries,
- * and what a draining stop aborts.
+ * and what a draining stop aborts. A run of one plain try (most runs) is run by the
+ * ActiveRun itself, as a SingleTryRun, so that it costs one object and not two.
  */
-class ActiveRun implements IRunControl {
-  /** The task's run, once it started (for aborting it). */
+class ActiveRun extends SingleTryRun implements IRunControl {
+  /** The task's run, once it started (for aborting it): this ActiveRun for a single try. */
   taskRun: IAbortableRun | undefined = undefined;
   /** Withdraws the trigger from a task's own waiting line (buffer, debounce, once). */
   cancelWaiter: ((reason: unknown) => void) | undefined = undefined;
@@ -116,7 +117,18 @@ class ActiveRun implements IRunControl {
   constructor(
     private readonly queue: RunQueue,
     readonly run: ConstrainedRun,
-  ) {}
+  ) {
+    super();
+  }
+
+  runSingleTry(host: IRunHost, input: unknown): void {
+    this.taskRun = this;
+    this.startSingleTry(host, input);
+  }
+
+  protected reportTry(ok: boolean, value: unknown): void {
+    this.queue.settled(this.run, ok, value);
+  }
 
   attach(taskRun: IAbortableRun): void {
     this.taskRun = taskRun;

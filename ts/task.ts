@@ -5,7 +5,7 @@ import type { ITaskEvent } from './events.js';
 import { LabelSet } from './labels.js';
 import { RetryPolicy, type IRetryOptions } from './retry.js';
 import { StepTracker } from './steptracker.js';
-import { SingleTryRun, TaskRun, TryContext, type IRunControl, type IRunHost } from './taskrun.js';
+import { TaskRun, TryContext, type IRunControl, type IRunHost } from './taskrun.js';
 import type {
   ITaskContext,
   ITaskFunction,
@@ -397,8 +397,8 @@ export class Task<
   startReportingRun(input: unknown, signal: AbortSignal | undefined, timeoutMs: number | undefined, control: IRunControl): boolean {
     if (this.callBuffer !== undefined || this.trigger !== Task.prototype.trigger || this.run !== Task.prototype.run) return false;
     const tryTimeoutMs = timeoutMs ?? this.timeoutMs;
-    if (signal === undefined && tryTimeoutMs === undefined && this.retryPolicy === undefined) {
-      new SingleTryRun(this.runHost, control).start(input);
+    if (signal === undefined && tryTimeoutMs === undefined && this.retryPolicy === undefined && control.runSingleTry !== undefined) {
+      control.runSingleTry(this.runHost, input);
     } else {
       TaskRun.reportingTo(this.runHost, input, signal, tryTimeoutMs, control);
     }

@@ -24,10 +24,15 @@ export interface IRunControl {
   /** The retry's wait is over: resolves once the slots are held again. */
   reacquireForRetry(): Promise<void>;
   /**
-   * The run's outcome, for a run started with `TaskRun.reportingTo` or a SingleTryRun: the
-   * manager settles its caller's promise itself, so the run needs no promise of its own.
+   * The run's outcome, for a run started with `TaskRun.reportingTo`: the manager settles
+   * its caller's promise itself, so the run needs no promise of its own.
    */
   settled?(ok: boolean, value: unknown): void;
+  /**
+   * Runs a run of one plain try itself (see SingleTryRun), reporting like `settled`; a
+   * control without it gets a `TaskRun.reportingTo` for such runs too.
+   */
+  runSingleTry?(host: IRunHost, input: unknown): void;
 }
 
 /**
@@ -259,65 +264,69 @@ export class TaskRun implements IAbortableRun {
  * A run of exactly one try that nothing can time out, retry or abort through a signal,
  * started by a TaskManager: most runs. It keeps the bookkeeping and the outcome of a
  * TaskRun with a single try (see TaskRun's `nextTry`, `onTryFulfilled`, `tryFailed` and
- * `fail`), reports to `control.settled`, and skips the machinery it has no use for. A
- * draining stop can still abort it.
+ * `fail`) and skips the machinery it has no use for. A draining stop can still abort it.
+ *
+ * Abstract so that the manager's record of an active run can be the run itself, one
+ * object per run instead of two: a subclass says where the outcome goes (`reportTry`).
  * @internal
  */
-export class SingleTryRun implements IAbortableRun {
+export abstract class SingleTryRun implements IAbortableRun {
+  private host: IRunHost | undefined = undefined;
+  /** The try's context while it runs; undefined before and once it is over. */
+  private context: TryContext | undefined = undefined;
   /** A double from the start; see TaskRun's `startedAt`. */
   private startedAt = Number.NaN;
-  private settled = false;
-  private readonly context = new TryContext(1);
 
-  constructor(
-    private readonly host: IRunHost,
-    private readonly control: IRunControl,
-  ) {}
+  /** Where the outcome of the try goes, exactly once. */
+  protected abstract reportTry(ok: boolean, value: unknown): void;
 
-  start(input: unknown): void {
-    this.startedAt = this.host.beginRun();
-    this.control.attach(this);
+  /** Runs the one try of `host`'s function with `input`. */
+  startSingleTry(host: IRunHost, input: unknown): void {
+    const context = new TryContext(1);
+    this.host = host;
+    this.context = context;
+    this.startedAt = host.beginRun();
     let pending: unknown;
     try {
-      pending = this.host.callFunction(input, this.context);
+      pending = host.callFunction(input, context);
     } catch (error) {
       pending = Promise.reject(error);
     }
     Promise.resolve(pending).then(
-      (result) => this.succeeded(result),
-      (error: unknown) => this.failed(error),
+      (result) => this.trySucceeded(context, result),
+      (error: unknown) => this.tryFailed(context, error),
     );
   }
 
   /** Ends the run at once with an `AbortError`; the try is signalled and its outcome dropped. */
   abort(reason: unknown): void {
-    if (this.settled) return;
-    const error = new AbortError(`${describeTask(this.host.name)} was aborted: ${messageOf(reason)}`, reason);
-    this.context.abort(reason);
-    this.host.recordTryFailure(error);
-    this.end(error, false);
+    const context = this.context;
+    if (context === undefined) return;
+    const host = this.host!;
+    const error = new AbortError(`${describeTask(host.name)} was aborted: ${messageOf(reason)}`, reason);
+    context.abort(reason);
+    host.recordTryFailure(error);
+    this.endFailed(error, false);
   }
 
-  private succeeded(result: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.host.endRunSucceeded(this.startedAt);
-    this.control.settled!(true, result);
+  private trySucceeded(context: TryContext, result: unknown): void {
+    if (context !== this.context) return;
+    this.context = undefined;
+    this.host!.endRunSucceeded(this.startedAt);
+    this.reportTry(true, result);
   }
 
-  private failed(error: unknown): void {
-    if (this.settled) return;
-    this.host.recordTryFailure(error);
-    this.end(error, true);
+  private tryFailed(context: TryContext, error: unknown): void {
+    if (context !== this.context) return;
+    this.host!.recordTryFailure(error);
+    this.endFailed(error, true);
   }
 
-  private end(error: unknown, catchable: boolean): void {
-    this.settled = true;
-    this.host.endRunFailed(this.startedAt, error);
-    if (catchable && this.host.catchErrors) this.control.settled!(true, undefined);
-    else this.control.settled!(false, error);
+  private endFailed(error: unknown, catchable: boolean): void {
+    this.context = undefined;
+    const host = this.host!;
+    host.endRunFailed(this.startedAt, error);
+    if (catchable && host.catchErrors) this.reportTry(true, undefined);
+    else this.reportTry(false, error);
   }
-
-  /** Keeps the hidden class of these runs alive; see TaskRun's. */
-  private static readonly keptForItsClass = new SingleTryRun(undefined as unknown as IRunHost, undefined as unknown as IRunControl);
 }
