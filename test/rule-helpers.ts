@@ -1,4 +1,13 @@
 /** Small helpers shared by the rule tests (not a test file itself). */
+import type { Subject } from 'rxjs';
+import type { ITaskEvent } from '../ts/index.js';
+
+/** Records every event `task` emits from now on, in a live array. */
+export function collectEvents(task: { eventSubject: Subject<ITaskEvent> }): ITaskEvent[] {
+  const events: ITaskEvent[] = [];
+  task.eventSubject.subscribe((event) => events.push(event));
+  return events;
+}
 
 export interface Deferred<T> {
   promise: Promise<T>;

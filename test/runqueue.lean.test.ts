@@ -15,26 +15,20 @@ import {
   TaskConstraintGroup,
   TaskManager,
   type ITaskContext,
-  type ITaskEvent,
 } from '../ts/index.js';
 import { managerFor, rejectionOf, within } from './manager-helpers.js';
-import { deferred, flush, track } from './rule-helpers.js';
+import { collectEvents, deferred, flush, track } from './rule-helpers.js';
 
-function eventTypes(task: Task<any, any, any, any, any>): string[] {
-  const types: string[] = [];
-  task.eventSubject.subscribe((event: ITaskEvent) => types.push(event.type));
-  return types;
-}
 
 describe('a plain task.trigger()', () => {
   it('resolves, counts and reports like any run, and gives the function a context of try 1', async () => {
     let context: ITaskContext | undefined;
     const task = new Task({ name: 'plain', taskFunction: async (input: number, _setup, ctx) => { context = ctx; return input * 2; } });
-    const events = eventTypes(task);
+    const events = collectEvents(task);
     assert.equal(await task.trigger(21), 42);
     assert.equal(context?.attempt, 1);
     assert.equal(context?.signal.aborted, false);
-    assert.deepEqual(events, ['started', 'completed']);
+    assert.deepEqual(events.map((event) => event.type), ['started', 'completed']);
     assert.equal(task.runCount, 1);
     assert.equal(task.status, 'completed');
   });
@@ -42,9 +36,9 @@ describe('a plain task.trigger()', () => {
   it('rejects with a thrown error (sync or async), counts it, and resolves undefined with catchErrors', async () => {
     const boom = new Error('boom');
     const sync = new Task({ name: 'sync', taskFunction: () => { throw boom; } });
-    const events = eventTypes(sync);
+    const events = collectEvents(sync);
     assert.equal(await rejectionOf(sync.trigger()), boom);
-    assert.deepEqual(events, ['started', 'failed']);
+    assert.deepEqual(events.map((event) => event.type), ['started', 'failed']);
     assert.equal(sync.errorCount, 1);
     assert.equal(sync.lastError, boom);
     assert.equal(sync.status, 'failed');
@@ -76,7 +70,7 @@ describe('a manager run of a plain task', () => {
     const gate = deferred<number>();
     const signals: AbortSignal[] = [];
     const task = new Task({ name: 'endless', taskFunction: (_input: unknown, _setup, ctx) => { signals.push(ctx.signal); return gate.promise; } });
-    const events = eventTypes(task);
+    const events = collectEvents(task);
     await manager.start();
     const running = [track(manager.triggerTask(task)), track(manager.triggerTask(task))];
     const waiting = track(manager.triggerTask(task));
@@ -99,7 +93,7 @@ describe('a manager run of a plain task', () => {
     gate.resolve(1);
     await flush();
     assert.equal(task.runCount, 2, 'the late outcome is dropped');
-    assert.deepEqual(events.filter((type) => type === 'completed'), []);
+    assert.deepEqual(events.filter((event) => event.type === 'completed'), []);
     assert.equal(running[0]!.settledCount, 1);
     assert.deepEqual(manager.getConstraintGroupStates()[0]!.keys, [], 'the slots were given back');
   });

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { config as rxjsConfig, type Subject } from 'rxjs';
+import { config as rxjsConfig } from 'rxjs';
 import {
   InvalidOptionError,
   Task,
   TaskbufferError,
   UnknownStepError,
-  type ITaskEvent,
   type ITaskMetadata,
 } from '../ts/index.js';
-import { deferred, flush, sleep } from './rule-helpers.js';
+import { collectEvents, deferred, flush, sleep } from './rule-helpers.js';
 
 /** Whether `message` contains `value` as a number of its own (so `0` is not found inside `10`). */
 function mentionsNumber(message: string, value: number): boolean {
@@ -31,12 +30,6 @@ function expectInvalidOption(fn: () => unknown): InvalidOptionError {
   assert.ok(caught instanceof Error);
   assert.equal(caught.name, 'InvalidOptionError');
   return caught;
-}
-
-function collectEvents(task: { eventSubject: Subject<ITaskEvent> }): ITaskEvent[] {
-  const events: ITaskEvent[] = [];
-  task.eventSubject.subscribe((event) => events.push(event));
-  return events;
 }
 
 describe('Task trigger', () => {

@@ -18,16 +18,10 @@ import {
   Taskparallel,
   TimeoutError,
   type ITaskContext,
-  type ITaskEvent,
 } from '../ts/index.js';
 import { rejectionOf } from './manager-helpers.js';
-import { deferred, flush, track } from './rule-helpers.js';
+import { collectEvents, deferred, flush, track } from './rule-helpers.js';
 
-function collectEvents(task: Task<any, any, any, any, any>): ITaskEvent[] {
-  const events: ITaskEvent[] = [];
-  task.eventSubject.subscribe((event) => events.push(event));
-  return events;
-}
 
 function useMockTimers(t: TestContext): void {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
