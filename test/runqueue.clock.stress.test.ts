@@ -56,6 +56,43 @@ const SCALE = Math.max(1, Number(process.env.CLOCK_STRESS_SCALE ?? '1') || 1);
 const STALL_TICKS = 10;
 const STALL_TICK_MS = 100;
 
+/**
+ * Fails a case in which nothing happened (no function called or returned, no trigger
+ * settled, no action taken) for STALL_TICKS ticks in a row, so that a stuck case fails in
+ * about a second instead of 5 s and shrinks quickly. No wait in a case is longer than some
+ * 40 ms (a 20 ms cooldown on the half-speed clock); counting ticks rather than time keeps a
+ * machine that stalls the whole process from looking stuck.
+ */
+class StallWatch {
+  private progress = 0;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+
+  /** Something happened. */
+  note(): void {
+    this.progress++;
+  }
+
+  /** Rejects once nothing was noted for STALL_TICKS ticks; never resolves. */
+  stalled(): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      let seen = -1;
+      let quietTicks = 0;
+      this.ticker = setInterval(() => {
+        quietTicks = this.progress === seen ? quietTicks + 1 : 0;
+        seen = this.progress;
+        if (quietTicks < STALL_TICKS) return;
+        this.stop();
+        reject(new Error(`nothing happened for ${STALL_TICKS} ticks of ${STALL_TICK_MS} ms`));
+      }, STALL_TICK_MS);
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.ticker);
+    this.ticker = undefined;
+  }
+}
+
 const MAX_GROUPS = 4;
 const KEYS = ['k0', 'k1'] as const;
 /** The key of a group that puts every job under one key. */
@@ -216,9 +253,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
   const pausedTasks = new Set<string>();
   const pausedGroups = new Set<string>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
-  let stallTicker: ReturnType<typeof setInterval> | undefined;
-  /** Counts everything that happens in the case, for the stall detector. */
-  let progress = 0;
+  const stallWatch = new StallWatch();
   let over = false;
 
   try {
@@ -237,7 +272,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
       constraintKeyForExecution: (_task, input?: IJobInput) => keyOf(index, input!.job),
       shouldExecute: spec.veto === undefined ? undefined : (_task, input?: IJobInput) => {
         const { id, job } = input!;
-        progress++;
+        stallWatch.note();
         if (job.veto) saidNo[id] = true;
         if (spec.veto === 'sync') return !job.veto;
         if (spec.veto === 'microtask') return Promise.resolve(!job.veto);
@@ -253,7 +288,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
 
     const body = ({ id, job }: IJobInput, attempt: number): string | Promise<string> => {
       calls[id]!++;
-      progress++;
+      stallWatch.note();
       const start = Date.now();
       const counted: string[] = [];
       groups.forEach((group, index) => {
@@ -281,7 +316,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
       });
       const end = (): string => {
         const returnedAt = Date.now();
-        progress++;
+        stallWatch.note();
         for (const slot of counted) {
           inside.set(slot, inside.get(slot)! - 1);
           lastReturn.set(slot, returnedAt);
@@ -307,16 +342,16 @@ async function runScenario(scenario: IScenario): Promise<void> {
     const settleCounts = new Array<number>(jobs.length).fill(0);
     const outcomes = new Array<TOutcome | undefined>(jobs.length);
     const fire = (job: IJob, id: number): Promise<void> => {
-      progress++;
+      stallWatch.note();
       const options = job.priority === undefined ? undefined : { priority: job.priority };
       return manager.triggerTask(tasks[job.taskIndex]!, { id, job }, options).then(
         (value) => {
-          progress++;
+          stallWatch.note();
           settleCounts[id]!++;
           outcomes[id] = { state: 'fulfilled', value };
         },
         (reason: unknown) => {
-          progress++;
+          stallWatch.note();
           settleCounts[id]!++;
           outcomes[id] = { state: 'rejected', reason };
         },
@@ -335,7 +370,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
     const perform = async (action: IAction): Promise<void> => {
       await wait(action.atMs);
       if (over) return;
-      progress++;
+      stallWatch.note();
       try {
         if (action.kind === 'removeGroup') {
           const group = groups[action.target % groups.length]!;
@@ -350,7 +385,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
           pausedTasks.add(name);
           await wait(action.forMs);
           if (over) return;
-          progress++;
+          stallWatch.note();
           manager.resumeTask(name);
           pausedTasks.delete(name);
         } else {
@@ -360,7 +395,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
           pausedGroups.add(group.name);
           await wait(action.forMs);
           if (over || removed.has(group)) return;
-          progress++;
+          stallWatch.note();
           manager.resumeConstraintGroup(group.name);
           pausedGroups.delete(group.name);
         }
@@ -368,27 +403,6 @@ async function runScenario(scenario: IScenario): Promise<void> {
         violations.push(`${action.kind} at ${action.atMs} ms threw: ${error instanceof Error ? error.message : String(error)}`);
       }
     };
-
-    /**
-     * Rejects once nothing happened (no function called or returned, no trigger settled, no
-     * action taken) for STALL_TICKS ticks in a row, so that a stuck case fails in about a
-     * second instead of 5 s and shrinks quickly. No wait in a case is longer than some 40 ms
-     * (a 20 ms cooldown on the half-speed clock); counting ticks rather than time keeps a
-     * machine that stalls the whole process from looking stuck.
-     */
-    const stall = () => new Promise<never>((_, reject) => {
-      let seen = -1;
-      let quietTicks = 0;
-      const ticker = setInterval(() => {
-        if (over) return clearInterval(ticker);
-        quietTicks = progress === seen ? quietTicks + 1 : 0;
-        seen = progress;
-        if (quietTicks < STALL_TICKS) return;
-        clearInterval(ticker);
-        reject(new Error(`nothing happened for ${STALL_TICKS} ticks of ${STALL_TICK_MS} ms`));
-      }, STALL_TICK_MS);
-      stallTicker = ticker;
-    });
 
     const settled: Array<Promise<void>> = [];
     jobs.forEach((job, id) => {
@@ -398,7 +412,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
     const performed = actions.map(perform);
 
     try {
-      await within(Promise.race([Promise.all([...settled, ...performed]), stall()]), `all ${jobs.length} triggers to settle and ${actions.length} actions to finish`);
+      await within(Promise.race([Promise.all([...settled, ...performed]), stallWatch.stalled()]), `all ${jobs.length} triggers to settle and ${actions.length} actions to finish`);
     } catch (error) {
       const pending = jobs.flatMap((_, id) => (settleCounts[id] === 0 ? [id] : []));
       throw new Error(`${error instanceof Error ? error.message : String(error)}; jobs still pending: [${pending.join(', ')}]; ` +
@@ -441,7 +455,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
   } finally {
     over = true;
     restoreClock();
-    clearInterval(stallTicker);
+    stallWatch.stop();
     for (const timer of timers) clearTimeout(timer);
     for (const name of pausedTasks) manager.resumeTask(name);
     for (const name of pausedGroups) manager.resumeConstraintGroup(name);
@@ -618,13 +632,12 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
   const pausedTasks = new Set<string>();
   const pausedGroups = new Set<string>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
-  let stallTicker: ReturnType<typeof setInterval> | undefined;
-  let progress = 0;
+  const stallWatch = new StallWatch();
   let over = false;
   /** Numbers the events of the case in the order they happen, so that "before" can be checked without a clock. */
   let events = 0;
   const next = (): number => {
-    progress++;
+    stallWatch.note();
     return ++events;
   };
   // A run queue that settles a trigger twice (rejectRun on a settled trigger) leaves an
@@ -770,7 +783,7 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
       }, { once: true });
 
       const end = (): string => {
-        progress++;
+        stallWatch.note();
         const error = attempt <= job.failTries ? new Error(`${where} failed`) : undefined;
         // A function that ran on after it was abandoned returns into the void.
         if (record.state === 'live') leave(error === undefined ? 'returned' : 'threw', error);
@@ -850,7 +863,7 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
     const perform = async (action: IAction): Promise<void> => {
       await wait(action.atMs);
       if (over) return;
-      progress++;
+      stallWatch.note();
       try {
         if (action.kind === 'pauseTask') {
           const name = tasks[action.target % tasks.length]!.name!;
@@ -858,7 +871,7 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
           pausedTasks.add(name);
           await wait(action.forMs);
           if (over) return;
-          progress++;
+          stallWatch.note();
           manager.resumeTask(name);
           pausedTasks.delete(name);
         } else {
@@ -867,7 +880,7 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
           pausedGroups.add(group.name);
           await wait(action.forMs);
           if (over) return;
-          progress++;
+          stallWatch.note();
           manager.resumeConstraintGroup(group.name);
           pausedGroups.delete(group.name);
         }
@@ -927,21 +940,6 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
       await afterChecked;
     };
 
-    /** As in runScenario: a case in which nothing happens for STALL_TICKS ticks is stuck. */
-    const stall = () => new Promise<never>((_, reject) => {
-      let seen = -1;
-      let quietTicks = 0;
-      const ticker = setInterval(() => {
-        if (over) return clearInterval(ticker);
-        quietTicks = progress === seen ? quietTicks + 1 : 0;
-        seen = progress;
-        if (quietTicks < STALL_TICKS) return;
-        clearInterval(ticker);
-        reject(new Error(`nothing happened for ${STALL_TICKS} ticks of ${STALL_TICK_MS} ms`));
-      }, STALL_TICK_MS);
-      stallTicker = ticker;
-    });
-
     const settled: Array<Promise<void>> = [];
     jobs.forEach((job, id) => {
       if (job.delayMs === undefined) settled.push(fire(job, id));
@@ -951,7 +949,7 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
     if (stop !== undefined) performed.push(performStop(stop));
 
     try {
-      await within(Promise.race([Promise.all([...settled, ...performed]), stall()]),
+      await within(Promise.race([Promise.all([...settled, ...performed]), stallWatch.stalled()]),
         `all ${jobs.length} triggers to settle, ${actions.length} actions to finish${stop === undefined ? '' : ' and stop() to resolve'}`);
     } catch (error) {
       const pending = jobs.flatMap((_, id) => (settleCounts[id] === 0 ? [id] : []));
@@ -1125,7 +1123,7 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
   } finally {
     over = true;
     restoreClock();
-    clearInterval(stallTicker);
+    stallWatch.stop();
     for (const timer of timers) clearTimeout(timer);
     for (const name of pausedTasks) manager.resumeTask(name);
     for (const name of pausedGroups) manager.resumeConstraintGroup(name);
