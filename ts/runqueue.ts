@@ -1,104 +1,13 @@
-import type { TaskConstraintGroup } from './constraintgroup.js';
 import type { IClusterSlot, IClusterSlots } from './coordinator/abstract.js';
 import { createDeferred, type Deferred } from './deferred.js';
 import { AbortError, describeTask, messageOf } from './errors.js';
-import { before, PriorityQueue, type IPrioritized } from './priorityqueue.js';
 import type { AnyTask, IInternalTriggerOptions } from './task.js';
 import { SingleTryRun, type IAbortableRun, type IRunControl, type IRunHost } from './taskrun.js';
-
-type AnyGroup = TaskConstraintGroup<any>;
-
-/**
- * Where a run is. Numbers rather than strings only so that "over" is one comparison
- * (`state >= DONE`).
- * - NEW: created, not yet placed.
- * - QUEUED: waiting in a line (for a key with room, or for a paused task or group).
- * - HOLDING: holds its local slots; starting or running.
- * - RETRY_WAIT: between the tries of a retry, holding no slot.
- * - REQUEUED: a retry waiting in a line for its slots again.
- * - DONE / SKIPPED: over; SKIPPED when a `shouldExecute` said no and nothing ran.
- */
-const NEW = 0;
-const QUEUED = 1;
-const HOLDING = 2;
-const RETRY_WAIT = 3;
-const REQUEUED = 4;
-const DONE = 5;
-const SKIPPED = 6;
-
-/**
- * What only some triggers need: their options, an abort listener, cluster slots. Kept off
- * the run itself so that the many runs without them stay small while they wait in a line.
- */
-interface IRunExtras {
-  signal: AbortSignal | undefined;
-  timeoutMs: number | undefined;
-  /** The trigger's own priority, when it overrides the task's. */
-  priority: number | undefined;
-  onAbort: (() => void) | undefined;
-  /** Groups with `scope: 'cluster'` that apply, with their keys: their slots live in the cluster. */
-  clusterGroups: AnyGroup[];
-  clusterKeys: string[];
-  /** How many of `clusterGroups` (in order) the run holds a cluster slot of. */
-  clusterHeld: number;
-}
-
-// Runs that no group (or no cluster group) applies to share these instead of arrays of their own.
-const NO_GROUPS: AnyGroup[] = Object.freeze([]) as unknown as AnyGroup[];
-const NO_KEYS: string[] = Object.freeze([]) as unknown as string[];
-
-/** The keys of a run, one per group in `groups`; a lone key is kept as is, without an array. */
-type TRunKeys = string | readonly string[];
-
-function keyAt(keys: TRunKeys, index: number): string {
-  return typeof keys === 'string' ? keys : keys[index]!;
-}
-
-/**
- * One trigger on its way through the constraint groups.
- *
- * Up to a whole burst of these wait in lines at once, so a run keeps only what every
- * waiting run needs: trigger options and cluster slots are in `extras`, made only for
- * runs that have some, and what a started run needs is in its `ActiveRun`.
- */
-export class ConstrainedRun implements IPrioritized {
-  state = NEW;
-  heapIndex = -1;
-  /** The line the run waits in, while it waits. */
-  line: WaitLine | undefined = undefined;
-  /** From the moment the run takes its slots until it ends. */
-  active: ActiveRun | undefined = undefined;
-  /** Settles the trigger's promise. Rejections go through it too (see `rejectRun`), so a run keeps one function, not two. */
-  resolve: (value: unknown) => void = noop;
-
-  constructor(
-    readonly task: AnyTask,
-    readonly input: unknown,
-    /** The groups whose key for this run is not null, and their keys. */
-    public groups: ReadonlyArray<AnyGroup>,
-    public keys: TRunKeys,
-    readonly seq: number,
-    public extras: IRunExtras | undefined,
-  ) {}
-
-  /** The trigger's priority, else the task's. */
-  get priority(): number {
-    return this.extras?.priority ?? this.task.priority;
-  }
-
-  /** Whether a `shouldExecute` said no, so the function was not called. */
-  get skipped(): boolean {
-    return this.state === SKIPPED;
-  }
-
-  /**
-   * A run that lives as long as the class, so that V8 keeps the hidden class of runs. V8
-   * holds the class of a fully built object only weakly: once every run has ended and a
-   * full garbage collection runs, the class is dropped, all code optimised for runs is
-   * thrown away, and the next burst of triggers starts slow, in the interpreter.
-   */
-  private static readonly keptForItsClass = new ConstrainedRun(undefined as unknown as AnyTask, undefined, NO_GROUPS, '', 0, undefined);
-}
+import { WaitLine } from './waitline.js';
+import {
+  ConstrainedRun, DONE, HOLDING, isOver, keyAt, NO_GROUPS, NO_KEYS, QUEUED, REQUEUED, RETRY_WAIT, SKIPPED,
+  type AnyGroup, type IRunExtras,
+} from './constrainedrun.js';
 
 /**
  * A run from the moment it takes its slots until it ends: the control through which the
@@ -106,7 +15,7 @@ export class ConstrainedRun implements IPrioritized {
  * and what a draining stop aborts. A run of one plain try (most runs) is run by the
  * ActiveRun itself, as a SingleTryRun, so that it costs one object and not two.
  */
-class ActiveRun extends SingleTryRun implements IRunControl {
+export class ActiveRun extends SingleTryRun implements IRunControl {
   /** The task's run, once it started (for aborting it): this ActiveRun for a single try. */
   taskRun: IAbortableRun | undefined = undefined;
   /** Withdraws the trigger from a task's own waiting line (buffer, debounce, once). */
@@ -154,26 +63,6 @@ class ActiveRun extends SingleTryRun implements IRunControl {
   private static readonly keptForItsClass = new ActiveRun(undefined as unknown as RunQueue, undefined as unknown as ConstrainedRun);
 }
 
-/**
- * The runs waiting behind one gate, in the order they start: a (group, key) without room,
- * a paused task or a paused group. A line is its own priority queue, so that a manager
- * with many busy keys keeps one object per line, not two.
- */
-class WaitLine extends PriorityQueue<ConstrainedRun> {
-  constructor(
-    /** Set for a constraint line: the group and key it waits for. */
-    readonly group: AnyGroup | undefined,
-    readonly key: string,
-    /** Set for a pause line: the paused task or group. */
-    readonly gate: AnyTask | AnyGroup | undefined,
-  ) {
-    super();
-  }
-
-  /** Keeps the hidden class of lines alive; see ConstrainedRun's. */
-  private static readonly lineKeptForItsClass = new WaitLine(undefined, '', undefined);
-}
-
 function noop(): void {}
 
 function newExtras(signal: AbortSignal | undefined, timeoutMs: number | undefined, priority: number | undefined): IRunExtras {
@@ -186,10 +75,6 @@ function newExtras(signal: AbortSignal | undefined, timeoutMs: number | undefine
     clusterKeys: NO_KEYS,
     clusterHeld: 0,
   };
-}
-
-function isOver(run: ConstrainedRun): boolean {
-  return run.state >= DONE;
 }
 
 /**
@@ -261,25 +146,44 @@ export class RunQueue {
   /** Runs waiting for a slot or for a paused task or group. */
   get waiting(): number {
     let count = 0;
-    for (const byKey of this.lines.values()) for (const line of byKey.values()) count += line.size;
-    for (const line of this.pauseLines.values()) count += line.size;
+    for (const byKey of this.lines.values()) for (const line of byKey.values()) count += line.waitingCount;
+    for (const line of this.pauseLines.values()) count += line.waitingCount;
     return count;
   }
 
   /** Waiting runs per key of `group`, for dashboards. */
   waitingByKey(group: AnyGroup): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const [key, line] of this.lines.get(group) ?? []) counts.set(key, line.size);
+    for (const [key, line] of this.lines.get(group) ?? []) counts.set(key, line.waitingCount);
     return counts;
+  }
+
+  /**
+   * Triggers `task` through the groups (the manager's `triggerTask`). Resolves with the
+   * outcome, or `undefined` when a `shouldExecute` said no.
+   *
+   * A plain trigger (no options, one local group) that has to wait waits as a plain waiter
+   * of its line, without a run object (see WaitLine); everything else goes through
+   * `createRun` and `submit`.
+   */
+  trigger(task: AnyTask, input: unknown, options: IInternalTriggerOptions | undefined): Promise<unknown> {
+    const all = this.currentGroups();
+    if (all.length !== 1 || all[0]!.scope !== 'local' || hasRunOptions(options) || this.anyPaused()) {
+      return this.submit(this.createRun(task, input, options));
+    }
+    const group = all[0]!;
+    const key = group.getConstraintKey(task, input);
+    if (key === null) return this.submit(new ConstrainedRun(task, input, NO_GROUPS, NO_KEYS, this.seq++, undefined));
+    const line = this.lines.get(group)?.get(key);
+    if (line !== undefined ? line.takesPlain(task) : !group.canRun(key)) return this.waitPlain(task, input, group, key, line);
+    return this.submit(new ConstrainedRun(task, input, all, key, this.seq++, undefined));
   }
 
   /** Builds a run; each group is asked for its key now, so later group changes do not reinterpret it. */
   createRun(task: AnyTask, input: unknown, options: IInternalTriggerOptions | undefined): ConstrainedRun {
     const all = this.currentGroups();
     let extras: IRunExtras | undefined;
-    if (options !== undefined && (options.signal !== undefined || options.timeoutMs !== undefined || options.priority !== undefined)) {
-      extras = newExtras(options.signal, options.timeoutMs, options.priority);
-    }
+    if (hasRunOptions(options)) extras = newExtras(options.signal, options.timeoutMs, options.priority);
     // One group, the common setup: no array of keys to build.
     if (all.length === 1 && all[0]!.scope === 'local') {
       const key = all[0]!.getConstraintKey(task, input);
@@ -316,6 +220,15 @@ export class RunQueue {
     return promise;
   }
 
+  /** Queues a plain trigger in the line of `key`, made if there is none yet. */
+  private waitPlain(task: AnyTask, input: unknown, group: AnyGroup, key: string, existing: WaitLine | undefined): Promise<unknown> {
+    const line = existing ?? this.lineOf(group, key);
+    const promise = new Promise(captureResolve);
+    line.addPlain(task, input, capturedResolve, this.seq++);
+    this.drainOrWatch(line);
+    return promise;
+  }
+
   /** Wakes the waiting line of `key` (all lines of `group` when `key` is undefined). */
   wake(group: AnyGroup, key: string | undefined): void {
     const byKey = this.lines.get(group);
@@ -339,7 +252,7 @@ export class RunQueue {
     if (this.pausedGroups.delete(group)) this.drainPauseLine(group);
     for (const line of ownLines?.values() ?? []) {
       this.coolingLines.delete(line);
-      for (const run of line.drain()) {
+      for (const run of line.takeAll()) {
         forget(run);
         run.line = undefined;
         this.startOrPark(run);
@@ -381,7 +294,7 @@ export class RunQueue {
     this.coolingLines.clear();
     this.clearCooldownTimerIfIdle();
     for (const line of lines) {
-      for (const run of line.drain()) {
+      for (const run of line.takeAll()) {
         run.line = undefined;
         if (run.state === REQUEUED) {
           // The task's retry loop ends the run with this error; its promise settles through it.
@@ -524,6 +437,10 @@ export class RunQueue {
     return `${this.cluster.instanceId}:${run.seq}`;
   }
 
+  private anyPaused(): boolean {
+    return this.pausedTasks.size > 0 || this.pausedGroups.size > 0;
+  }
+
   private pauseGateOf(run: ConstrainedRun): AnyTask | AnyGroup | undefined {
     if (this.pausedTasks.size > 0 && this.pausedTasks.has(run.task)) return run.task;
     if (this.pausedGroups.size > 0) {
@@ -544,8 +461,7 @@ export class RunQueue {
       if (group === checked) continue;
       const key = keyAt(keys, i);
       if (!group.canRun(key)) return i;
-      const head = this.lines.get(group)?.get(key)?.peek();
-      if (head !== undefined && before(head, run)) return i;
+      if (this.lines.get(group)?.get(key)?.headGoesBefore(run) === true) return i;
     }
     return -1;
   }
@@ -743,16 +659,26 @@ export class RunQueue {
   // ---- lines ----------------------------------------------------------------------------
 
   private park(run: ConstrainedRun, blocker: number): void {
-    const group = run.groups[blocker]!;
-    const key = keyAt(run.keys, blocker);
+    const line = this.lineOf(run.groups[blocker]!, keyAt(run.keys, blocker));
+    this.enterLine(run, line);
+    this.drainOrWatch(line);
+  }
+
+  private lineOf(group: AnyGroup, key: string): WaitLine {
     let byKey = this.lines.get(group);
     if (byKey === undefined) this.lines.set(group, (byKey = new Map()));
     let line = byKey.get(key);
     if (line === undefined) byKey.set(key, (line = new WaitLine(group, key, undefined)));
-    this.enterLine(run, line);
-    // The key may have room already (a cooldown just passed, or only an earlier waiter
-    // blocked this run): draining keeps the line's order and starts whoever is first.
-    if (group.canRun(key)) this.drainLine(line);
+    return line;
+  }
+
+  /**
+   * After a waiter joined: the key may have room already (a cooldown just passed, or only
+   * an earlier waiter blocked it), and draining keeps the line's order and starts whoever
+   * is first; else a cooling key needs its timer.
+   */
+  private drainOrWatch(line: WaitLine): void {
+    if (line.group!.canRun(line.key)) this.drainLine(line);
     else this.watchCooldown(line);
   }
 
@@ -765,7 +691,7 @@ export class RunQueue {
   private enterLine(run: ConstrainedRun, line: WaitLine): void {
     if (run.state !== REQUEUED) run.state = QUEUED;
     run.line = line;
-    line.push(run);
+    line.add(run);
   }
 
   private leaveLine(run: ConstrainedRun): void {
@@ -773,7 +699,7 @@ export class RunQueue {
     if (line === undefined) return;
     run.line = undefined;
     line.remove(run);
-    if (line.size > 0) return;
+    if (line.waitingCount > 0) return;
     if (line.gate !== undefined) this.pauseLines.delete(line.gate);
     else this.removeLine(line);
     this.notifyIfIdle();
@@ -781,8 +707,8 @@ export class RunQueue {
 
   private drainLine(line: WaitLine): void {
     const { group, key } = line;
-    while (line.size > 0 && group!.canRun(key)) this.placeWoken(line.pop()!, group);
-    if (line.size === 0) this.removeLine(line);
+    while (line.waitingCount > 0 && group!.canRun(key)) this.placeWoken(line.take()!, group);
+    if (line.waitingCount === 0) this.removeLine(line);
     else this.watchCooldown(line);
   }
 
@@ -790,7 +716,7 @@ export class RunQueue {
     const line = this.pauseLines.get(gate);
     if (line === undefined) return;
     this.pauseLines.delete(gate);
-    while (line.size > 0) this.placeWoken(line.pop()!);
+    for (let run = line.take(); run !== undefined; run = line.take()) this.placeWoken(run);
   }
 
   private placeWoken(run: ConstrainedRun, checked?: AnyGroup): void {
@@ -859,6 +785,11 @@ export class RunQueue {
     // drainLine puts lines that are still cooling back into coolingLines and re-arms the timer.
     for (const line of lines) this.drainLine(line);
   };
+}
+
+/** Whether a trigger has options that a run keeps (in its extras). */
+function hasRunOptions(options: IInternalTriggerOptions | undefined): options is IInternalTriggerOptions {
+  return options !== undefined && (options.signal !== undefined || options.timeoutMs !== undefined || options.priority !== undefined);
 }
 
 function isClusterGroup(group: AnyGroup): boolean {

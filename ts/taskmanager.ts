@@ -283,7 +283,7 @@ export class TaskManager {
     if (refusal !== undefined) return refusal;
     try {
       if (options !== undefined) checkTriggerOptions('triggerTaskConstrained', options);
-      return this.runQueue.submit(this.runQueue.createRun(task, input, options)) as Promise<TResult | undefined>;
+      return this.runQueue.trigger(task, input, options) as Promise<TResult | undefined>;
     } catch (error) {
       return Promise.reject(error);
     }
