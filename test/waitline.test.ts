@@ -123,8 +123,11 @@ describe('WaitLine', () => {
       line.addPlain(task, undefined, () => {}, seq++);
       assert.equal(line.take()!.seq, i);
     }
-    const slots = (line as unknown as { plain: unknown[] }).plain.length;
     assert.equal(line.waitingCount, 100);
+    let slots = 0;
+    for (let chunk = (line as unknown as { headChunk: unknown[] | undefined }).headChunk; chunk !== undefined; chunk = chunk[chunk.length - 1] as unknown[] | undefined) {
+      slots += chunk.length;
+    }
     assert.ok(slots < 10_000, `holds ${slots} slots for 100 waiters`);
   });
 });

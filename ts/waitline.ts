@@ -4,10 +4,23 @@ import type { AnyTask } from './task.js';
 
 /** Slots a plain waiter takes in a line: its task, input, resolve function and seq. */
 const PLAIN_STRIDE = 4;
-/** Spent slots at the front of the plain waiters that make the line copy the rest to a new array. */
-const PLAIN_SHED_AT = 4096;
-/** The empty array lines share until they hold a plain waiter; never written to. */
-const NO_SLOTS: unknown[] = [];
+/**
+ * Plain waiters are kept in a chain of chunks, each an array whose last slot links the
+ * next chunk. Chunks start small, so that the many short lines of a per-key mutex stay
+ * small, and double up to a size that keeps them ordinary heap objects: one large array
+ * would get a memory mapping of its own in V8 once past ~128 KB, at every regrowth.
+ */
+const FIRST_CHUNK_WAITERS = 8;
+const MAX_CHUNK_WAITERS = 1024;
+
+function newChunk(waiters: number): unknown[] {
+  return new Array<unknown>(waiters * PLAIN_STRIDE + 1);
+}
+
+/** The slot of a chunk that links the next chunk. */
+function linkSlot(chunk: unknown[]): number {
+  return chunk.length - 1;
+}
 
 /**
  * The runs waiting behind one gate, in the order they start: a (group, key) without room,
@@ -26,8 +39,10 @@ const NO_SLOTS: unknown[] = [];
  * waiter is turned into a run at most once, so over time that costs O(1) per trigger.
  */
 export class WaitLine extends PriorityQueue<ConstrainedRun> {
-  private plain: unknown[] = NO_SLOTS;
-  private plainHead = 0;
+  private headChunk: unknown[] | undefined = undefined;
+  private headSlot = 0;
+  private tailChunk: unknown[] | undefined = undefined;
+  private tailSlot = 0;
   private plainCount = 0;
   /** The line's group as the array of groups a run holds; made once, when first needed. */
   private soleGroup: AnyGroup[] | undefined = undefined;
@@ -50,14 +65,29 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
   /** Whether a plain trigger of `task`, triggered now, may wait as a plain waiter: it goes after every waiter. */
   takesPlain(task: AnyTask): boolean {
     if (this.plainCount === 0) return this.size === 0;
-    const last = this.plain[this.plain.length - PLAIN_STRIDE] as AnyTask;
+    const last = this.tailChunk![this.tailSlot - PLAIN_STRIDE] as AnyTask;
     return task.priority <= last.priority;
   }
 
   /** Adds a plain waiter; the caller checked `takesPlain`. Only constraint lines take them. */
   addPlain(task: AnyTask, input: unknown, resolve: (value: unknown) => void, seq: number): void {
-    if (this.plain === NO_SLOTS) this.plain = [];
-    this.plain.push(task, input, resolve, seq);
+    let chunk = this.tailChunk;
+    if (chunk === undefined) {
+      chunk = newChunk(FIRST_CHUNK_WAITERS);
+      this.headChunk = this.tailChunk = chunk;
+      this.headSlot = this.tailSlot = 0;
+    } else if (this.tailSlot === linkSlot(chunk)) {
+      const next = newChunk(Math.min(MAX_CHUNK_WAITERS, (chunk.length - 1) / 2));
+      chunk[linkSlot(chunk)] = next;
+      this.tailChunk = chunk = next;
+      this.tailSlot = 0;
+    }
+    const slot = this.tailSlot;
+    chunk[slot] = task;
+    chunk[slot + 1] = input;
+    chunk[slot + 2] = resolve;
+    chunk[slot + 3] = seq;
+    this.tailSlot = slot + PLAIN_STRIDE;
     this.plainCount++;
   }
 
@@ -88,8 +118,8 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
 
   /** Whether `run` goes before the first plain waiter, and so before all of them. */
   private goesBeforePlain(run: ConstrainedRun): boolean {
-    const task = this.plain[this.plainHead] as AnyTask;
-    const seq = this.plain[this.plainHead + 3] as number;
+    const task = this.headChunk![this.headSlot] as AnyTask;
+    const seq = this.headChunk![this.headSlot + 3] as number;
     return run.priority !== task.priority ? run.priority > task.priority : run.seq < seq;
   }
 
@@ -99,20 +129,20 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
   }
 
   private shiftPlain(): ConstrainedRun {
-    const slots = this.plain;
-    const head = this.plainHead;
+    const chunk = this.headChunk!;
+    const slot = this.headSlot;
     this.soleGroup ??= [this.group!];
-    const run = new ConstrainedRun(slots[head] as AnyTask, slots[head + 1], this.soleGroup, this.key, slots[head + 3] as number, undefined);
-    run.resolve = slots[head + 2] as (value: unknown) => void;
-    slots[head] = slots[head + 1] = slots[head + 2] = undefined;
-    this.plainHead = head + PLAIN_STRIDE;
+    const run = new ConstrainedRun(chunk[slot] as AnyTask, chunk[slot + 1], this.soleGroup, this.key, chunk[slot + 3] as number, undefined);
+    run.resolve = chunk[slot + 2] as (value: unknown) => void;
+    chunk[slot] = chunk[slot + 1] = chunk[slot + 2] = undefined;
+    this.headSlot = slot + PLAIN_STRIDE;
     if (--this.plainCount === 0) {
-      this.plain = NO_SLOTS;
-      this.plainHead = 0;
-    } else if (this.plainHead >= PLAIN_SHED_AT && this.plainHead * 2 >= slots.length) {
-      // A long-lived line lets go of its spent front instead of keeping every slot it ever had.
-      this.plain = slots.slice(this.plainHead);
-      this.plainHead = 0;
+      this.headChunk = this.tailChunk = undefined;
+    } else if (this.headSlot === linkSlot(chunk)) {
+      // A spent chunk is let go of, so a line that never empties does not keep every slot it ever had.
+      this.headChunk = chunk[linkSlot(chunk)] as unknown[];
+      chunk[linkSlot(chunk)] = undefined;
+      this.headSlot = 0;
     }
     return run;
   }
