@@ -55,9 +55,11 @@ export function keyAt(keys: TRunKeys, index: number): string {
 /**
  * One trigger on its way through the constraint groups.
  *
- * Up to a whole burst of these wait in lines at once, so a run keeps only what every
- * waiting run needs: trigger options and cluster slots are in `extras`, made only for
- * runs that have some, and what a started run needs is in its `ActiveRun`.
+ * A plain trigger (no options, one local group) gets its run only when it leaves its
+ * line (see WaitLine). Others wait as runs, up to a whole burst of them at once, so a run
+ * keeps only what every waiting run needs: trigger options and cluster slots are in
+ * `extras`, made only for runs that have some, and what a started run needs is in its
+ * `ActiveRun`.
  */
 export class ConstrainedRun implements IPrioritized {
   state = NEW;
