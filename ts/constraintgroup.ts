@@ -195,8 +195,10 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
   private sweep(): void {
     this.releasesSinceSweep = 0;
     const now = Date.now();
-    for (const [key, state] of this.keys) {
+    // forEach, not for-of over entries: that makes an [key, state] array per key, and a
+    // sweep of a group with many keys runs every thousand releases on a busy manager.
+    this.keys.forEach((state, key) => {
       if (state.running === 0 && this.cooldownLeft(state, now) === 0) this.keys.delete(key);
-    }
+    });
   }
 }

@@ -211,13 +211,19 @@ export class RunQueue {
         run.state = DONE;
         return Promise.reject(new AbortError(`${describeTask(run.task.name)} was aborted before it started: ${messageOf(signal.reason)}`, signal.reason));
       }
-      run.extras!.onAbort = () => this.onAbort(run);
-      signal.addEventListener('abort', run.extras!.onAbort, { once: true });
+      this.listenForAbort(run, signal);
     }
     const promise = new Promise(captureResolve);
     run.resolve = capturedResolve;
     this.startOrPark(run);
     return promise;
+  }
+
+  /** Apart from `submit`, so that a trigger without a signal makes no context for this closure (see launchIfAllowed). */
+  private listenForAbort(run: ConstrainedRun, signal: AbortSignal): void {
+    const onAbort = (): void => this.onAbort(run);
+    run.extras!.onAbort = onAbort;
+    signal.addEventListener('abort', onAbort, { once: true });
   }
 
   /** Queues a plain trigger in the line of `key`, made if there is none yet. */
@@ -477,6 +483,12 @@ export class RunQueue {
   private begin(run: ConstrainedRun): void {
     const allowed = this.allowedByShouldExecute(run);
     if (allowed === noShouldExecute) return this.launch(run);
+    this.launchIfAllowed(run, allowed);
+  }
+
+  // Apart from `begin`: a function with closures gets a context for what they capture at
+  // every call, made or not, and `begin` runs for every run.
+  private launchIfAllowed(run: ConstrainedRun, allowed: Promise<boolean>): void {
     allowed.then(
       (ok) => {
         if (run.state !== HOLDING || run.active!.taskRun !== undefined) return;
