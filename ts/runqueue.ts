@@ -1,4 +1,5 @@
 import type { IClusterSlot, IClusterSlots } from './coordinator/abstract.js';
+import { withdrawTime } from './clock.js';
 import { createDeferred, type Deferred } from './deferred.js';
 import { AbortError, describeTask, messageOf } from './errors.js';
 import type { AnyTask, IInternalTriggerOptions } from './task.js';
@@ -542,6 +543,9 @@ export class RunQueue {
   private allowedByShouldExecute(run: ConstrainedRun): typeof noShouldExecute | Promise<boolean> {
     const groups = this.currentGroups();
     if (!this.anyShouldExecute(groups)) return noShouldExecute;
+    // The first check runs now, and it is user code: a clock reading handed on by the run
+    // that just ended (see clock.ts) must not outlive it.
+    withdrawTime();
     return (async () => {
       for (const group of groups) {
         if (group.hasShouldExecute && !(await group.checkShouldExecute(run.task, run.input))) return false;

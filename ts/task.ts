@@ -1,5 +1,6 @@
 import { Subject } from 'rxjs';
 import { CallBuffer } from './callbuffer.js';
+import { takeTime } from './clock.js';
 import { AbortError, describeTask, InvalidOptionError, messageOf, toError } from './errors.js';
 import type { ITaskEvent } from './events.js';
 import { LabelSet } from './labels.js';
@@ -440,7 +441,7 @@ export class Task<
   }
 
   private beginRun(): number {
-    const now = Date.now();
+    const now = takeTime();
     // Steps belong to the task, not to a run: overlapping runs share them, so only the
     // first of them starts the steps afresh.
     if (this.activeRuns === 0) this.steps.reset();
@@ -455,7 +456,8 @@ export class Task<
     this.lastErrorValue = toError(thrown);
   }
 
-  private endRunSucceeded(startedAt: number): void {
+  /** Returns the time it read when no event went out since (see clock.ts), else undefined. */
+  private endRunSucceeded(startedAt: number): number | undefined {
     const now = Date.now();
     this.activeRuns--;
     this.runCount++;
@@ -463,9 +465,9 @@ export class Task<
     this.lastOutcome = 'completed';
     this.lastErrorValue = undefined;
     if (this.activeRuns === 0) this.steps.completeAll(now);
-    if (this.isObserved()) {
-      this.emit({ type: 'completed', duration: now - startedAt, task: this.getMetadata(), timestamp: now });
-    }
+    if (!this.isObserved()) return now;
+    this.emit({ type: 'completed', duration: now - startedAt, task: this.getMetadata(), timestamp: now });
+    return undefined;
   }
 
   /** Ends a failed run; the tries that failed were counted already. */
@@ -494,7 +496,8 @@ export class Task<
 
   private isObserved(): boolean {
     if (this.eventSubject.observed) return true;
-    for (const sink of this.eventSinks) if (sink.observed) return true;
+    const sinks = this.eventSinks;
+    for (let i = 0; i < sinks.length; i++) if (sinks[i]!.observed) return true;
     return false;
   }
 

@@ -1,3 +1,4 @@
+import { handOnTime, withdrawTime } from './clock.js';
 import { AbortError, describeTask, messageOf, TimeoutError } from './errors.js';
 import type { RetryPolicy } from './retry.js';
 import type { ITaskContext } from './types.js';
@@ -47,7 +48,8 @@ export interface IRunHost {
   callFunction(input: unknown, context: ITaskContext): unknown;
   beginRun(): number;
   recordTryFailure(error: unknown): void;
-  endRunSucceeded(startedAt: number): void;
+  /** Returns the time it read, when nothing (no event) ran since: the next start may take it (see clock.ts). */
+  endRunSucceeded(startedAt: number): number | undefined;
   endRunFailed(startedAt: number, error: unknown): void;
   emitRetrying(attempt: number, delayMs: number, error: unknown): void;
 }
@@ -312,8 +314,15 @@ export abstract class SingleTryRun implements IAbortableRun {
   private trySucceeded(context: TryContext, result: unknown): void {
     if (context !== this.context) return;
     this.context = undefined;
-    this.host!.endRunSucceeded(this.startedAt);
-    this.reportTry(true, result);
+    const endedAt = this.host!.endRunSucceeded(this.startedAt);
+    if (endedAt === undefined) return this.reportTry(true, result);
+    // A manager starts the next run within the report, before any user code runs.
+    handOnTime(endedAt);
+    try {
+      this.reportTry(true, result);
+    } finally {
+      withdrawTime();
+    }
   }
 
   private tryFailed(context: TryContext, error: unknown): void {
