@@ -230,6 +230,29 @@ describe('constraint groups inside a TaskManager', () => {
     assert.deepEqual(run.current, { state: 'fulfilled', value: 'queued' });
   });
 
+  test('a slot reserved by hand beyond the cap keeps queued work waiting when a run ends', async (t) => {
+    const manager = managerFor(t);
+    const recorder = new RunRecorder();
+    const mutex = new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: byInputKey });
+    manager.addConstraintGroup(mutex);
+    const task = recordingTask(recorder);
+
+    const first = deferred();
+    const running = manager.triggerTask(task, { id: 'first', key: 'k', hold: first.promise });
+    const queued = track(manager.triggerTask(task, { id: 'queued', key: 'k' }));
+    await flush();
+    mutex.acquireSlot('k'); // two slots held now, one of them by hand
+    first.resolve();
+    await within(running, 'the first run');
+    await sleep(20);
+    assert.equal(recorder.started('queued'), false, 'the slot held by hand still fills the key');
+    assert.equal(mutex.getRunningCount('k'), 1);
+
+    mutex.releaseSlot('k');
+    await waitFor(() => queued.current.state !== 'pending', 'the queued run to finish after the release');
+    assert.deepEqual(queued.current, { state: 'fulfilled', value: 'queued' });
+  });
+
   test('reset wakes work that waits for a slot held by hand', async (t) => {
     const manager = managerFor(t);
     const recorder = new RunRecorder();

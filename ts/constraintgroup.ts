@@ -181,6 +181,17 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
     if (++this.releasesSinceSweep >= SWEEP_EVERY_RELEASES) this.sweep();
   }
 
+  /**
+   * Whether giving back one slot of `key` would leave room for another run: a slot is held,
+   * and no more than `maxConcurrent` are (slots reserved by hand with `acquireSlot` may
+   * exceed it). A cooldown the release would start is the caller's to check.
+   * @internal
+   */
+  wouldHaveRoomAfterRelease(key: string): boolean {
+    const running = this.keys.get(key)?.running ?? 0;
+    return running >= 1 && running <= this.maxConcurrent;
+  }
+
   /** @internal */
   onCapacity(listener: TCapacityListener): () => void {
     this.capacityListeners.add(listener);

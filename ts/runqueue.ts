@@ -567,9 +567,38 @@ export class RunQueue {
   private finish(run: ConstrainedRun, ran: boolean, endState: typeof DONE | typeof SKIPPED): void {
     if (isOver(run)) return;
     const held = run.state === HOLDING;
-    this.giveBackSlots(run, ran);
+    const heirLine = held ? this.lineToHandOverTo(run) : undefined;
+    if (heirLine === undefined) this.giveBackSlots(run, ran);
     this.end(run, endState);
-    if (held) this.wakeKeysOf(run);
+    if (heirLine !== undefined) this.startHeir(heirLine);
+    else if (held) this.wakeKeysOf(run);
+  }
+
+  /**
+   * The line whose first waiter takes the ending run's slot as it is, where that is
+   * exactly what giving the slot back and draining the line would do: the run's only
+   * group is local and has no cooldown (a release would start one), nothing is paused,
+   * the first waiter is a plain one (its only group is the same), and the key has room
+   * once the slot is given back. It saves the release, the checks and the lookups of the
+   * key that a drain makes, on the path every queued run of a busy mutex takes.
+   */
+  private lineToHandOverTo(run: ConstrainedRun): WaitLine | undefined {
+    if (run.extras !== undefined || run.groups.length !== 1 || this.anyPaused()) return undefined;
+    const group = run.groups[0]!;
+    const key = run.keys as string;
+    if (group.cooldownMs !== 0) return undefined;
+    const line = this.lines.get(group)?.get(key);
+    if (line === undefined || !line.startsWithPlainWaiter() || !group.wouldHaveRoomAfterRelease(key)) return undefined;
+    return line;
+  }
+
+  /** Starts the first waiter of `line` in the slot the run that just ended held. */
+  private startHeir(line: WaitLine): void {
+    const heir = line.take()!;
+    if (line.waitingCount === 0) this.removeLine(line);
+    heir.state = HOLDING;
+    this.activate(heir);
+    this.begin(heir);
   }
 
   private end(run: ConstrainedRun, endState: typeof DONE | typeof SKIPPED): void {

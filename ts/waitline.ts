@@ -97,6 +97,11 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
     this.push(run);
   }
 
+  /** Whether the first waiter is a plain one: no run object waits (they would all go first). */
+  startsWithPlainWaiter(): boolean {
+    return this.size === 0 && this.plainCount > 0;
+  }
+
   /** Whether the line's first waiter goes before `run`, which would then have to wait behind it. */
   headGoesBefore(run: ConstrainedRun): boolean {
     if (this.size > 0) return before(this.peek()!, run);
