@@ -117,6 +117,14 @@ function pairedRatio(a: number[], b: number[]): number {
   return median(a.map((value, i) => value / b[i]!));
 }
 
+/**
+ * Median over rounds of (a − floorA) / (b − floorB): how what a queue adds to a floor
+ * measured in the same rounds changes between two sizes.
+ */
+function pairedExcessRatio(a: number[], floorA: number[], b: number[], floorB: number[]): number {
+  return median(a.map((value, i) => (value - floorA[i]!) / (b[i]! - floorB[i]!)));
+}
+
 /** Builds a case result; `ratio(a, b)` reads samples by measurement name. */
 function caseResult(title: string, unit: string, samples: Map<string, number[]>,
   ratios: (ratio: (a: string, b: string) => number) => RatioRow[]): CaseResult {
@@ -398,6 +406,14 @@ async function globalCapCase(): Promise<CaseResult> {
       label: 'bare FIFO @100k / @10k',
       value: ratio(name('bare FIFO', CAP_LARGE), name('bare FIFO', CAP_SMALL)),
       note: 'floor: what the runtime charges a longer queue',
+    },
+    {
+      label: '(taskbuffer - bare FIFO) @100k / @10k',
+      value: pairedExcessRatio(
+        samples.get(name('taskbuffer', CAP_LARGE))!, samples.get(name('bare FIFO', CAP_LARGE))!,
+        samples.get(name('taskbuffer', CAP_SMALL))!, samples.get(name('bare FIFO', CAP_SMALL))!,
+      ),
+      note: 'what taskbuffer adds to the floor, vs queue length',
     },
   ]);
 }
