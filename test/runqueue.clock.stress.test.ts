@@ -146,10 +146,14 @@ interface IAction {
   forMs: number;
 }
 
-interface IScenario {
+/** What every scenario has: a clock, groups and tasks. */
+interface IScenarioBase {
   clock: IClockSpec;
   groups: IGroupSpec[];
   tasks: ITaskSpec[];
+}
+
+interface IScenario extends IScenarioBase {
   jobs: IJob[];
   actions: IAction[];
 }
@@ -208,19 +212,21 @@ const actionArb = (kinds: TActionKind[]): fc.Arbitrary<IAction> => fc.record({
   forMs: fc.integer({ min: 0, max: 20 }),
 });
 
-const scenarioArb = (actionKinds: TActionKind[]): fc.Arbitrary<IScenario> => fc
-  .record({
-    clock: clockArb,
-    groups: fc.array(groupArb, { minLength: 1, maxLength: MAX_GROUPS }),
-    tasks: fc.array(taskArb, { minLength: 1, maxLength: 3 }),
-  })
-  .chain((base) => fc.record({
-    clock: fc.constant(base.clock),
-    groups: fc.constant(base.groups),
-    tasks: fc.constant(base.tasks),
-    jobs: fc.array(jobArb(base.tasks.length), { minLength: 1, maxLength: 24 }),
-    actions: actionKinds.length === 0 ? fc.constant([]) : fc.array(actionArb(actionKinds), { minLength: 1, maxLength: 4 }),
-  }));
+/** A clock, groups and tasks, and what `rest` draws for that many tasks (jobs pick a task by index). */
+function scenarioWith<TRest>(rest: (taskCount: number) => fc.Arbitrary<TRest>): fc.Arbitrary<IScenarioBase & TRest> {
+  return fc
+    .record({
+      clock: clockArb,
+      groups: fc.array(groupArb, { minLength: 1, maxLength: MAX_GROUPS }),
+      tasks: fc.array(taskArb, { minLength: 1, maxLength: 3 }),
+    })
+    .chain((base) => rest(base.tasks.length).map((drawn) => ({ ...base, ...drawn })));
+}
+
+const scenarioArb = (actionKinds: TActionKind[]): fc.Arbitrary<IScenario> => scenarioWith((taskCount) => fc.record({
+  jobs: fc.array(jobArb(taskCount), { minLength: 1, maxLength: 24 }),
+  actions: actionKinds.length === 0 ? fc.constant([]) : fc.array(actionArb(actionKinds), { minLength: 1, maxLength: 4 }),
+}));
 
 // ---- the clock -------------------------------------------------------------------------------
 
@@ -538,10 +544,7 @@ interface IStopSpec {
   timeoutMs: number;
 }
 
-interface IAbortScenario {
-  clock: IClockSpec;
-  groups: IGroupSpec[];
-  tasks: ITaskSpec[];
+interface IAbortScenario extends IScenarioBase {
   jobs: IAbortJob[];
   actions: IAction[];
   stop: IStopSpec | undefined;
@@ -596,24 +599,15 @@ const abortJobArb = (taskCount: number): fc.Arbitrary<IAbortJob> => fc
     ...rest,
   }));
 
-const abortScenarioArb: fc.Arbitrary<IAbortScenario> = fc
-  .record({
-    clock: clockArb,
-    groups: fc.array(groupArb, { minLength: 1, maxLength: MAX_GROUPS }),
-    tasks: fc.array(taskArb, { minLength: 1, maxLength: 3 }),
-  })
-  .chain((base) => fc.record({
-    clock: fc.constant(base.clock),
-    groups: fc.constant(base.groups),
-    tasks: fc.constant(base.tasks),
-    jobs: fc.array(abortJobArb(base.tasks.length), { minLength: 1, maxLength: 16 }),
-    actions: fc.array(actionArb(['pauseTask', 'pauseGroup']), { maxLength: 2 }),
-    stop: fc.option(fc.record({
-      atMs: fc.integer({ min: 0, max: 30 }),
-      // Mostly shorter than the long functions, so that the drain often has to abort some.
-      timeoutMs: fc.oneof({ weight: 2, arbitrary: fc.integer({ min: 0, max: 8 }) }, { weight: 1, arbitrary: fc.integer({ min: 9, max: 30 }) }),
-    }), { nil: undefined, freq: 2 }),
-  }));
+const abortScenarioArb: fc.Arbitrary<IAbortScenario> = scenarioWith((taskCount) => fc.record({
+  jobs: fc.array(abortJobArb(taskCount), { minLength: 1, maxLength: 16 }),
+  actions: fc.array(actionArb(['pauseTask', 'pauseGroup']), { maxLength: 2 }),
+  stop: fc.option(fc.record({
+    atMs: fc.integer({ min: 0, max: 30 }),
+    // Mostly shorter than the long functions, so that the drain often has to abort some.
+    timeoutMs: fc.oneof({ weight: 2, arbitrary: fc.integer({ min: 0, max: 8 }) }, { weight: 1, arbitrary: fc.integer({ min: 9, max: 30 }) }),
+  }), { nil: undefined, freq: 2 }),
+}));
 
 /** A draining stop must resolve within its timeoutMs; this much more is allowed for a loaded machine. */
 const STOP_SLACK_MS = 1500;
