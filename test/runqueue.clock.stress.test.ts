@@ -93,6 +93,84 @@ class StallWatch {
   }
 }
 
+/**
+ * What both scenario runners share: real-time waits that the cleanup cancels, the stall
+ * watch, the pause, resume and group-removal actions, and the end of a case.
+ */
+class CaseStage {
+  /** Set when the case ends: anything still waiting then does nothing more. */
+  over = false;
+  readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly stallWatch = new StallWatch();
+  /** Groups an action removed from the manager. */
+  readonly removed = new Set<TaskConstraintGroup<any>>();
+  private readonly pausedTasks = new Set<string>();
+  private readonly pausedGroups = new Set<string>();
+
+  constructor(
+    private readonly manager: TaskManager,
+    private readonly violations: string[],
+  ) {}
+
+  /** A real-time wait that the cleanup can cancel (it then never resolves). */
+  readonly wait = (ms: number): Promise<void> => new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      resolve();
+    }, ms);
+    this.timers.add(timer);
+  });
+
+  /** Waits until the action is due, then takes it; a manager call that throws is a violation. */
+  async perform(action: IAction, tasks: ReadonlyArray<Task<any, any, any, any, any>>, groups: ReadonlyArray<TaskConstraintGroup<any>>): Promise<void> {
+    const { manager } = this;
+    await this.wait(action.atMs);
+    if (this.over) return;
+    this.stallWatch.note();
+    try {
+      if (action.kind === 'removeGroup') {
+        const group = groups[action.target % groups.length]!;
+        if (this.removed.has(group)) return;
+        // Marked first: runs it held back may start inside the call.
+        this.removed.add(group);
+        this.pausedGroups.delete(group.name);
+        assert.equal(manager.removeConstraintGroup(group.name), true);
+      } else if (action.kind === 'pauseTask') {
+        const name = tasks[action.target % tasks.length]!.name!;
+        manager.pauseTask(name);
+        this.pausedTasks.add(name);
+        await this.wait(action.forMs);
+        if (this.over) return;
+        this.stallWatch.note();
+        manager.resumeTask(name);
+        this.pausedTasks.delete(name);
+      } else {
+        const group = groups[action.target % groups.length]!;
+        if (this.removed.has(group)) return;
+        manager.pauseConstraintGroup(group.name);
+        this.pausedGroups.add(group.name);
+        await this.wait(action.forMs);
+        if (this.over || this.removed.has(group)) return;
+        this.stallWatch.note();
+        manager.resumeConstraintGroup(group.name);
+        this.pausedGroups.delete(group.name);
+      }
+    } catch (error) {
+      this.violations.push(`${action.kind} at ${action.atMs} ms threw: ${describeError(error)}`);
+    }
+  }
+
+  /** Ends the case: cancels its waits, resumes what it paused, and stops the manager (rejecting what a failed case left behind). */
+  async end(): Promise<void> {
+    this.over = true;
+    this.stallWatch.stop();
+    for (const timer of this.timers) clearTimeout(timer);
+    for (const name of this.pausedTasks) this.manager.resumeTask(name);
+    for (const name of this.pausedGroups) this.manager.resumeConstraintGroup(name);
+    await Promise.race([this.manager.stop({ drain: true, timeoutMs: 0 }).catch(() => {}), sleep(200)]);
+  }
+}
+
 const MAX_GROUPS = 4;
 const KEYS = ['k0', 'k1'] as const;
 /** The key of a group that puts every job under one key. */
@@ -250,24 +328,23 @@ function installClock(spec: IClockSpec): () => void {
 
 // ---- one case ----------------------------------------------------------------------------------
 
+/** The key `job` has in the group at `groupIndex`: its own, or ALL for a group that puts every job under one key. */
+function jobKey(group: IGroupSpec, groupIndex: number, job: IJob): string | null {
+  const key = job.keys[groupIndex] ?? null;
+  if (key === null) return null;
+  return group.keyedBy === 'constant' ? ALL : key;
+}
+
 async function runScenario(scenario: IScenario): Promise<void> {
   const { jobs, actions } = scenario;
   const restoreClock = installClock(scenario.clock);
   const manager = new TaskManager();
   const violations: string[] = [];
-  const removed = new Set<TaskConstraintGroup<any>>();
-  const pausedTasks = new Set<string>();
-  const pausedGroups = new Set<string>();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const stallWatch = new StallWatch();
-  let over = false;
+  const stage = new CaseStage(manager, violations);
+  const { removed, stallWatch, wait } = stage;
 
   try {
-    const keyOf = (groupIndex: number, job: IJob): string | null => {
-      const key = job.keys[groupIndex] ?? null;
-      if (key === null) return null;
-      return scenario.groups[groupIndex]!.keyedBy === 'constant' ? ALL : key;
-    };
+    const keyOf = (groupIndex: number, job: IJob): string | null => jobKey(scenario.groups[groupIndex]!, groupIndex, job);
 
     // Jobs a shouldExecute said no to (by the time it answered).
     const saidNo = new Array<boolean>(jobs.length).fill(false);
@@ -364,58 +441,12 @@ async function runScenario(scenario: IScenario): Promise<void> {
       );
     };
 
-    /** A real-time wait that the cleanup can cancel (it then never resolves). */
-    const wait = (ms: number) => new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
-
-    const perform = async (action: IAction): Promise<void> => {
-      await wait(action.atMs);
-      if (over) return;
-      stallWatch.note();
-      try {
-        if (action.kind === 'removeGroup') {
-          const group = groups[action.target % groups.length]!;
-          if (removed.has(group)) return;
-          // Marked first: runs it held back may start inside the call.
-          removed.add(group);
-          pausedGroups.delete(group.name);
-          assert.equal(manager.removeConstraintGroup(group.name), true);
-        } else if (action.kind === 'pauseTask') {
-          const name = tasks[action.target % tasks.length]!.name!;
-          manager.pauseTask(name);
-          pausedTasks.add(name);
-          await wait(action.forMs);
-          if (over) return;
-          stallWatch.note();
-          manager.resumeTask(name);
-          pausedTasks.delete(name);
-        } else {
-          const group = groups[action.target % groups.length]!;
-          if (removed.has(group)) return;
-          manager.pauseConstraintGroup(group.name);
-          pausedGroups.add(group.name);
-          await wait(action.forMs);
-          if (over || removed.has(group)) return;
-          stallWatch.note();
-          manager.resumeConstraintGroup(group.name);
-          pausedGroups.delete(group.name);
-        }
-      } catch (error) {
-        violations.push(`${action.kind} at ${action.atMs} ms threw: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    };
-
     const settled: Array<Promise<void>> = [];
     jobs.forEach((job, id) => {
       if (job.delayMs === undefined) settled.push(fire(job, id));
       else settled.push(wait(job.delayMs).then(() => fire(job, id)));
     });
-    const performed = actions.map(perform);
+    const performed = actions.map((action) => stage.perform(action, tasks, groups));
 
     try {
       await within(Promise.race([Promise.all([...settled, ...performed]), stallWatch.stalled()]), `all ${jobs.length} triggers to settle and ${actions.length} actions to finish`);
@@ -459,14 +490,9 @@ async function runScenario(scenario: IScenario): Promise<void> {
     }
     for (const [slot, count] of inside) assert.equal(count, 0, `${slot} still counts ${count} running functions`);
   } finally {
-    over = true;
     restoreClock();
-    stallWatch.stop();
-    for (const timer of timers) clearTimeout(timer);
-    for (const name of pausedTasks) manager.resumeTask(name);
-    for (const name of pausedGroups) manager.resumeConstraintGroup(name);
-    // A failed case may leave runs behind: reject them so nothing of this case leaks into the next.
-    await Promise.race([manager.stop({ drain: true, timeoutMs: 0 }).catch(() => {}), sleep(200)]);
+    // A failed case may leave runs behind: they are rejected, so nothing of this case leaks into the next.
+    await stage.end();
   }
 }
 
@@ -623,11 +649,8 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
   const restoreClock = installClock(scenario.clock);
   const manager = new TaskManager();
   const violations: string[] = [];
-  const pausedTasks = new Set<string>();
-  const pausedGroups = new Set<string>();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const stallWatch = new StallWatch();
-  let over = false;
+  const stage = new CaseStage(manager, violations);
+  const { stallWatch, timers, wait } = stage;
   /** Numbers the events of the case in the order they happen, so that "before" can be checked without a clock. */
   let events = 0;
   const next = (): number => {
@@ -646,11 +669,7 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
   process.on('unhandledRejection', onUnhandled);
 
   try {
-    const keyOf = (groupIndex: number, job: IJob): string | null => {
-      const key = job.keys[groupIndex] ?? null;
-      if (key === null) return null;
-      return scenario.groups[groupIndex]!.keyedBy === 'constant' ? ALL : key;
-    };
+    const keyOf = (groupIndex: number, job: IJob): string | null => jobKey(scenario.groups[groupIndex]!, groupIndex, job);
 
     const saidNo = new Array<boolean>(jobs.length).fill(false);
     /** When a shouldExecute was first asked about the job: its run held its slots by then. */
@@ -673,15 +692,6 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
     }));
     for (const group of groups) manager.addConstraintGroup(group);
 
-    /** A real-time wait that the cleanup can cancel (it then never resolves). */
-    const wait = (ms: number) => new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
-
     const controllers = jobs.map((job) => (job.abort === undefined ? undefined : new AbortController()));
     const reasons = jobs.map((_, id) => new Error(`abort of job ${id}`));
     const abortedAt = new Array<number | undefined>(jobs.length);
@@ -695,7 +705,7 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
 
     const abortJob = (id: number): void => {
       const controller = controllers[id]!;
-      if (over || controller.signal.aborted) return;
+      if (stage.over || controller.signal.aborted) return;
       abortedAt[id] = next();
       liveAtAbort[id] = tries[id]!.some((t) => t.state === 'live');
       startedAtAbort[id] = tries[id]!.length > 0 || askedAt[id] !== undefined;
@@ -854,38 +864,9 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
       return settled;
     };
 
-    const perform = async (action: IAction): Promise<void> => {
-      await wait(action.atMs);
-      if (over) return;
-      stallWatch.note();
-      try {
-        if (action.kind === 'pauseTask') {
-          const name = tasks[action.target % tasks.length]!.name!;
-          manager.pauseTask(name);
-          pausedTasks.add(name);
-          await wait(action.forMs);
-          if (over) return;
-          stallWatch.note();
-          manager.resumeTask(name);
-          pausedTasks.delete(name);
-        } else {
-          const group = groups[action.target % groups.length]!;
-          manager.pauseConstraintGroup(group.name);
-          pausedGroups.add(group.name);
-          await wait(action.forMs);
-          if (over) return;
-          stallWatch.note();
-          manager.resumeConstraintGroup(group.name);
-          pausedGroups.delete(group.name);
-        }
-      } catch (error) {
-        violations.push(`${action.kind} at ${action.atMs} ms threw: ${describeError(error)}`);
-      }
-    };
-
     const performStop = async (spec: IStopSpec): Promise<void> => {
       await wait(spec.atMs);
-      if (over) return;
+      if (stage.over) return;
       // Timers of one length fire in the order they were set, and this one is set just
       // before stop() sets its own of the same length: once it fired, and only then, may
       // the drain give up waiting and abort what still runs.
@@ -939,7 +920,7 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
       if (job.delayMs === undefined) settled.push(fire(job, id));
       else settled.push(wait(job.delayMs).then(() => fire(job, id)));
     });
-    const performed = actions.map(perform);
+    const performed = actions.map((action) => stage.perform(action, tasks, groups));
     if (stop !== undefined) performed.push(performStop(stop));
 
     try {
@@ -1115,13 +1096,8 @@ async function runAbortScenario(scenario: IAbortScenario): Promise<void> {
     await flush();
     assert.deepEqual(violations, [], 'violations seen after the outcomes were checked');
   } finally {
-    over = true;
     restoreClock();
-    stallWatch.stop();
-    for (const timer of timers) clearTimeout(timer);
-    for (const name of pausedTasks) manager.resumeTask(name);
-    for (const name of pausedGroups) manager.resumeConstraintGroup(name);
-    await Promise.race([manager.stop({ drain: true, timeoutMs: 0 }).catch(() => {}), sleep(200)]);
+    await stage.end();
     process.off('unhandledRejection', onUnhandled);
     for (const listener of runnerListeners) process.on('unhandledRejection', listener);
   }
