@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { PriorityQueue, type IPrioritized } from '../ts/priorityqueue.js';
+import { popAll } from './rule-helpers.js';
 
 interface IItem extends IPrioritized {
   id: number;
@@ -65,7 +66,7 @@ describe('PriorityQueue lanes', () => {
       assert.ok(slotsHeld(queue) <= 2 * queue.size + 600, `round ${round}: ${slotsHeld(queue)} slots for ${queue.size} items`);
     }
     assert.equal(queue.pop(), head);
-    assert.deepEqual(queue.drain(), kept);
+    assert.deepEqual(popAll(queue), kept);
   });
 
   it('puts an older item that comes back before newer ones of its priority', () => {
@@ -75,7 +76,7 @@ describe('PriorityQueue lanes', () => {
     const older: IItem = { id: 99, priority: 0, seq: 0, heapIndex: -1 };
     queue.push(older);
     assert.equal(queue.peek(), older);
-    assert.deepEqual(queue.drain(), [older, ...items]);
+    assert.deepEqual(popAll(queue), [older, ...items]);
   });
 
   it('behaves like a sorted array over long runs with few distinct priorities, removals and returns', () => {
@@ -147,7 +148,7 @@ describe('PriorityQueue lanes', () => {
         const seen: IItem[] = [];
         queue.forEach((item) => seen.push(item));
         assert.deepEqual(new Set(seen), new Set(model));
-        assert.deepEqual(queue.drain(), model);
+        assert.deepEqual(popAll(queue), model);
         assert.equal(slotsHeld(queue), 0);
       }),
       { numRuns: 150 },
@@ -165,7 +166,7 @@ describe('PriorityQueue lanes', () => {
       queue.push(item);
     }
     for (let i = 0; i < 20_000; i++) assert.equal(queue.remove(items[i * 5]!), true);
-    const drained = queue.drain();
+    const drained = popAll(queue);
     assert.equal(drained.length, 80_000);
     for (let i = 1; i < drained.length; i++) assert.ok(compare(drained[i - 1]!, drained[i]!) < 0, `out of order at ${i}`);
   });

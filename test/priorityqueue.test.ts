@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { before, PriorityQueue, type IPrioritized } from '../ts/priorityqueue.js';
+import { popAll } from './rule-helpers.js';
 
 interface IItem extends IPrioritized {
   id: number;
@@ -38,7 +39,7 @@ describe('PriorityQueue', () => {
     assert.equal(queue.size, 0);
     assert.equal(queue.peek(), undefined);
     assert.equal(queue.pop(), undefined);
-    assert.deepEqual(queue.drain(), []);
+    assert.deepEqual(popAll(queue), []);
   });
 
   it('pops the largest priority first and keeps trigger order among equal priorities', () => {
@@ -47,7 +48,7 @@ describe('PriorityQueue', () => {
     for (const i of items) queue.push(i);
     assert.equal(queue.size, 6);
     assert.equal(queue.peek(), items[5]);
-    const order = queue.drain().map((i) => items.indexOf(i));
+    const order = popAll(queue).map((i) => items.indexOf(i));
     assert.deepEqual(order, [5, 1, 3, 0, 2, 4]);
     assert.equal(queue.size, 0);
   });
@@ -56,7 +57,7 @@ describe('PriorityQueue', () => {
     const queue = new PriorityQueue<IItem>();
     const items = Array.from({ length: 100 }, () => item(0));
     for (const i of items) queue.push(i);
-    assert.deepEqual(queue.drain(), items);
+    assert.deepEqual(popAll(queue), items);
   });
 
   it('removes an item from the middle and keeps the order of the rest', () => {
@@ -67,7 +68,7 @@ describe('PriorityQueue', () => {
     assert.equal(queue.remove(removed), true);
     assert.equal(removed.heapIndex, -1);
     assert.equal(queue.size, 7);
-    assert.deepEqual(queue.drain().map((i) => i.priority), [9, 6, 5, 3, 2, 1, 1]);
+    assert.deepEqual(popAll(queue).map((i) => i.priority), [9, 6, 5, 3, 2, 1, 1]);
   });
 
   it('refuses to remove an item that is not in it, even one that was popped or belongs to another queue', () => {
@@ -159,7 +160,7 @@ describe('PriorityQueue', () => {
           assert.equal(queue.size, model.length);
           assert.equal(queue.peek(), model[0]);
         }
-        assert.deepEqual(queue.drain(), model);
+        assert.deepEqual(popAll(queue), model);
       }),
       { numRuns: 300 },
     );
@@ -176,7 +177,7 @@ describe('PriorityQueue', () => {
       queue.push(pushed);
     }
     for (let i = 0; i < 10_000; i++) assert.equal(queue.remove(items[i * 7]!), true);
-    const drained = queue.drain();
+    const drained = popAll(queue);
     assert.equal(drained.length, 90_000);
     for (let i = 1; i < drained.length; i++) assert.ok(compare(drained[i - 1]!, drained[i]!) < 0, `out of order at ${i}`);
   });

@@ -61,3 +61,10 @@ export function track<T>(promise: Promise<T>): { readonly current: Settlement<T>
   );
   return tracker;
 }
+
+/** Pops every item of a priority queue, best first. */
+export function popAll<T>(queue: { readonly size: number; pop(): T | undefined }): T[] {
+  const items: T[] = [];
+  while (queue.size > 0) items.push(queue.pop()!);
+  return items;
+}

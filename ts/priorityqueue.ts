@@ -109,13 +109,6 @@ export class PriorityQueue<T extends IPrioritized> {
     }
   }
 
-  /** Empties the queue and returns its items, best first. */
-  drain(): T[] {
-    const items: T[] = [];
-    while (this.size > 0) items.push(this.pop()!);
-    return items;
-  }
-
   // ---- the sorted lane --------------------------------------------------------------
 
   /** An item may join the lane when it goes after every item in it (the lane's last item). */

@@ -174,10 +174,11 @@ export class RunQueue {
     }
     const group = all[0]!;
     const key = group.getConstraintKey(task, input);
-    if (key === null) return this.submit(new ConstrainedRun(task, input, NO_GROUPS, NO_KEYS, this.seq++, undefined));
-    const line = this.lines.get(group)?.get(key);
-    if (line !== undefined ? line.takesPlain(task) : !group.canRun(key)) return this.waitPlain(task, input, group, key, line);
-    return this.submit(new ConstrainedRun(task, input, all, key, this.seq++, undefined));
+    if (key !== null) {
+      const line = this.lines.get(group)?.get(key);
+      if (line !== undefined ? line.takesPlain(task) : !group.canRun(key)) return this.waitPlain(task, input, group, key, line);
+    }
+    return this.submit(this.soleGroupRun(task, input, all, key, undefined));
   }
 
   /** Builds a run; each group is asked for its key now, so later group changes do not reinterpret it. */
@@ -185,13 +186,7 @@ export class RunQueue {
     const all = this.currentGroups();
     let extras: IRunExtras | undefined;
     if (hasRunOptions(options)) extras = newExtras(options.signal, options.timeoutMs, options.priority);
-    // One group, the common setup: no array of keys to build.
-    if (all.length === 1 && all[0]!.scope === 'local') {
-      const key = all[0]!.getConstraintKey(task, input);
-      return key === null
-        ? new ConstrainedRun(task, input, NO_GROUPS, NO_KEYS, this.seq++, extras)
-        : new ConstrainedRun(task, input, all, key, this.seq++, extras);
-    }
+    if (all.length === 1 && all[0]!.scope === 'local') return this.soleGroupRun(task, input, all, all[0]!.getConstraintKey(task, input), extras);
     const keys = all.map((group) => group.getConstraintKey(task, input));
     const cluster = countWhere(all, keys, isClusterGroup);
     if (cluster > 0) {
@@ -227,6 +222,13 @@ export class RunQueue {
     signal.addEventListener('abort', onAbort, { once: true });
   }
 
+  /** A run under the one local group `all` holds, the common setup: no array of keys to build; a null key exempts it. */
+  private soleGroupRun(task: AnyTask, input: unknown, all: ReadonlyArray<AnyGroup>, key: string | null, extras: IRunExtras | undefined): ConstrainedRun {
+    return key === null
+      ? new ConstrainedRun(task, input, NO_GROUPS, NO_KEYS, this.seq++, extras)
+      : new ConstrainedRun(task, input, all, key, this.seq++, extras);
+  }
+
   /** Queues a plain trigger in the line of `key`, made if there is none yet. */
   private waitPlain(task: AnyTask, input: unknown, group: AnyGroup, key: string, existing: WaitLine | undefined): Promise<unknown> {
     const line = existing ?? this.lineOf(group, key);
@@ -254,6 +256,7 @@ export class RunQueue {
     this.lines.delete(group);
     const forget = (run: ConstrainedRun) => dropGroup(run, group);
     for (const run of this.activeRuns()) if (run.state === RETRY_WAIT) forget(run);
+    // forEach visits run objects only: a plain waiter counts just its line's group, and the lines of `group` are drained below.
     for (const byKey of this.lines.values()) for (const line of byKey.values()) line.forEach(forget);
     for (const line of this.pauseLines.values()) line.forEach(forget);
     if (this.pausedGroups.delete(group)) this.drainPauseLine(group);
