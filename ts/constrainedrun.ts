@@ -1,4 +1,4 @@
-import type { TaskConstraintGroup } from './constraintgroup.js';
+import type { IKeyState, TaskConstraintGroup } from './constraintgroup.js';
 import type { IPrioritized } from './priorityqueue.js';
 import type { ActiveRun } from './runqueue.js';
 import type { AnyTask } from './task.js';
@@ -68,6 +68,14 @@ export class ConstrainedRun implements IPrioritized {
   line: WaitLine | undefined = undefined;
   /** From the moment the run takes its slots until it ends. */
   active: ActiveRun | undefined = undefined;
+  /**
+   * The constraint line the run last left. A line is taken out of its manager only once
+   * empty and never used again, so while it has waiters it is still the line of the run's
+   * key: an ending run finds who is next there without looking its key up.
+   */
+  cameFrom: WaitLine | undefined = undefined;
+  /** The state of the key whose slot a run of one group holds, from the moment it takes it. */
+  keyState: IKeyState | undefined = undefined;
   /** Settles the trigger's promise. Rejections go through it too (see `rejectRun`), so a run keeps one function, not two. */
   resolve: (value: unknown) => void = noop;
 

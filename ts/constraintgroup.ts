@@ -36,7 +36,13 @@ export interface ITaskConstraintGroupOptions<TData extends object = Record<strin
   scope?: 'local' | 'cluster';
 }
 
-interface IKeyState {
+/**
+ * The slots and cooldown of one key. A state is the key's for as long as a slot of it is
+ * held: it is forgotten only once no slot is held, and `reset` zeroes the count of every
+ * state it forgets, so a state that is not the key's any more never shows a held slot.
+ * @internal
+ */
+export interface IKeyState {
   running: number;
   /** When the last run with this key ended (epoch ms), for the cooldown. */
   lastEndedAt: number | undefined;
@@ -122,9 +128,19 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
 
   /** Takes a slot for `key`. The manager does this for you; call it only to reserve capacity by hand. */
   acquireSlot(key: string): void {
-    const state = this.keys.get(key);
-    if (state === undefined) this.keys.set(key, { running: 1, lastEndedAt: undefined });
+    this.takeSlot(key);
+  }
+
+  /**
+   * `acquireSlot` for the manager: returns the key's state, which a run that holds the
+   * slot may keep to ask `wouldHaveRoomAfterRelease` without looking the key up again.
+   * @internal
+   */
+  takeSlot(key: string): IKeyState {
+    let state = this.keys.get(key);
+    if (state === undefined) this.keys.set(key, (state = { running: 1, lastEndedAt: undefined }));
     else state.running++;
+    return state;
   }
 
   /** Gives a slot of `key` back and starts its cooldown. */
@@ -162,6 +178,7 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
 
   /** Forgets all running counts and cooldowns. Work waiting in a manager is woken. */
   reset(): void {
+    this.keys.forEach(zeroRunning);
     this.keys.clear();
     for (const listener of this.capacityListeners) listener(this, undefined);
   }
@@ -182,14 +199,14 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
   }
 
   /**
-   * Whether giving back one slot of `key` would leave room for another run: a slot is held,
-   * and no more than `maxConcurrent` are (slots reserved by hand with `acquireSlot` may
-   * exceed it). A cooldown the release would start is the caller's to check.
+   * Whether giving back one slot of the key whose state is `state` (from `takeSlot`) would
+   * leave room for another run: a slot is held, and no more than `maxConcurrent` are
+   * (slots reserved by hand with `acquireSlot` may exceed it). A cooldown the release
+   * would start is the caller's to check.
    * @internal
    */
-  wouldHaveRoomAfterRelease(key: string): boolean {
-    const running = this.keys.get(key)?.running ?? 0;
-    return running >= 1 && running <= this.maxConcurrent;
+  wouldHaveRoomAfterRelease(state: IKeyState): boolean {
+    return state.running >= 1 && state.running <= this.maxConcurrent;
   }
 
   /** @internal */
@@ -212,4 +229,9 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
       if (state.running === 0 && this.cooldownLeft(state, now) === 0) this.keys.delete(key);
     });
   }
+}
+
+/** A forgotten state must not show slots as held (see IKeyState). */
+function zeroRunning(state: IKeyState): void {
+  state.running = 0;
 }

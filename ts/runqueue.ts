@@ -5,6 +5,7 @@ import { AbortError, describeTask, messageOf } from './errors.js';
 import type { AnyTask, IInternalTriggerOptions } from './task.js';
 import { SingleTryRun, type IAbortableRun, type IRunControl, type IRunHost } from './taskrun.js';
 import { WaitLine } from './waitline.js';
+import type { IKeyState } from './constraintgroup.js';
 import {
   ConstrainedRun, DONE, HOLDING, isOver, keyAt, NO_GROUPS, NO_KEYS, QUEUED, REQUEUED, RETRY_WAIT, SKIPPED,
   type AnyGroup, type IRunExtras,
@@ -478,7 +479,12 @@ export class RunQueue {
 
   private takeSlots(run: ConstrainedRun, requeued: boolean): void {
     const { groups, keys } = run;
-    for (let i = 0; i < groups.length; i++) groups[i]!.acquireSlot(keyAt(keys, i));
+    if (groups.length === 1) {
+      run.keyState = groups[0]!.takeSlot(keyAt(keys, 0));
+    } else {
+      run.keyState = undefined;
+      for (let i = 0; i < groups.length; i++) groups[i]!.acquireSlot(keyAt(keys, i));
+    }
     run.state = HOLDING;
     if (!requeued) this.activate(run);
   }
@@ -573,7 +579,7 @@ export class RunQueue {
     const heirLine = held ? this.lineToHandOverTo(run) : undefined;
     if (heirLine === undefined) this.giveBackSlots(run, ran);
     this.end(run, endState);
-    if (heirLine !== undefined) this.startHeir(heirLine);
+    if (heirLine !== undefined) this.startHeir(heirLine, run.keyState!);
     else if (held) this.wakeKeysOf(run);
   }
 
@@ -586,19 +592,27 @@ export class RunQueue {
    * key that a drain makes, on the path every queued run of a busy mutex takes.
    */
   private lineToHandOverTo(run: ConstrainedRun): WaitLine | undefined {
-    if (run.extras !== undefined || run.groups.length !== 1 || this.anyPaused()) return undefined;
+    const keyState = run.keyState;
+    if (keyState === undefined || run.extras !== undefined || run.groups.length !== 1 || this.anyPaused()) return undefined;
     const group = run.groups[0]!;
-    const key = run.keys as string;
-    if (group.cooldownMs !== 0) return undefined;
-    const line = this.lines.get(group)?.get(key);
-    if (line === undefined || !line.startsWithPlainWaiter() || !group.wouldHaveRoomAfterRelease(key)) return undefined;
-    return line;
+    if (group.cooldownMs !== 0 || !group.wouldHaveRoomAfterRelease(keyState)) return undefined;
+    const line = this.waitingLineOf(run, group, keyAt(run.keys, 0));
+    return line !== undefined && line.startsWithPlainWaiter() ? line : undefined;
+  }
+
+  /** The line of `key` in `group` if it has waiters: found through the run when it came from there. */
+  private waitingLineOf(run: ConstrainedRun, group: AnyGroup, key: string): WaitLine | undefined {
+    const from = run.cameFrom;
+    if (from !== undefined && from.waitingCount > 0 && from.group === group && from.key === key) return from;
+    return this.lines.get(group)?.get(key);
   }
 
   /** Starts the first waiter of `line` in the slot the run that just ended held. */
-  private startHeir(line: WaitLine): void {
+  private startHeir(line: WaitLine, keyState: IKeyState): void {
     const heir = line.take()!;
     if (line.waitingCount === 0) this.removeLine(line);
+    heir.cameFrom = line;
+    heir.keyState = keyState;
     heir.state = HOLDING;
     this.activate(heir);
     this.begin(heir);
@@ -755,7 +769,11 @@ export class RunQueue {
 
   private drainLine(line: WaitLine): void {
     const { group, key } = line;
-    while (line.waitingCount > 0 && group!.canRun(key)) this.placeWoken(line.take()!, group);
+    while (line.waitingCount > 0 && group!.canRun(key)) {
+      const run = line.take()!;
+      run.cameFrom = line;
+      this.placeWoken(run, group);
+    }
     if (line.waitingCount === 0) this.removeLine(line);
     else this.watchCooldown(line);
   }
