@@ -2,8 +2,26 @@ import { ConstrainedRun, type AnyGroup } from './constrainedrun.js';
 import { before, PriorityQueue } from './priorityqueue.js';
 import type { AnyTask } from './task.js';
 
-/** Slots a plain waiter takes in a line: its task, input, resolve function and seq. */
-const PLAIN_STRIDE = 4;
+/** A trigger that waits without a run object: what its run is made from when it leaves the line. */
+interface IPlainWaiter {
+  readonly task: AnyTask;
+  readonly input: unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly seq: number;
+}
+
+/**
+ * A plain waiter, made by an object literal in this one place on purpose. V8 tracks the
+ * objects made at a literal, and once most of them outlive a young-generation collection
+ * (as waiters behind a busy key do) it makes the rest straight in the old generation,
+ * where no young collection copies them again. A class instance, or four slots of an
+ * array, would be copied once or twice each; in a burst behind a busy per-key mutex that
+ * copying costs about a fifth of the whole run.
+ */
+function newPlainWaiter(task: AnyTask, input: unknown, resolve: (value: unknown) => void, seq: number): IPlainWaiter {
+  return { task, input, resolve, seq };
+}
+
 /**
  * Plain waiters are kept in a chain of chunks, each an array whose last slot links the
  * next chunk. Chunks start small, so that the many short lines of a per-key mutex stay
@@ -11,14 +29,16 @@ const PLAIN_STRIDE = 4;
  * would get a memory mapping of its own in V8 once past ~128 KB, at every regrowth.
  */
 const FIRST_CHUNK_WAITERS = 8;
-const MAX_CHUNK_WAITERS = 1024;
+const MAX_CHUNK_WAITERS = 4096;
 
-function newChunk(waiters: number): unknown[] {
-  return new Array<unknown>(waiters * PLAIN_STRIDE + 1);
+type Chunk = Array<IPlainWaiter | Chunk | undefined>;
+
+function newChunk(waiters: number): Chunk {
+  return new Array<IPlainWaiter | Chunk | undefined>(waiters + 1);
 }
 
 /** The slot of a chunk that links the next chunk. */
-function linkSlot(chunk: unknown[]): number {
+function linkSlot(chunk: Chunk): number {
   return chunk.length - 1;
 }
 
@@ -28,10 +48,10 @@ function linkSlot(chunk: unknown[]): number {
  * with many busy keys keeps one object per line, not two.
  *
  * Most triggers that wait are plain: no signal, timeout or priority of their own, and the
- * line's group as their only group. Such a trigger waits as four slots of the line (task,
- * input, resolve function, seq), and its run object is made only when it leaves the line.
- * A burst of 100,000 triggers then waits without 100,000 run objects, which would each
- * outlive several young-generation collections and be copied by each of them.
+ * line's group as their only group. Such a trigger waits as a small plain waiter (task,
+ * input, resolve function, seq; see `newPlainWaiter`), and its run object is made only
+ * when it leaves the line. A burst of 100,000 triggers then waits without 100,000 run
+ * objects, which would each be twice the size and be copied by young collections.
  *
  * Order: every run in the queue (lane and heap) goes before every plain waiter. A plain
  * waiter joins only behind plain waiters it does not overtake, or an empty line; a run
@@ -39,9 +59,9 @@ function linkSlot(chunk: unknown[]): number {
  * waiter is turned into a run at most once, so over time that costs O(1) per trigger.
  */
 export class WaitLine extends PriorityQueue<ConstrainedRun> {
-  private headChunk: unknown[] | undefined = undefined;
+  private headChunk: Chunk | undefined = undefined;
   private headSlot = 0;
-  private tailChunk: unknown[] | undefined = undefined;
+  private tailChunk: Chunk | undefined = undefined;
   private tailSlot = 0;
   private plainCount = 0;
   /** The line's group as the array of groups a run holds; made once, when first needed. */
@@ -65,8 +85,8 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
   /** Whether a plain trigger of `task`, triggered now, may wait as a plain waiter: it goes after every waiter. */
   takesPlain(task: AnyTask): boolean {
     if (this.plainCount === 0) return this.size === 0;
-    const last = this.tailChunk![this.tailSlot - PLAIN_STRIDE] as AnyTask;
-    return task.priority <= last.priority;
+    const last = this.tailChunk![this.tailSlot - 1] as IPlainWaiter;
+    return task.priority <= last.task.priority;
   }
 
   /** Adds a plain waiter; the caller checked `takesPlain`. Only constraint lines take them. */
@@ -77,17 +97,12 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
       this.headChunk = this.tailChunk = chunk;
       this.headSlot = this.tailSlot = 0;
     } else if (this.tailSlot === linkSlot(chunk)) {
-      const next = newChunk(Math.min(MAX_CHUNK_WAITERS, (chunk.length - 1) / 2));
+      const next = newChunk(Math.min(MAX_CHUNK_WAITERS, (chunk.length - 1) * 2));
       chunk[linkSlot(chunk)] = next;
       this.tailChunk = chunk = next;
       this.tailSlot = 0;
     }
-    const slot = this.tailSlot;
-    chunk[slot] = task;
-    chunk[slot + 1] = input;
-    chunk[slot + 2] = resolve;
-    chunk[slot + 3] = seq;
-    this.tailSlot = slot + PLAIN_STRIDE;
+    chunk[this.tailSlot++] = newPlainWaiter(task, input, resolve, seq);
     this.plainCount++;
   }
 
@@ -123,9 +138,9 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
 
   /** Whether `run` goes before the first plain waiter, and so before all of them. */
   private goesBeforePlain(run: ConstrainedRun): boolean {
-    const task = this.headChunk![this.headSlot] as AnyTask;
-    const seq = this.headChunk![this.headSlot + 3] as number;
-    return run.priority !== task.priority ? run.priority > task.priority : run.seq < seq;
+    const first = this.headChunk![this.headSlot] as IPlainWaiter;
+    const priority = first.task.priority;
+    return run.priority !== priority ? run.priority > priority : run.seq < first.seq;
   }
 
   /** Moves every plain waiter into the queue, as runs; they arrived in order, so each goes to the lane. */
@@ -136,16 +151,17 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
   private shiftPlain(): ConstrainedRun {
     const chunk = this.headChunk!;
     const slot = this.headSlot;
+    const waiter = chunk[slot] as IPlainWaiter;
     this.soleGroup ??= [this.group!];
-    const run = new ConstrainedRun(chunk[slot] as AnyTask, chunk[slot + 1], this.soleGroup, this.key, chunk[slot + 3] as number, undefined);
-    run.resolve = chunk[slot + 2] as (value: unknown) => void;
-    chunk[slot] = chunk[slot + 1] = chunk[slot + 2] = undefined;
-    this.headSlot = slot + PLAIN_STRIDE;
+    const run = new ConstrainedRun(waiter.task, waiter.input, this.soleGroup, this.key, waiter.seq, undefined);
+    run.resolve = waiter.resolve;
+    chunk[slot] = undefined;
+    this.headSlot = slot + 1;
     if (--this.plainCount === 0) {
       this.headChunk = this.tailChunk = undefined;
     } else if (this.headSlot === linkSlot(chunk)) {
       // A spent chunk is let go of, so a line that never empties does not keep every slot it ever had.
-      this.headChunk = chunk[linkSlot(chunk)] as unknown[];
+      this.headChunk = chunk[linkSlot(chunk)] as Chunk;
       chunk[linkSlot(chunk)] = undefined;
       this.headSlot = 0;
     }
