@@ -11,6 +11,8 @@
  * targets are printed as PASS/MISS rather than asserted.
  *
  * Method, and why:
+ * - Each case runs in a fresh Node process, so that no case is measured on what the ones
+ *   before it taught V8 (see runInOwnProcess).
  * - Every measurement is a `measure(name, sample)`; a sample returns one value per
  *   operation (ns/op for timings; a memory case can return bytes/op the same way).
  * - All measurements of a case are warmed up first, so no competitor is timed while
@@ -24,6 +26,8 @@
  * - Each batch returns the sum of its results and the harness checks it, which both
  *   proves every operation ran and keeps V8 from discarding the work.
  */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import pLimit from 'p-limit';
 import { Task, TaskConstraintGroup, TaskManager } from '../../ts/index.js';
@@ -912,32 +916,91 @@ function selectedCases(words: string[]): typeof cases {
   return cases.filter((runCase) => words.some((word) => matches(runCase, word)));
 }
 
+/** What the process of one case sends back: plain data, so it crosses the IPC channel as is. */
+interface ICaseReport {
+  results: CaseResult[];
+  skipped: string[];
+  failure: string | undefined;
+}
+
+/** Names the case a child process runs (see runInOwnProcess); unset in the parent. */
+const CASE_ENV = 'TASKBUFFER_BENCH_CASE';
+
+/**
+ * Runs one case here. A case that throws (a checksum, a broken drain order) is reported at
+ * once and again after the table, and fails the run, but the other cases still run.
+ */
+async function runCaseHere(runCase: (typeof cases)[number]): Promise<ICaseReport> {
+  try {
+    return { results: [await runCase()].flat(), skipped, failure: undefined };
+  } catch (error) {
+    const failure = `FAIL ${runCase.name}: ${error instanceof Error ? error.message : String(error)}`;
+    console.error(failure);
+    return { results: [], skipped, failure };
+  }
+}
+
+/**
+ * Runs one case in a fresh Node process with the same flags. In one shared process a case
+ * measured what the cases before it left behind: V8 adapts to a workload (which objects
+ * it allocates straight in the old generation, which call sites it inlines) and keeps
+ * those decisions, so the per-key mutex ratio moved from about 0.26x alone to 0.33x after
+ * the cap case, and `npm run bench -- mutex` disagreed with `npm run bench`.
+ */
+function runInOwnProcess(runCase: (typeof cases)[number]): Promise<ICaseReport> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [], {
+      execArgv: process.execArgv,
+      env: { ...process.env, [CASE_ENV]: runCase.name },
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    });
+    let report: ICaseReport | undefined;
+    child.on('message', (message) => {
+      report = message as ICaseReport;
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (report !== undefined) return resolve(report);
+      const failure = `FAIL ${runCase.name}: its process ended (${signal ?? `exit code ${code}`}) without a report`;
+      console.error(failure);
+      resolve({ results: [], skipped: [], failure });
+    });
+  });
+}
+
+/** The child side: run the case named in CASE_ENV, send the report, and end. */
+async function runChild(name: string): Promise<void> {
+  const runCase = cases.find((candidate) => candidate.name === name);
+  if (runCase === undefined) throw new Error(`bench: no case named ${JSON.stringify(name)}`);
+  const report = await runCaseHere(runCase);
+  // Exit once the report is sent: a case may leave an unref'd handle or a closing socket.
+  process.send!(report, () => process.exit(0));
+}
+
 async function main(): Promise<void> {
   if (globalThis.gc === undefined) {
     console.warn('warning: run with --expose-gc (npm run bench) so each sample starts from a collected heap\n');
   }
   const started = performance.now();
   const results: CaseResult[] = [];
-  // A case that throws (a checksum, a broken drain order) is reported at once and again
-  // after the table, and fails the run, but the other cases still run and print.
+  const skippedLines: string[] = [];
   const failures: string[] = [];
   for (const runCase of selectedCases(process.argv.slice(2))) {
-    try {
-      results.push(...[await runCase()].flat());
-    } catch (error) {
-      const line = `FAIL ${runCase.name}: ${error instanceof Error ? error.message : String(error)}`;
-      console.error(line);
-      failures.push(line);
-    }
+    const report = await runInOwnProcess(runCase);
+    results.push(...report.results);
+    skippedLines.push(...report.skipped);
+    if (report.failure !== undefined) failures.push(report.failure);
   }
 
   console.log(`taskbuffer bench: node ${process.version}, ${process.platform}/${process.arch}; ` +
-    'median of interleaved rounds after warm-up, heap collected before each sample\n');
+    'each case in a fresh process; median of interleaved rounds after warm-up, heap collected before each sample\n');
   printResults(results);
-  for (const line of skipped) console.log(`\n${line}`);
+  for (const line of skippedLines) console.log(`\n${line}`);
   for (const line of failures) console.log(`\n${line}`);
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (failures.length > 0) process.exitCode = 1;
 }
 
-await main();
+const childCase = process.env[CASE_ENV];
+if (childCase !== undefined) await runChild(childCase);
+else await main();
