@@ -28,6 +28,7 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { PerformanceObserver } from 'node:perf_hooks';
 import PQueue from 'p-queue';
 import pLimit from 'p-limit';
 import { Task, TaskConstraintGroup, TaskManager } from '../../ts/index.js';
@@ -86,13 +87,41 @@ function collectGarbage(): void {
  * Times one batch of `ops` operations. The batch returns the sum of its results, which
  * must equal `ops` because every operation resolves with 1.
  */
-async function nsPerOp(ops: number, batch: (ops: number) => Promise<number>): Promise<number> {
+async function nsPerOp(ops: number, batch: (ops: number) => Promise<number>,
+  gcNsPerOp?: (ns: number) => void): Promise<number> {
   collectGarbage();
+  const startedAt = performance.now();
   const start = process.hrtime.bigint();
   const checksum = await batch(ops);
   const elapsed = process.hrtime.bigint() - start;
   if (checksum !== ops) throw new Error(`batch returned checksum ${checksum}, expected ${ops}`);
+  if (gcNsPerOp !== undefined) gcNsPerOp((await gcPauseMsSince(startedAt)) * 1e6 / ops);
   return Number(elapsed) / ops;
+}
+
+/** The collector's pauses, as the runtime reports them in `gc` performance entries. */
+const gcPauses: Array<{ startTime: number; duration: number }> = [];
+let gcObserver: PerformanceObserver | undefined;
+
+/**
+ * Milliseconds the collector paused the process since `since` (a `performance.now()`).
+ * The runtime reports pauses to observers a timer turn later, so this waits one.
+ */
+async function gcPauseMsSince(since: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  let paused = 0;
+  for (const pause of gcPauses) if (pause.startTime >= since) paused += pause.duration;
+  gcPauses.length = 0;
+  return paused;
+}
+
+/** Starts recording the collector's pauses (for `nsPerOp`'s `gcNsPerOp`). */
+function recordGcPauses(): void {
+  if (gcObserver !== undefined) return;
+  gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcPauses.push({ startTime: entry.startTime, duration: entry.duration });
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
 }
 
 /** Warms every measurement up, then runs interleaved rounds; returns samples by name. */
@@ -376,6 +405,9 @@ async function globalCapCase(): Promise<CaseResult> {
   const task = newTask();
   const name = (who: string, n: number): string => `${who} @${n / 1000}k`;
   const measurements: Measurement[] = [];
+  // taskbuffer's collector pauses per trigger, per sample, by queue length.
+  const gcNs = new Map<number, number[]>([[CAP_SMALL, []], [CAP_LARGE, []]]);
+  recordGcPauses();
   for (const n of [CAP_SMALL, CAP_LARGE]) {
     const bursts = n === CAP_SMALL ? CAP_SMALL_BURSTS : 1;
     const manager = managerWith({ name: 'cap', maxConcurrent: CAP_CONCURRENCY, constraintKeyForExecution: () => 'all' });
@@ -383,13 +415,16 @@ async function globalCapCase(): Promise<CaseResult> {
     const limit = pLimit(CAP_CONCURRENCY);
     const bare = bareLimit(CAP_CONCURRENCY);
     measurements.push(
-      measure(name('taskbuffer', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => manager.triggerTask(task)))),
+      measure(name('taskbuffer', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => manager.triggerTask(task)),
+        (ns) => gcNs.get(n)!.push(ns))),
       measure(name('p-queue', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => queue.add(fn)))),
       measure(name('p-limit', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => limit(fn)))),
       measure(name('bare FIFO', n), () => nsPerOp(n * bursts, repeatedBurst(bursts, () => bare(fn)))),
     );
   }
   const samples = await runRounds(measurements);
+  // Warm-up samples recorded pauses too; the timed rounds are the last ones.
+  const [gcSmall, gcLarge] = [CAP_SMALL, CAP_LARGE].map((n) => gcNs.get(n)!.slice(-DEFAULT_ROUNDS.rounds));
   return caseResult(`cap ${CAP_CONCURRENCY}, N at once`, 'ns/op', samples, (ratio) => [
     { label: 'taskbuffer / p-limit @10k', value: ratio(name('taskbuffer', CAP_SMALL), name('p-limit', CAP_SMALL)), max: TARGET_CAP_VS_PLIMIT },
     { label: 'taskbuffer / p-limit @100k', value: ratio(name('taskbuffer', CAP_LARGE), name('p-limit', CAP_LARGE)), max: TARGET_CAP_VS_PLIMIT },
@@ -419,6 +454,13 @@ async function globalCapCase(): Promise<CaseResult> {
       ),
       note: 'what taskbuffer adds to the floor, vs queue length',
     },
+    {
+      label: 'taskbuffer @100k / @10k, GC pauses out',
+      value: pairedExcessRatio(samples.get(name('taskbuffer', CAP_LARGE))!, gcLarge!, samples.get(name('taskbuffer', CAP_SMALL))!, gcSmall!),
+      note: 'the same growth with the collector\'s pauses taken out',
+    },
+    { label: 'taskbuffer GC pauses @10k', value: median(gcSmall!), unit: ' ns/op', note: 'collector pauses per trigger (perf_hooks gc entries)' },
+    { label: 'taskbuffer GC pauses @100k', value: median(gcLarge!), unit: ' ns/op' },
   ]);
 }
 
