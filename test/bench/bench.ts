@@ -424,7 +424,7 @@ async function globalCapCase(): Promise<CaseResult> {
   }
   const samples = await runRounds(measurements);
   // Warm-up samples recorded pauses too; the timed rounds are the last ones.
-  const [gcSmall, gcLarge] = [CAP_SMALL, CAP_LARGE].map((n) => gcNs.get(n)!.slice(-DEFAULT_ROUNDS.rounds));
+  const [gcSmall, gcLarge] = [CAP_SMALL, CAP_LARGE].map((n) => gcNs.get(n)!.slice(-samples.get(name('taskbuffer', n))!.length));
   return caseResult(`cap ${CAP_CONCURRENCY}, N at once`, 'ns/op', samples, (ratio) => [
     { label: 'taskbuffer / p-limit @10k', value: ratio(name('taskbuffer', CAP_SMALL), name('p-limit', CAP_SMALL)), max: TARGET_CAP_VS_PLIMIT },
     { label: 'taskbuffer / p-limit @100k', value: ratio(name('taskbuffer', CAP_LARGE), name('p-limit', CAP_LARGE)), max: TARGET_CAP_VS_PLIMIT },
@@ -986,26 +986,36 @@ async function runCaseHere(runCase: (typeof cases)[number]): Promise<ICaseReport
  * Runs one case in a fresh Node process with the same flags. In one shared process a case
  * measured what the cases before it left behind: V8 adapts to a workload (which objects
  * it allocates straight in the old generation, which call sites it inlines) and keeps
- * those decisions, so the per-key mutex ratio moved from about 0.26x alone to 0.33x after
- * the cap case, and `npm run bench -- mutex` disagreed with `npm run bench`.
+ * those decisions, so the per-key mutex ratio was 0.19-0.22x alone and 0.30-0.34x right
+ * after the cap case, and `npm run bench -- mutex` disagreed with `npm run bench`.
  */
 function runInOwnProcess(runCase: (typeof cases)[number]): Promise<ICaseReport> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
+    const fail = (why: string): void => {
+      const failure = `FAIL ${runCase.name}: ${why}`;
+      console.error(failure);
+      resolve({ results: [], skipped: [], failure });
+    };
     const child = fork(fileURLToPath(import.meta.url), [], {
       execArgv: process.execArgv,
       env: { ...process.env, [CASE_ENV]: runCase.name },
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      // JSON would turn a NaN or Infinity result into null; the table prints them as they are.
+      serialization: 'advanced',
     });
     let report: ICaseReport | undefined;
     child.on('message', (message) => {
       report = message as ICaseReport;
     });
-    child.on('error', reject);
+    child.on('error', (error) => fail(`its process could not run: ${error.message}`));
     child.on('exit', (code, signal) => {
-      if (report !== undefined) return resolve(report);
-      const failure = `FAIL ${runCase.name}: its process ended (${signal ?? `exit code ${code}`}) without a report`;
+      const ending = signal ?? `exit code ${code}`;
+      if (report === undefined) return fail(`its process ended (${ending}) without a report`);
+      if (code === 0) return resolve(report);
+      // It reported, then crashed (say, an unhandled rejection): show the figures, fail the run.
+      const failure = `FAIL ${runCase.name}: its process ended with ${ending} after its report`;
       console.error(failure);
-      resolve({ results: [], skipped: [], failure });
+      resolve({ ...report, failure: report.failure ?? failure });
     });
   });
 }
@@ -1015,6 +1025,9 @@ async function runChild(name: string): Promise<void> {
   const runCase = cases.find((candidate) => candidate.name === name);
   if (runCase === undefined) throw new Error(`bench: no case named ${JSON.stringify(name)}`);
   const report = await runCaseHere(runCase);
+  // A turn of the event loop first, so that a promise the case left rejected and unhandled
+  // crashes this process (and fails the run) instead of going out with the exit below.
+  await new Promise((resolve) => setTimeout(resolve, 0));
   // Exit once the report is sent: a case may leave an unref'd handle or a closing socket.
   process.send!(report, () => process.exit(0));
 }
