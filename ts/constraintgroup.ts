@@ -132,8 +132,9 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
   }
 
   /**
-   * `acquireSlot` for the manager: returns the key's state, which a run that holds the
-   * slot may keep to ask `wouldHaveRoomAfterRelease` without looking the key up again.
+   * `acquireSlot` for the manager, which takes every slot through it: returns the key's
+   * state, which a run that holds the slot may keep to ask `wouldHaveRoomAfterRelease`
+   * without looking the key up again.
    * @internal
    */
   takeSlot(key: string): IKeyState {

@@ -425,7 +425,7 @@ export class RunQueue {
           slots.release(clusterSlotOf(group, key), this.holderOf(run), false);
           return;
         }
-        group.acquireSlot(key); // mirrored locally, so this instance's share shows in its states
+        group.takeSlot(key); // mirrored locally, so this instance's share shows in its states
         extras.clusterHeld++;
         this.takeClusterSlots(run, requeued);
       },
@@ -479,12 +479,10 @@ export class RunQueue {
 
   private takeSlots(run: ConstrainedRun, requeued: boolean): void {
     const { groups, keys } = run;
-    if (groups.length === 1) {
-      run.keyState = groups[0]!.takeSlot(keyAt(keys, 0));
-    } else {
-      run.keyState = undefined;
-      for (let i = 0; i < groups.length; i++) groups[i]!.acquireSlot(keyAt(keys, i));
-    }
+    let keyState: IKeyState | undefined;
+    for (let i = 0; i < groups.length; i++) keyState = groups[i]!.takeSlot(keyAt(keys, i));
+    // Only a run of one group hands its slot over (see lineToHandOverTo), so only it keeps the state.
+    run.keyState = groups.length === 1 ? keyState : undefined;
     run.state = HOLDING;
     if (!requeued) this.activate(run);
   }

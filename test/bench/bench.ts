@@ -991,10 +991,11 @@ async function runCaseHere(runCase: (typeof cases)[number]): Promise<ICaseReport
  */
 function runInOwnProcess(runCase: (typeof cases)[number]): Promise<ICaseReport> {
   return new Promise((resolve) => {
-    const fail = (why: string): void => {
+    // A report that came before the failure still shows its figures; the run fails either way.
+    const fail = (why: string, report: ICaseReport = { results: [], skipped: [], failure: undefined }): void => {
       const failure = `FAIL ${runCase.name}: ${why}`;
       console.error(failure);
-      resolve({ results: [], skipped: [], failure });
+      resolve({ ...report, failure: report.failure ?? failure });
     };
     const child = fork(fileURLToPath(import.meta.url), [], {
       execArgv: process.execArgv,
@@ -1012,10 +1013,7 @@ function runInOwnProcess(runCase: (typeof cases)[number]): Promise<ICaseReport> 
       const ending = signal ?? `exit code ${code}`;
       if (report === undefined) return fail(`its process ended (${ending}) without a report`);
       if (code === 0) return resolve(report);
-      // It reported, then crashed (say, an unhandled rejection): show the figures, fail the run.
-      const failure = `FAIL ${runCase.name}: its process ended with ${ending} after its report`;
-      console.error(failure);
-      resolve({ ...report, failure: report.failure ?? failure });
+      fail(`its process ended with ${ending} after its report`, report);
     });
   });
 }
