@@ -158,11 +158,13 @@ describe('order in a line', () => {
   it('starts a retried run before runs triggered after it, then the rest in trigger order', async (t) => {
     const manager = managerFor(t);
     manager.addConstraintGroup(new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: () => 'k' }));
+    const RETRY_DELAY_MS = 200;
     const started: string[] = [];
     let failFirst = true;
     const flaky = new Task({
       name: 'flaky',
-      retry: { attempts: 2, delayMs: 10 },
+      // Long enough that the later triggers below come within it on a loaded machine.
+      retry: { attempts: 2, delayMs: RETRY_DELAY_MS },
       taskFunction: async (name: string) => {
         started.push(name);
         if (failFirst) {
@@ -187,7 +189,7 @@ describe('order in a line', () => {
     await flush();
     assert.deepEqual(started, ['retried', 'x1']);
     // The retry's delay passes while x1 holds the key: it waits in the line, behind nobody.
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS + 100));
     gates.get('x1')!();
     assert.equal(await within(first, 'the retried run'), 'retried');
     for (const name of ['x2', 'x3']) {
