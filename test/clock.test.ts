@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import { handOnTime, takeTime, withdrawTime } from '../ts/clock.js';
+import { handOnTime, takeTime, withdrawTime } from '../ts/internal/clock.js';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
 
 /** Replaces Date.now with a clock that moves 1,000 ms on every read, so every read shows. */

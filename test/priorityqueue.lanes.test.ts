@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { PriorityQueue, type IPrioritized } from '../ts/priorityqueue.js';
+import { PriorityQueue, type IPrioritized } from '../ts/manager/priorityqueue.js';
 import { popAll } from './rule-helpers.js';
 
 interface IItem extends IPrioritized {

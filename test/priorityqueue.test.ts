@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { before, PriorityQueue, type IPrioritized } from '../ts/priorityqueue.js';
+import { before, PriorityQueue, type IPrioritized } from '../ts/manager/priorityqueue.js';
 import { popAll } from './rule-helpers.js';
 
 interface IItem extends IPrioritized {

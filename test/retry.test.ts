@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { InvalidOptionError, Task, TaskbufferError } from '../ts/index.js';
-import { RetryPolicy, type IRetryOptions } from '../ts/retry.js';
+import { RetryPolicy, type IRetryOptions } from '../ts/task/retry.js';
 
 /** Runs `fn`, expecting an InvalidOptionError for `option` whose message names the value. */
 function expectRefusal(fn: () => unknown, option: string, valueText: string): InvalidOptionError {

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ConstrainedRun } from '../ts/constrainedrun.js';
-import { TaskConstraintGroup } from '../ts/constraintgroup.js';
-import type { AnyTask } from '../ts/task.js';
-import { WaitLine } from '../ts/waitline.js';
+import { ConstrainedRun } from '../ts/manager/constrainedrun.js';
+import { TaskConstraintGroup } from '../ts/manager/constraintgroup.js';
+import type { AnyTask } from '../ts/task/task.js';
+import { WaitLine } from '../ts/manager/waitline.js';
 
 const group = new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: () => 'k' });
 

@@ -1,9 +1,9 @@
-export { Task, type AnyTask, type ITaskOptions, type TTaskReference } from './task.js';
-export { Taskchain, type ITaskchainOptions } from './taskchain.js';
-export { Taskparallel, type ITaskparallelOptions } from './taskparallel.js';
-export { TaskOnce } from './taskonce.js';
-export { TaskDebounced, type ITaskDebouncedOptions } from './taskdebounced.js';
-export { TaskStep } from './taskstep.js';
+export { Task, type AnyTask, type ITaskOptions, type TTaskReference } from './task/task.js';
+export { Taskchain, type ITaskchainOptions } from './variants/taskchain.js';
+export { Taskparallel, type ITaskparallelOptions } from './variants/taskparallel.js';
+export { TaskOnce } from './variants/taskonce.js';
+export { TaskDebounced, type ITaskDebouncedOptions } from './variants/taskdebounced.js';
+export { TaskStep } from './task/taskstep.js';
 export {
   TaskManager,
   type ITaskManagerOptions,
@@ -13,10 +13,10 @@ export {
   type IStopOptions,
   type IConstraintGroupEvent,
   type IConstraintGroupState,
-} from './taskmanager.js';
-export type { IRetryOptions } from './retry.js';
-export { TaskConstraintGroup, type ITaskConstraintGroupOptions } from './constraintgroup.js';
-export type { IScheduledTaskInfo, INextScheduledRun } from './scheduler.js';
+} from './manager/taskmanager.js';
+export type { IRetryOptions } from './task/retry.js';
+export { TaskConstraintGroup, type ITaskConstraintGroupOptions } from './manager/constraintgroup.js';
+export type { IScheduledTaskInfo, INextScheduledRun } from './manager/scheduler.js';
 export * as distributedCoordination from './coordinator/abstract.js';
 export type {
   IDistributedTaskRequest,

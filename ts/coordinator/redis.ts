@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { Subject, type Subscription } from 'rxjs';
 import { AbortError, InvalidOptionError, messageOf } from '../errors.js';
 import type { ITaskEvent } from '../events.js';
-import { assertNonEmptyString, assertPositiveInteger, describeValue } from '../validate.js';
+import { assertNonEmptyString, assertPositiveInteger, describeValue } from '../internal/validate.js';
 import {
   AbstractDistributedCoordinator,
   type IClusterSlot,

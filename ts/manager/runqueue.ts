@@ -1,9 +1,9 @@
-import type { IClusterSlot, IClusterSlots } from './coordinator/abstract.js';
-import { withdrawTime } from './clock.js';
-import { createDeferred, type Deferred } from './deferred.js';
-import { AbortError, describeTask, messageOf } from './errors.js';
-import type { AnyTask, IInternalTriggerOptions } from './task.js';
-import { SingleTryRun, type IAbortableRun, type IRunControl, type IRunHost } from './taskrun.js';
+import type { IClusterSlot, IClusterSlots } from '../coordinator/abstract.js';
+import { clearTimer, setTimer, setTimerRef, timeNow, type TTimer, withdrawTime } from '../internal/clock.js';
+import { createDeferred, type Deferred } from '../internal/deferred.js';
+import { AbortError, describeTask, messageOf } from '../errors.js';
+import type { AnyTask, IInternalTriggerOptions } from '../task/task.js';
+import { SingleTryRun, type IAbortableRun, type IRunControl, type IRunHost } from '../task/taskrun.js';
 import { WaitLine } from './waitline.js';
 import type { IKeyState } from './constraintgroup.js';
 import {
@@ -122,7 +122,7 @@ export class RunQueue {
   private activeList: ConstrainedRun[] = [];
   private activeCount = 0;
   private readonly coolingLines = new Set<WaitLine>();
-  private cooldownTimer: ReturnType<typeof setTimeout> | undefined;
+  private cooldownTimer: TTimer | undefined;
   private cooldownTimerAt = 0;
   private keepAlive = true;
   private seq = 0;
@@ -824,21 +824,21 @@ export class RunQueue {
     // would leave the line with nobody to wake it.
     const remaining = group.getCooldownRemaining(line.key);
     this.coolingLines.add(line);
-    this.armCooldownTimer(Date.now() + remaining);
+    this.armCooldownTimer(timeNow() + remaining);
   }
 
   private armCooldownTimer(at: number): void {
     if (this.cooldownTimer !== undefined && this.cooldownTimerAt <= at) return;
-    if (this.cooldownTimer !== undefined) clearTimeout(this.cooldownTimer);
+    if (this.cooldownTimer !== undefined) clearTimer(this.cooldownTimer);
     this.cooldownTimerAt = at;
-    this.cooldownTimer = setTimeout(this.onCooldownTimer, Math.max(0, at - Date.now()));
+    this.cooldownTimer = setTimer(this.onCooldownTimer, Math.max(0, at - timeNow()));
     setTimerRef(this.cooldownTimer, this.keepAlive);
   }
 
   /** A timer with nothing left to wake would keep the process alive for nothing. */
   private clearCooldownTimerIfIdle(): void {
     if (this.coolingLines.size > 0 || this.cooldownTimer === undefined) return;
-    clearTimeout(this.cooldownTimer);
+    clearTimer(this.cooldownTimer);
     this.cooldownTimer = undefined;
   }
 
@@ -916,9 +916,3 @@ function clusterSlotOf(group: AnyGroup, key: string): IClusterSlot {
   return { groupName: group.name, key, maxConcurrent: group.maxConcurrent, cooldownMs: group.cooldownMs };
 }
 
-/** Node timers can be unref'd so they do not keep the process alive; browsers have no such thing. */
-function setTimerRef(timer: ReturnType<typeof setTimeout>, keepAlive: boolean): void {
-  const handle = timer as unknown as { ref?: () => void; unref?: () => void };
-  if (keepAlive) handle.ref?.();
-  else handle.unref?.();
-}

@@ -1,8 +1,9 @@
-import { describeTask } from './errors.js';
-import { SharedCall } from './sharedcall.js';
-import { refuseTrigger, Task, type IInternalTriggerOptions, type ITaskOptions } from './task.js';
-import type { ITaskStepDefinition } from './types.js';
-import { assertNonNegativeFinite } from './validate.js';
+import { clearTimer, setTimer, type TTimer } from '../internal/clock.js';
+import { describeTask } from '../errors.js';
+import { SharedCall } from '../task/sharedcall.js';
+import { refuseTrigger, Task, type IInternalTriggerOptions, type ITaskOptions } from '../task/task.js';
+import type { ITaskStepDefinition } from '../types.js';
+import { assertNonNegativeFinite } from '../internal/validate.js';
 
 /** Options of `new TaskDebounced(...)`. */
 export interface ITaskDebouncedOptions<
@@ -32,7 +33,7 @@ export class TaskDebounced<
   private pendingInput: TInput | undefined;
   private pendingOptions: IInternalTriggerOptions | undefined;
   private callers: SharedCall<TResult> | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: TTimer | undefined;
 
   constructor(options: ITaskDebouncedOptions<T, TSteps, TData, TInput, TResult>) {
     super(options);
@@ -55,13 +56,13 @@ export class TaskDebounced<
     const callers = (this.callers ??= new SharedCall(this.name, () => this.cancelPending()));
     this.pendingInput = input;
     this.pendingOptions = options;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(this.flush, this.debounceTimeInMillis);
+    if (this.timer !== undefined) clearTimer(this.timer);
+    this.timer = setTimer(this.flush, this.debounceTimeInMillis);
     return callers.join(options?.signal, options?.control);
   }
 
   private cancelPending(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) clearTimer(this.timer);
     this.timer = undefined;
     this.callers = undefined;
     this.pendingInput = undefined;

@@ -1,3 +1,4 @@
+import { clearTimer, setTimer, timeNow, type TTimer } from '../internal/clock.js';
 import { ObjectMap } from '@push.rocks/lik';
 import { Subject } from 'rxjs';
 import type { TaskConstraintGroup } from './constraintgroup.js';
@@ -5,15 +6,15 @@ import type {
   AbstractDistributedCoordinator,
   IDistributedTaskRequest,
   TDistributedTaskStatus,
-} from './coordinator/abstract.js';
-import { DuplicateTaskError, InvalidOptionError, messageOf, ShutdownError, toError, UnknownTaskError } from './errors.js';
-import type { ITaskEvent } from './events.js';
-import { randomId } from './ids.js';
+} from '../coordinator/abstract.js';
+import { DuplicateTaskError, InvalidOptionError, messageOf, ShutdownError, toError, UnknownTaskError } from '../errors.js';
+import type { ITaskEvent } from '../events.js';
+import { randomId } from '../internal/ids.js';
 import { RunQueue } from './runqueue.js';
 import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo } from './scheduler.js';
-import { checkTriggerOptions, Task, type AnyTask } from './task.js';
-import type { ITaskMetadata, ITaskStep, ITriggerOptions } from './types.js';
-import { assertBoolean, assertNonEmptyString, assertNonNegativeFinite, assertPositiveInteger, describeValue } from './validate.js';
+import { checkTriggerOptions, Task, type AnyTask } from '../task/task.js';
+import type { ITaskMetadata, ITaskStep, ITriggerOptions } from '../types.js';
+import { assertBoolean, assertNonEmptyString, assertNonNegativeFinite, assertPositiveInteger, describeValue } from '../internal/validate.js';
 
 /** Options of `new TaskManager(...)`. */
 export interface ITaskManagerOptions {
@@ -318,11 +319,11 @@ export class TaskManager {
     const { input, ...triggerOptions } = options;
     checkTriggerOptions('addExecuteRemoveTask', triggerOptions);
     this.addTask(task);
-    const startTime = Date.now();
+    const startTime = timeNow();
     try {
       const run = this.runQueue.createRun(task, input, triggerOptions);
       const result = (await this.runQueue.submit(run)) as TResult | undefined;
-      const endTime = Date.now();
+      const endTime = timeNow();
       const steps = task.getStepsMetadata();
       return {
         taskName: task.name!,
@@ -413,12 +414,12 @@ export class TaskManager {
 
   private async drain(timeoutMs: number): Promise<void> {
     this.runQueue.rejectWaiting(new ShutdownError('the TaskManager was stopped before this trigger started'));
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: TTimer | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
-      if (timeoutMs !== Number.POSITIVE_INFINITY) timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      if (timeoutMs !== Number.POSITIVE_INFINITY) timer = setTimer(() => resolve('timeout'), timeoutMs);
     });
     const outcome = await Promise.race([this.runQueue.whenIdle(), timedOut]);
-    if (timer !== undefined) clearTimeout(timer);
+    if (timer !== undefined) clearTimer(timer);
     if (outcome !== 'timeout') return;
     this.runQueue.abortActive(new ShutdownError(`stop(): running work did not finish within ${timeoutMs} ms`));
     await this.runQueue.whenIdle();
@@ -445,7 +446,7 @@ export class TaskManager {
 
   private emitGroupEvent(type: IConstraintGroupEvent['type'], group: TaskConstraintGroup<any>): void {
     if (this.constraintGroupSubject.observed) {
-      this.constraintGroupSubject.next({ type, groupName: group.name, timestamp: Date.now() });
+      this.constraintGroupSubject.next({ type, groupName: group.name, timestamp: timeNow() });
     }
   }
 
@@ -470,7 +471,7 @@ export class TaskManager {
       instanceId: this.instanceId,
       taskName,
       scheduledAt,
-      submittedAt: Date.now(),
+      submittedAt: timeNow(),
       status: 'requesting',
     };
     if (coordinator !== undefined && request !== undefined) {
@@ -486,7 +487,7 @@ export class TaskManager {
     const outcome = await this.runScheduled(task);
     if (coordinator !== undefined && request !== undefined) {
       try {
-        await coordinator.updateDistributedTaskRequest({ ...request, ...outcome, finishedAt: Date.now() });
+        await coordinator.updateDistributedTaskRequest({ ...request, ...outcome, finishedAt: timeNow() });
       } catch (error) {
         this.reportError(toError(error));
       }

@@ -1,6 +1,7 @@
-import { describeValue, assertCap, assertFunction, assertNonEmptyString, assertNonNegativeFinite } from './validate.js';
-import { InvalidOptionError } from './errors.js';
-import type { Task } from './task.js';
+import { timeNow } from '../internal/clock.js';
+import { describeValue, assertCap, assertFunction, assertNonEmptyString, assertNonNegativeFinite } from '../internal/validate.js';
+import { InvalidOptionError } from '../errors.js';
+import type { Task } from '../task/task.js';
 
 /** Options of `new TaskConstraintGroup(...)`. */
 export interface ITaskConstraintGroupOptions<TData extends object = Record<string, unknown>> {
@@ -123,7 +124,7 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
     if (state === undefined) return true;
     if (state.running >= this.maxConcurrent) return false;
     // Without a cooldown there is no clock to read: this is asked for every trigger.
-    return this.cooldownMs === 0 || this.cooldownLeft(state, Date.now()) === 0;
+    return this.cooldownMs === 0 || this.cooldownLeft(state, timeNow()) === 0;
   }
 
   /** Takes a slot for `key`. The manager does this for you; call it only to reserve capacity by hand. */
@@ -158,7 +159,7 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
   getCooldownRemaining(key: string): number {
     if (this.cooldownMs === 0) return 0;
     const state = this.keys.get(key);
-    return state === undefined ? 0 : this.cooldownLeft(state, Date.now());
+    return state === undefined ? 0 : this.cooldownLeft(state, timeNow());
   }
 
   /** Runs holding a slot of `key` right now. */
@@ -168,7 +169,7 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
 
   /** Keys that have runs or a cooldown, with their running count and cooldown left. */
   getKeyStates(): Array<{ key: string; running: number; cooldownRemainingMs: number }> {
-    const now = Date.now();
+    const now = timeNow();
     const states: Array<{ key: string; running: number; cooldownRemainingMs: number }> = [];
     for (const [key, state] of this.keys) {
       const cooldownRemainingMs = this.cooldownLeft(state, now);
@@ -193,7 +194,7 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
     if (state === undefined || state.running === 0) return;
     state.running--;
     // The end time only feeds the cooldown; without one, skip reading the clock.
-    if (ran && this.cooldownMs > 0) state.lastEndedAt = Date.now();
+    if (ran && this.cooldownMs > 0) state.lastEndedAt = timeNow();
     // An idle key stays until the next sweep: a busy key (a mutex with a queue) goes idle
     // and busy again on every run, and would otherwise be deleted and added each time.
     if (++this.releasesSinceSweep >= SWEEP_EVERY_RELEASES) this.sweep();
@@ -223,7 +224,7 @@ export class TaskConstraintGroup<TData extends object = Record<string, unknown>>
 
   private sweep(): void {
     this.releasesSinceSweep = 0;
-    const now = Date.now();
+    const now = timeNow();
     // forEach, not for-of over entries: that makes an [key, state] array per key, and a
     // sweep of a group with many keys runs every thousand releases on a busy manager.
     this.keys.forEach((state, key) => {

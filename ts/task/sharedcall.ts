@@ -1,5 +1,5 @@
-import { createDeferred, type Deferred } from './deferred.js';
-import { AbortError, describeTask, messageOf } from './errors.js';
+import { createDeferred, type Deferred } from '../internal/deferred.js';
+import { AbortError, describeTask, messageOf } from '../errors.js';
 import type { IRunControl } from './taskrun.js';
 
 interface IWaiter<T> {

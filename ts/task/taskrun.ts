@@ -1,7 +1,7 @@
-import { handOnTime, withdrawTime } from './clock.js';
-import { AbortError, describeTask, messageOf, TimeoutError } from './errors.js';
+import { clearTimer, handOnTime, setTimer, timeNow, type TTimer, withdrawTime } from '../internal/clock.js';
+import { AbortError, describeTask, messageOf, TimeoutError } from '../errors.js';
 import type { RetryPolicy } from './retry.js';
-import type { ITaskContext } from './types.js';
+import type { ITaskContext } from '../types.js';
 
 /**
  * A run that its TaskManager can abort (a draining stop that gives up waiting).
@@ -94,7 +94,7 @@ export class TaskRun implements IAbortableRun {
   private attempt = 0;
   /** The try going on now; undefined between tries and after the end. */
   private current: TryContext | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: TTimer | undefined;
   /**
    * A time (epoch ms) is not a small integer: NaN makes the field hold doubles from the
    * start, so setting it does not change the hidden class of runs (see keptForItsClass).
@@ -165,7 +165,7 @@ export class TaskRun implements IAbortableRun {
     const context = new TryContext(++this.attempt);
     this.current = context;
     const timeoutMs = this.timeoutMs;
-    if (timeoutMs !== undefined) this.timer = setTimeout(() => this.onTimeout(context, timeoutMs), timeoutMs);
+    if (timeoutMs !== undefined) this.timer = setTimer(() => this.onTimeout(context, timeoutMs), timeoutMs);
     let pending: unknown;
     try {
       pending = this.host.callFunction(this.input, context);
@@ -218,7 +218,7 @@ export class TaskRun implements IAbortableRun {
     const delayMs = policy!.delayBefore(this.attempt + 1);
     this.host.emitRetrying(this.attempt + 1, delayMs, error);
     this.control?.releaseForRetry();
-    this.timer = setTimeout(() => this.afterRetryDelay(), delayMs);
+    this.timer = setTimer(() => this.afterRetryDelay(), delayMs);
   }
 
   private afterRetryDelay(): void {
@@ -257,7 +257,7 @@ export class TaskRun implements IAbortableRun {
 
   private clearTimer(): void {
     if (this.timer === undefined) return;
-    clearTimeout(this.timer);
+    clearTimer(this.timer);
     this.timer = undefined;
   }
 }

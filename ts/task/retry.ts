@@ -1,5 +1,5 @@
-import { InvalidOptionError } from './errors.js';
-import { assertFunction, assertNonNegativeFinite, assertPositiveInteger, describeValue } from './validate.js';
+import { InvalidOptionError } from '../errors.js';
+import { assertFunction, assertNonNegativeFinite, assertPositiveInteger, describeValue } from '../internal/validate.js';
 
 /** The `retry` option of a Task. */
 export interface IRetryOptions {

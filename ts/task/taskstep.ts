@@ -1,4 +1,4 @@
-import type { ITaskStep, ITaskStepDefinition, TStepStatus } from './types.js';
+import type { ITaskStep, ITaskStepDefinition, TStepStatus } from '../types.js';
 
 /** One declared step of a task and its state in the current (or last) run. */
 export class TaskStep {

@@ -1,6 +1,6 @@
 import { ConstrainedRun, type AnyGroup } from './constrainedrun.js';
 import { before, PriorityQueue } from './priorityqueue.js';
-import type { AnyTask } from './task.js';
+import type { AnyTask } from '../task/task.js';
 
 /** A trigger that waits without a run object: what its run is made from when it leaves the line. */
 interface IPlainWaiter {

@@ -1,8 +1,8 @@
-import { UnknownStepError } from './errors.js';
+import { UnknownStepError } from '../errors.js';
 import { TaskStep } from './taskstep.js';
-import type { ITaskStep, ITaskStepDefinition } from './types.js';
-import { assertArray, assertNonEmptyString, assertNonNegativeFinite, assertString } from './validate.js';
-import { InvalidOptionError } from './errors.js';
+import type { ITaskStep, ITaskStepDefinition } from '../types.js';
+import { assertArray, assertNonEmptyString, assertNonNegativeFinite, assertString } from '../internal/validate.js';
+import { InvalidOptionError } from '../errors.js';
 
 /**
  * The steps of one task and the progress they add up to. A task with no steps reports

@@ -1,6 +1,6 @@
-import { TaskChainError, describeTask, InvalidOptionError } from './errors.js';
-import { Task, type AnyTask } from './task.js';
-import { assertArray, describeValue } from './validate.js';
+import { TaskChainError, describeTask, InvalidOptionError } from '../errors.js';
+import { Task, type AnyTask } from '../task/task.js';
+import { assertArray, describeValue } from '../internal/validate.js';
 
 /** Options of `new Taskchain(...)`. */
 export interface ITaskchainOptions {

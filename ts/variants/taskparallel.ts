@@ -1,6 +1,6 @@
-import { Task, type AnyTask } from './task.js';
+import { Task, type AnyTask } from '../task/task.js';
 import { assertTaskList } from './taskchain.js';
-import { assertArray } from './validate.js';
+import { assertArray } from '../internal/validate.js';
 
 /** Options of `new Taskparallel(...)`. */
 export interface ITaskparallelOptions {

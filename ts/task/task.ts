@@ -1,8 +1,8 @@
 import { Subject } from 'rxjs';
 import { CallBuffer } from './callbuffer.js';
-import { takeTime } from './clock.js';
-import { AbortError, describeTask, InvalidOptionError, messageOf, toError } from './errors.js';
-import type { ITaskEvent } from './events.js';
+import { takeTime, timeNow } from '../internal/clock.js';
+import { AbortError, describeTask, InvalidOptionError, messageOf, toError } from '../errors.js';
+import type { ITaskEvent } from '../events.js';
 import { LabelSet } from './labels.js';
 import { RetryPolicy, type IRetryOptions } from './retry.js';
 import { StepTracker } from './steptracker.js';
@@ -16,7 +16,7 @@ import type {
   ITriggerOptions,
   StepNames,
   TTaskStatus,
-} from './types.js';
+} from '../types.js';
 import {
   assertBoolean,
   assertFinite,
@@ -25,7 +25,7 @@ import {
   assertNonNegativeFinite,
   assertPositiveInteger,
   describeValue,
-} from './validate.js';
+} from '../internal/validate.js';
 
 /** A task of any type parameters, for APIs that accept every kind of task. */
 export type AnyTask = Task<any, any, any, any, any>;
@@ -225,7 +225,7 @@ export class Task<
 
   /** Marks `stepName` active (and the previously active step completed). */
   notifyStep(stepName: StepNames<TSteps>): void {
-    const now = Date.now();
+    const now = timeNow();
     this.steps.notify(this.name, stepName as string, now);
     if (this.isObserved()) {
       this.emit({ type: 'step', stepName: stepName as string, task: this.getMetadata(), timestamp: now });
@@ -345,7 +345,7 @@ export class Task<
   setPaused(paused: boolean): void {
     if (this.pausedFlag === paused) return;
     this.pausedFlag = paused;
-    if (this.isObserved()) this.emit({ type: paused ? 'paused' : 'resumed', task: this.getMetadata(), timestamp: Date.now() });
+    if (this.isObserved()) this.emit({ type: paused ? 'paused' : 'resumed', task: this.getMetadata(), timestamp: timeNow() });
   }
 
   /** One run, not buffered: its tries, timeouts, retries, bookkeeping and events. */
@@ -458,7 +458,7 @@ export class Task<
 
   /** Returns the time it read when no event went out since (see clock.ts), else undefined. */
   private endRunSucceeded(startedAt: number): number | undefined {
-    const now = Date.now();
+    const now = timeNow();
     this.activeRuns--;
     this.runCount++;
     this.lastDuration = now - startedAt;
@@ -472,7 +472,7 @@ export class Task<
 
   /** Ends a failed run; the tries that failed were counted already. */
   private endRunFailed(startedAt: number, thrown: unknown): void {
-    const now = Date.now();
+    const now = timeNow();
     this.activeRuns--;
     this.runCount++;
     this.lastDuration = now - startedAt;
@@ -491,7 +491,7 @@ export class Task<
 
   private emitRetrying(attempt: number, delayMs: number, thrown: unknown): void {
     if (!this.isObserved()) return;
-    this.emit({ type: 'retrying', attempt, delayMs, error: messageOf(thrown), task: this.getMetadata(), timestamp: Date.now() });
+    this.emit({ type: 'retrying', attempt, delayMs, error: messageOf(thrown), task: this.getMetadata(), timestamp: timeNow() });
   }
 
   private isObserved(): boolean {

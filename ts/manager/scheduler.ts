@@ -1,5 +1,6 @@
+import { clearTimer, setTimer, timeNow, type TTimer } from '../internal/clock.js';
 import { Cron } from 'croner';
-import { InvalidCronError } from './errors.js';
+import { InvalidCronError } from '../errors.js';
 
 /** A scheduled task, as `manager.getScheduledTasks()` lists it. */
 export interface IScheduledTaskInfo {
@@ -29,7 +30,7 @@ interface ISchedule {
   /** The tick the timer waits for (epoch ms). */
   nextAt: number | undefined;
   lastAt: number | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: TTimer | undefined;
 }
 
 // Never sleep longer than this at once: a suspended machine or a changed wall clock is
@@ -70,7 +71,7 @@ export class Scheduler {
     this.remove(taskName);
     const schedule: ISchedule = { taskName, expression, cron, nextAt: undefined, lastAt: undefined, timer: undefined };
     this.schedules.set(taskName, schedule);
-    if (this.running) this.arm(schedule, Date.now());
+    if (this.running) this.arm(schedule, timeNow());
   }
 
   /** `true` when `taskName` had a schedule. */
@@ -94,7 +95,7 @@ export class Scheduler {
   start(): void {
     if (this.running) return;
     this.running = true;
-    const now = Date.now();
+    const now = timeNow();
     for (const schedule of this.schedules.values()) this.arm(schedule, now);
   }
 
@@ -106,11 +107,11 @@ export class Scheduler {
   /** The next tick of `taskName` (epoch ms), if it is scheduled and has one. */
   nextRunOf(taskName: string): number | undefined {
     const schedule = this.schedules.get(taskName);
-    return schedule === undefined ? undefined : this.nextTick(schedule, Date.now());
+    return schedule === undefined ? undefined : this.nextTick(schedule, timeNow());
   }
 
   list(): IScheduledTaskInfo[] {
-    const now = Date.now();
+    const now = timeNow();
     const infos: IScheduledTaskInfo[] = [];
     for (const schedule of this.schedules.values()) {
       const nextAt = this.nextTick(schedule, now);
@@ -144,11 +145,11 @@ export class Scheduler {
   private wait(schedule: ISchedule, now: number): void {
     if (schedule.nextAt === undefined) return;
     const delay = Math.min(Math.max(0, schedule.nextAt - now), MAX_TIMER_MS);
-    schedule.timer = setTimeout(() => this.onTimer(schedule), delay);
+    schedule.timer = setTimer(() => this.onTimer(schedule), delay);
   }
 
   private disarm(schedule: ISchedule): void {
-    if (schedule.timer !== undefined) clearTimeout(schedule.timer);
+    if (schedule.timer !== undefined) clearTimer(schedule.timer);
     schedule.timer = undefined;
     schedule.nextAt = undefined;
   }
@@ -156,7 +157,7 @@ export class Scheduler {
   private onTimer(schedule: ISchedule): void {
     schedule.timer = undefined;
     if (!this.running || schedule.nextAt === undefined) return;
-    const now = Date.now();
+    const now = timeNow();
     // Woken early (a capped wait, or a clock that moved back): keep waiting for the tick.
     if (now < schedule.nextAt) return this.wait(schedule, now);
     const tick = schedule.nextAt;

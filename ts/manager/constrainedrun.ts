@@ -1,7 +1,7 @@
 import type { IKeyState, TaskConstraintGroup } from './constraintgroup.js';
 import type { IPrioritized } from './priorityqueue.js';
 import type { ActiveRun } from './runqueue.js';
-import type { AnyTask } from './task.js';
+import type { AnyTask } from '../task/task.js';
 import type { WaitLine } from './waitline.js';
 
 export type AnyGroup = TaskConstraintGroup<any>;

@@ -1,5 +1,5 @@
-import { InvalidOptionError } from './errors.js';
-import { assertString, describeValue } from './validate.js';
+import { InvalidOptionError } from '../errors.js';
+import { assertString, describeValue } from '../internal/validate.js';
 
 /**
  * A task's labels. Held in a Map so that keys such as `__proto__` are ordinary keys;

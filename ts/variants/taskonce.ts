@@ -1,6 +1,6 @@
-import { SharedCall } from './sharedcall.js';
-import { refuseTrigger, Task, type IInternalTriggerOptions, type ITaskOptions } from './task.js';
-import type { ITaskStepDefinition } from './types.js';
+import { SharedCall } from '../task/sharedcall.js';
+import { refuseTrigger, Task, type IInternalTriggerOptions, type ITaskOptions } from '../task/task.js';
+import type { ITaskStepDefinition } from '../types.js';
 
 /**
  * A task whose function runs at most once. Every trigger, concurrent or later, gets the
