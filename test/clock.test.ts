@@ -1,49 +1,57 @@
 /**
- * The bookkeeping clock: a run that ends inside a TaskManager hands its clock reading on
- * to the run it lets in, which takes it once; nothing else ever sees a handed-on reading.
+ * The core's one clock: every reading and timer of tasks and managers goes through it, a
+ * test can swap it, and node's mock timers reach it. A run that ends inside a TaskManager
+ * hands its end reading on to the run it lets in, and nothing else sees that reading.
  */
 import assert from 'node:assert/strict';
-import { describe, test, type TestContext } from 'node:test';
-import { handOnTime, takeTime, withdrawTime } from '../ts/internal/clock.js';
+import { describe, mock, test, type TestContext } from 'node:test';
+import { timeNow, useClock, type IClock, type TTimer } from '../ts/internal/clock.js';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
 
-/** Replaces Date.now with a clock that moves 1,000 ms on every read, so every read shows. */
+/** A clock that moves 1,000 ms on every read, so every read shows; timers are real. */
 function jumpingClock(t: TestContext): () => number {
-  const realNow = Date.now;
   let fakeNow = 1_000_000;
-  Date.now = () => (fakeNow += 1000);
-  t.after(() => {
-    Date.now = realNow;
+  useClock({
+    now: () => (fakeNow += 1000),
+    setTimeout: (callback, ms) => setTimeout(callback, ms),
+    clearTimeout: (timer) => clearTimeout(timer),
   });
+  t.after(() => useClock(undefined));
   return () => fakeNow;
 }
 
 describe('clock', () => {
-  test('takeTime reads the clock when nothing was handed on', (t) => {
-    const lastRead = jumpingClock(t);
-    const time = takeTime();
-    assert.equal(time, lastRead());
+  test('a clock given to useClock answers every reading and timer of a task, and undefined restores the system clock', async (t) => {
+    const armed: Array<{ callback: () => void; ms: number }> = [];
+    const clock: IClock = {
+      now: () => 5_000,
+      setTimeout: (callback, ms) => {
+        armed.push({ callback, ms });
+        return armed.length as unknown as TTimer;
+      },
+      clearTimeout: () => {},
+    };
+    useClock(clock);
+    t.after(() => useClock(undefined));
+    const task = new Task({ name: 'slow', timeoutMs: 250, taskFunction: () => new Promise<never>(() => {}) });
+    const outcome = task.trigger().catch((error: unknown) => error);
+    assert.equal(task.getMetadata().lastRun, 5_000);
+    assert.deepEqual(armed.map((timer) => timer.ms), [250], 'the timeout is armed on the given clock');
+    armed[0]!.callback();
+    assert.equal(((await outcome) as Error).name, 'TimeoutError');
+    useClock(undefined);
+    assert.ok(Math.abs(timeNow() - Date.now()) < 1000, 'the system clock is back');
   });
 
-  test('a handed-on reading is taken once; the next takeTime reads the clock again', (t) => {
-    const lastRead = jumpingClock(t);
-    handOnTime(42);
-    try {
-      assert.equal(takeTime(), 42);
-      assert.equal(takeTime(), lastRead());
-    } finally {
-      withdrawTime();
-    }
+  test('node mock timers reach the default clock', (t) => {
+    mock.timers.enable({ apis: ['Date'], now: 42_000 });
+    t.after(() => mock.timers.reset());
+    assert.equal(timeNow(), 42_000);
+    mock.timers.tick(500);
+    assert.equal(timeNow(), 42_500);
   });
 
-  test('withdrawTime drops a reading that nobody took', (t) => {
-    const lastRead = jumpingClock(t);
-    handOnTime(42);
-    withdrawTime();
-    assert.equal(takeTime(), lastRead());
-  });
-
-  test('the run a finishing run lets in starts at the instant the first one ended, and no reading is left over', async (t) => {
+  test('the run a finishing run lets in starts at the instant the first one ended', async (t) => {
     jumpingClock(t);
     const manager = new TaskManager();
     manager.addConstraintGroup(new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: () => 'k' }));
@@ -59,7 +67,27 @@ describe('clock', () => {
     const [first, second] = seen;
     // Inside the second run, lastDuration is still the first run's: its end is start + duration.
     assert.equal(second!.lastRun, first!.lastRun + second!.lastDuration!, 'the second run started at the first one\'s end reading');
-    const afterwards = takeTime();
-    assert.ok(afterwards > second!.lastRun, 'a later takeTime reads the clock, not a reading left over');
+    const later = new Task({ name: 'later', taskFunction: async () => {} });
+    await later.trigger();
+    assert.ok(later.getMetadata().lastRun! > second!.lastRun, 'a later run reads the clock, not a reading left over');
+  });
+
+  test('a run whose end went out as an event lets the next run read the clock again (subscribers may take time)', async (t) => {
+    jumpingClock(t);
+    const manager = new TaskManager();
+    manager.addConstraintGroup(new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: () => 'k' }));
+    const task = new Task({ name: 'watched', taskFunction: async () => {} });
+    const ends: number[] = [];
+    const subscription = task.eventSubject.subscribe((event) => {
+      if (event.type === 'completed') ends.push(event.timestamp);
+    });
+    t.after(() => subscription.unsubscribe());
+    const starts: number[] = [];
+    task.eventSubject.subscribe((event) => {
+      if (event.type === 'started') starts.push(event.timestamp);
+    });
+    await Promise.all([manager.triggerTask(task), manager.triggerTask(task)]);
+    assert.equal(starts.length, 2);
+    assert.ok(starts[1]! > ends[0]!, 'the second start is a reading of its own, after the first end');
   });
 });

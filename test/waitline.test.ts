@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ConstrainedRun } from '../ts/manager/constrainedrun.js';
+import { ConstrainedRun, plainRun } from '../ts/manager/managedrun.js';
 import { TaskConstraintGroup } from '../ts/manager/constraintgroup.js';
 import type { AnyTask } from '../ts/task/task.js';
 import { WaitLine } from '../ts/manager/waitline.js';
@@ -48,7 +48,7 @@ describe('WaitLine', () => {
   it('lets runs and plain waiters out by priority, then trigger order, whatever the mix', () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => {
-        const line = new WaitLine(group, 'k', undefined);
+        const line = new WaitLine(group, 'k', undefined, plainRun);
         const expected: IExpected[] = [];
         let seq = 0;
         const takeAndCheck = (): void => {
@@ -90,7 +90,7 @@ describe('WaitLine', () => {
   });
 
   it('turns a plain waiter into a run with its task, input, resolve function, seq and the line\'s group', () => {
-    const line = new WaitLine(group, 'k', undefined);
+    const line = new WaitLine(group, 'k', undefined, plainRun);
     const task = taskWithPriority(0);
     const resolve = (): void => {};
     line.addPlain(task, { id: 7 }, resolve, 41);
@@ -104,7 +104,7 @@ describe('WaitLine', () => {
   });
 
   it('takes a plain trigger only where it goes last', () => {
-    const line = new WaitLine(group, 'k', undefined);
+    const line = new WaitLine(group, 'k', undefined, plainRun);
     assert.equal(line.takesPlain(taskWithPriority(5)), true, 'an empty line');
     line.addPlain(taskWithPriority(5), undefined, () => {}, 0);
     assert.equal(line.takesPlain(taskWithPriority(5)), true, 'behind an equal priority');
@@ -115,7 +115,7 @@ describe('WaitLine', () => {
   });
 
   it('lets go of the spent front of plain waiters in a line that never empties', () => {
-    const line = new WaitLine(group, 'k', undefined);
+    const line = new WaitLine(group, 'k', undefined, plainRun);
     const task = taskWithPriority(0);
     let seq = 0;
     for (let i = 0; i < 100; i++) line.addPlain(task, undefined, () => {}, seq++);

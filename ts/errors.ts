@@ -11,7 +11,8 @@ export type TTaskbufferErrorCode =
   | 'DUPLICATE_TASK'
   | 'MANAGER_STOPPED'
   | 'ABORTED'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'INTERNAL';
 
 /** Base class of all errors raised by taskbuffer itself. */
 export class TaskbufferError extends Error {

@@ -52,36 +52,3 @@ export function setTimerRef(timer: TTimer, keepAlive: boolean): void {
   if (keepAlive) handle.ref?.();
   else handle.unref?.();
 }
-
-/**
- * A reading handed on from a run that just ended to the run it lets in.
- *
- * Reading the clock is a call into the runtime, and on a loaded machine it costs about a
- * tenth of a whole queued run. When a run ends inside a TaskManager, the queue starts the
- * next run at once, in the same synchronous stretch, with only its own bookkeeping in
- * between: so the ending run hands its reading on, and the next start takes it instead of
- * reading the clock again. A reading is taken at most once and withdrawn when the stretch
- * ends, so nothing else ever sees it.
- */
-let handedOn: number | undefined;
-
-/** The time a run starts at: a reading handed on by a run that just ended, else the clock. */
-export function takeTime(): number {
-  const reading = handedOn;
-  if (reading === undefined) return current.now();
-  handedOn = undefined;
-  return reading;
-}
-
-/**
- * Hands `reading` on to the next `takeTime()`, until `withdrawTime()`. Only around code
- * that runs no user code before that `takeTime()`, so that the reading cannot go stale;
- * withdraw in a `finally`.
- */
-export function handOnTime(reading: number): void {
-  handedOn = reading;
-}
-
-export function withdrawTime(): void {
-  handedOn = undefined;
-}

@@ -49,6 +49,9 @@ export interface IKeyState {
   lastEndedAt: number | undefined;
 }
 
+/** A group of any data type, for the manager's collections of them. */
+export type AnyGroup = TaskConstraintGroup<any>;
+
 /** Told when a key may have room again because of a call from outside the manager. */
 export type TCapacityListener = (group: TaskConstraintGroup<any>, key: string | undefined) => void;
 

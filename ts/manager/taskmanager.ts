@@ -12,7 +12,8 @@ import type { ITaskEvent } from '../events.js';
 import { randomId } from '../internal/ids.js';
 import { RunQueue } from './runqueue.js';
 import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo } from './scheduler.js';
-import { checkTriggerOptions, Task, type AnyTask } from '../task/task.js';
+import { Task, type AnyTask } from '../task/task.js';
+import { checkTriggerOptions } from '../task/triggeroptions.js';
 import type { ITaskMetadata, ITaskStep, ITriggerOptions } from '../types.js';
 import { assertBoolean, assertNonEmptyString, assertNonNegativeFinite, assertPositiveInteger, describeValue } from '../internal/validate.js';
 
@@ -249,7 +250,7 @@ export class TaskManager {
   resumeTask(name: string): void {
     const task = this.requireTask(name, 'resumeTask');
     task.setPaused(false);
-    this.runQueue.resumeTask(task);
+    this.runQueue.resume(task);
   }
 
   /** New runs that this group applies to wait until `resumeConstraintGroup`; running work finishes. */
@@ -264,7 +265,7 @@ export class TaskManager {
   resumeConstraintGroup(name: string): void {
     const group = this.requireGroup(name, 'resumeConstraintGroup');
     if (!this.runQueue.isPaused(group)) return;
-    this.runQueue.resumeGroup(group);
+    this.runQueue.resume(group);
     this.emitGroupEvent('resumed', group);
   }
 

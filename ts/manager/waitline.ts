@@ -1,32 +1,16 @@
-import { ConstrainedRun, type AnyGroup } from './constrainedrun.js';
-import { before, PriorityQueue } from './priorityqueue.js';
+import { keepShapeAlive, newPlainWaiter, type IPlainWaiter as IPlainWaiterOf, type TResolve } from '../internal/hotpath.js';
+import type { AnyGroup } from './constraintgroup.js';
+import { before, PriorityQueue, type IPrioritized } from './priorityqueue.js';
 import type { AnyTask } from '../task/task.js';
 
 /** A trigger that waits without a run object: what its run is made from when it leaves the line. */
-interface IPlainWaiter {
-  readonly task: AnyTask;
-  readonly input: unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly seq: number;
-}
+type IPlainWaiter = IPlainWaiterOf<AnyTask>;
 
 /**
- * A plain waiter, made by an object literal in this one place on purpose. V8 tracks the
- * objects made at a literal, and once most of them outlive a young-generation collection
- * (as waiters behind a busy key do) it makes the rest straight in the old generation,
- * where no young collection copies them again. A class instance, or four slots of an
- * array, would be copied once or twice each; in a burst behind a busy per-key mutex that
- * copying costs about a fifth of the whole run.
- *
- * V8 makes that decision once per literal, from the first collections that find enough
- * waiters: if those find most of them gone (bursts drained within a collection or two),
- * it decides against it for good, and waiters then cost about a tenth more than the four
- * array slots they took before. Deep queues, where the cost matters, are what it sees
- * first in most processes; `npm run bench` measures a fresh process per case.
+ * Makes the run of a plain waiter as it leaves its line, with the line's group as its only
+ * group. Given by the owner of the line, so that lines need not know how runs are made.
  */
-function newPlainWaiter(task: AnyTask, input: unknown, resolve: (value: unknown) => void, seq: number): IPlainWaiter {
-  return { task, input, resolve, seq };
-}
+export type TPlainRunMaker<TRun> = (task: AnyTask, input: unknown, groups: AnyGroup[], key: string, seq: number, resolve: TResolve) => TRun;
 
 /**
  * Plain waiters are kept in a chain of chunks, each an array whose last slot links the
@@ -55,7 +39,7 @@ function linkSlot(chunk: Chunk): number {
  *
  * Most triggers that wait are plain: no signal, timeout or priority of their own, and the
  * line's group as their only group. Such a trigger waits as a small plain waiter (task,
- * input, resolve function, seq; see `newPlainWaiter`), and its run object is made only
+ * input, resolve function, seq; see `newPlainWaiter` in internal/hotpath.ts), and its run object is made only
  * when it leaves the line. A burst of 100,000 triggers then waits without 100,000 run
  * objects, which would each be twice the size and be copied by young collections.
  *
@@ -64,7 +48,7 @@ function linkSlot(chunk: Chunk): number {
  * that does not go before every plain waiter first turns them into runs, in order. A
  * waiter is turned into a run at most once, so over time that costs O(1) per trigger.
  */
-export class WaitLine extends PriorityQueue<ConstrainedRun> {
+export class WaitLine<TRun extends IPrioritized> extends PriorityQueue<TRun> {
   private headChunk: Chunk | undefined = undefined;
   private headSlot = 0;
   private tailChunk: Chunk | undefined = undefined;
@@ -79,6 +63,7 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
     readonly key: string,
     /** Set for a pause line: the paused task or group. */
     readonly gate: AnyTask | AnyGroup | undefined,
+    private readonly makeRun: TPlainRunMaker<TRun>,
   ) {
     super();
   }
@@ -96,7 +81,7 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
   }
 
   /** Adds a plain waiter; the caller checked `takesPlain`. Only constraint lines take them. */
-  addPlain(task: AnyTask, input: unknown, resolve: (value: unknown) => void, seq: number): void {
+  addPlain(task: AnyTask, input: unknown, resolve: TResolve, seq: number): void {
     let chunk = this.tailChunk;
     if (chunk === undefined) {
       chunk = newChunk(FIRST_CHUNK_WAITERS);
@@ -113,7 +98,7 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
   }
 
   /** Adds a run in its place by priority and trigger order. */
-  add(run: ConstrainedRun): void {
+  add(run: TRun): void {
     if (this.plainCount > 0 && !this.goesBeforePlain(run)) this.turnPlainIntoRuns();
     this.push(run);
   }
@@ -124,26 +109,26 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
   }
 
   /** Whether the line's first waiter goes before `run`, which would then have to wait behind it. */
-  headGoesBefore(run: ConstrainedRun): boolean {
+  headGoesBefore(run: TRun): boolean {
     if (this.size > 0) return before(this.peek()!, run);
     return this.plainCount > 0 && !this.goesBeforePlain(run);
   }
 
   /** Takes the first waiter out of the line, as a run. */
-  take(): ConstrainedRun | undefined {
+  take(): TRun | undefined {
     if (this.size > 0) return this.pop();
     return this.plainCount > 0 ? this.shiftPlain() : undefined;
   }
 
   /** Empties the line and returns its waiters as runs, first first. */
-  takeAll(): ConstrainedRun[] {
-    const runs: ConstrainedRun[] = [];
+  takeAll(): TRun[] {
+    const runs: TRun[] = [];
     for (let run = this.take(); run !== undefined; run = this.take()) runs.push(run);
     return runs;
   }
 
   /** Whether `run` goes before the first plain waiter, and so before all of them. */
-  private goesBeforePlain(run: ConstrainedRun): boolean {
+  private goesBeforePlain(run: TRun): boolean {
     const first = this.headChunk![this.headSlot] as IPlainWaiter;
     const priority = first.task.priority;
     return run.priority !== priority ? run.priority > priority : run.seq < first.seq;
@@ -154,13 +139,12 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
     while (this.plainCount > 0) this.push(this.shiftPlain());
   }
 
-  private shiftPlain(): ConstrainedRun {
+  private shiftPlain(): TRun {
     const chunk = this.headChunk!;
     const slot = this.headSlot;
     const waiter = chunk[slot] as IPlainWaiter;
     this.soleGroup ??= [this.group!];
-    const run = new ConstrainedRun(waiter.task, waiter.input, this.soleGroup, this.key, waiter.seq, undefined);
-    run.resolve = waiter.resolve;
+    const run = this.makeRun(waiter.task, waiter.input, this.soleGroup, this.key, waiter.seq, waiter.resolve);
     chunk[slot] = undefined;
     this.headSlot = slot + 1;
     if (--this.plainCount === 0) {
@@ -173,7 +157,6 @@ export class WaitLine extends PriorityQueue<ConstrainedRun> {
     }
     return run;
   }
-
-  /** Keeps the hidden class of lines alive; see ConstrainedRun's. */
-  private static readonly lineKeptForItsClass = new WaitLine(undefined, '', undefined);
 }
+
+keepShapeAlive(new WaitLine(undefined, '', undefined, () => undefined as never));

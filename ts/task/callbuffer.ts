@@ -1,15 +1,18 @@
 import { SharedCall } from './sharedcall.js';
-import type { IInternalTriggerOptions } from './task.js';
+import type { ITriggerOptions } from '../types.js';
+import type { IRunControl } from './taskrun.js';
 
 interface IQueuedCall<TInput, TResult> {
   input: TInput;
   /** Options of the newest caller, whose input runs. */
-  options: IInternalTriggerOptions | undefined;
+  options: ITriggerOptions | undefined;
+  /** The TaskManager's control of the newest caller, when a manager triggered it. */
+  control: IRunControl | undefined;
   /** The caller who queued it plus every caller whose call it replaced. */
   callers: SharedCall<TResult>;
 }
 
-type TRun<TInput, TResult> = (input: TInput, options: IInternalTriggerOptions | undefined) => Promise<TResult>;
+type TRun<TInput, TResult> = (input: TInput, options: ITriggerOptions | undefined, control: IRunControl | undefined) => Promise<TResult>;
 
 /**
  * The queue behind `buffered: true`: at most `max` runs at once and at most `max` calls
@@ -34,26 +37,28 @@ export class CallBuffer<TInput, TResult> {
     return this.waiting.length;
   }
 
-  push(input: TInput, options: IInternalTriggerOptions | undefined): Promise<TResult> {
-    if (this.running < this.max) return this.start(input, options);
+  push(input: TInput, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<TResult> {
+    if (this.running < this.max) return this.start(input, options, control);
     if (this.waiting.length < this.max) {
       const call: IQueuedCall<TInput, TResult> = {
         input,
         options,
+        control,
         callers: new SharedCall(this.taskName, () => this.drop(call)),
       };
       this.waiting.push(call);
-      return call.callers.join(options?.signal, options?.control);
+      return call.callers.join(options?.signal, control);
     }
     const newest = this.waiting[this.waiting.length - 1]!;
     newest.input = input;
     newest.options = options;
-    return newest.callers.join(options?.signal, options?.control);
+    newest.control = control;
+    return newest.callers.join(options?.signal, control);
   }
 
-  private start(input: TInput, options: IInternalTriggerOptions | undefined): Promise<TResult> {
+  private start(input: TInput, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<TResult> {
     this.running++;
-    const outcome = this.run(input, options);
+    const outcome = this.run(input, options, control);
     outcome.then(this.onRunEnded, this.onRunEnded);
     return outcome;
   }
@@ -63,7 +68,7 @@ export class CallBuffer<TInput, TResult> {
     const next = this.waiting.shift();
     if (next === undefined) return;
     const options = { ...next.options, signal: next.callers.signalForWork() };
-    next.callers.settleWith(this.start(next.input, options));
+    next.callers.settleWith(this.start(next.input, options, next.control));
   };
 
   private drop(call: IQueuedCall<TInput, TResult>): void {

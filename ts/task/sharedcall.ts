@@ -34,14 +34,14 @@ export class SharedCall<T> {
    */
   join(signal: AbortSignal | undefined, control?: IRunControl): Promise<T> {
     const waiter: IWaiter<T> = { deferred: createDeferred<T>(), signal, onAbort: undefined };
-    if (signal === undefined && control?.attachWaiter === undefined) {
+    if (signal === undefined && control === undefined) {
       this.everyWaiterCanAbort = false;
     }
     if (signal !== undefined) {
       waiter.onAbort = () => this.leave(waiter, signal.reason);
       signal.addEventListener('abort', waiter.onAbort, { once: true });
     }
-    control?.attachWaiter?.((reason) => this.leave(waiter, reason));
+    control?.attachWaiter((reason) => this.leave(waiter, reason));
     this.waiters.add(waiter);
     return waiter.deferred.promise;
   }

@@ -1,22 +1,4 @@
-import { Subject } from 'rxjs';
-import { CallBuffer } from './callbuffer.js';
-import { takeTime, timeNow } from '../internal/clock.js';
-import { AbortError, describeTask, InvalidOptionError, messageOf, toError } from '../errors.js';
-import type { ITaskEvent } from '../events.js';
-import { LabelSet } from './labels.js';
-import { RetryPolicy, type IRetryOptions } from './retry.js';
-import { StepTracker } from './steptracker.js';
-import { TaskRun, TryContext, type IRunControl, type IRunHost } from './taskrun.js';
-import type {
-  ITaskContext,
-  ITaskFunction,
-  ITaskMetadata,
-  ITaskStep,
-  ITaskStepDefinition,
-  ITriggerOptions,
-  StepNames,
-  TTaskStatus,
-} from '../types.js';
+import { describeTask, InvalidOptionError } from '../errors.js';
 import {
   assertBoolean,
   assertFinite,
@@ -26,6 +8,12 @@ import {
   assertPositiveInteger,
   describeValue,
 } from '../internal/validate.js';
+import type { ITaskContext, ITaskFunction, ITaskStepDefinition, ITriggerOptions, StepNames } from '../types.js';
+import { CallBuffer } from './callbuffer.js';
+import type { IRetryOptions } from './retry.js';
+import { TaskCore } from './taskcore.js';
+import { PromisedRun, type IRunControl } from './taskrun.js';
+import { refuseTrigger } from './triggeroptions.js';
 
 /** A task of any type parameters, for APIs that accept every kind of task. */
 export type AnyTask = Task<any, any, any, any, any>;
@@ -101,15 +89,6 @@ export interface ITaskOptions<
 }
 
 /**
- * What `trigger` accepts besides the input. `control` is how a TaskManager steers the
- * runs it starts.
- * @internal
- */
-export interface IInternalTriggerOptions extends ITriggerOptions {
-  control?: IRunControl;
-}
-
-/**
  * The unit of work: a function with a name, typed data, labels, steps with progress,
  * error tracking and an rxjs stream of lifecycle events.
  *
@@ -125,90 +104,53 @@ export class Task<
   TData extends object = Record<string, unknown>,
   TInput = any,
   TResult = any,
-> {
-  /** Identifies the task in metadata, events, errors and the TaskManager. */
-  readonly name: string | undefined;
+> extends TaskCore {
   /** The typed data bag. */
   data: TData;
   readonly taskFunction: ITaskFunction<T, TInput, TResult>;
-  readonly buffered: boolean;
-  readonly bufferMax: number | undefined;
   readonly preTask: TTaskReference | undefined;
   readonly afterTask: TTaskReference | undefined;
   readonly taskSetup: (() => T | PromiseLike<T>) | undefined;
-  /** Resolve failed runs with `undefined` instead of rejecting. */
-  catchErrors: boolean;
   /** The default limit of each try in ms, if any. */
   readonly timeoutMs: number | undefined;
   /** The default priority of this task's triggers in a TaskManager. */
   readonly priority: number;
-  /** @internal */
-  readonly retryPolicy: RetryPolicy | undefined;
   /**
-   * Lifecycle events of this task: `started`, `step`, `completed`, `failed`. Events are
-   * only built while someone subscribes, so an unobserved task pays nothing for them.
+   * Whether a TaskManager may run this task's runs itself: its trigger is the plain one
+   * (not buffered, and no subclass brings a trigger of its own). Decided once, here.
+   * @internal
    */
-  readonly eventSubject = new Subject<ITaskEvent>();
-  /** Runs that ended, successfully or not. */
-  runCount = 0;
-  /** Failed runs across all runs. `clearError()` leaves it alone. */
-  errorCount = 0;
+  readonly runsDirectly: boolean;
 
-  private lastErrorValue: Error | undefined;
-  private activeRuns = 0;
-  private pausedFlag = false;
-  private lastRunAt: number | undefined;
-  private lastDuration: number | undefined;
-  private lastOutcome: 'completed' | 'failed' | undefined;
   private setupPromise: Promise<T> | undefined;
   private readonly hasHooks: boolean;
-  private readonly steps: StepTracker;
-  private readonly labelSet: LabelSet;
   // Typed loosely on purpose: a field typed by TResult would make Task contravariant in it,
   // and a task whose function only throws (TResult = never) would no longer fit AnyTask.
   private readonly callBuffer: CallBuffer<any, any> | undefined;
-  private readonly eventSinks: Array<Subject<ITaskEvent>> = [];
 
   constructor(options: ITaskOptions<T, TSteps, TData, TInput, TResult>) {
-    if (options === null || typeof options !== 'object') {
-      throw new InvalidOptionError('options', options, `new Task(options): expected an options object, got ${describeValue(options)}`);
-    }
-    if (options.name !== undefined) assertNonEmptyString('new Task(options)', 'name', options.name);
-    const owner = describeTask(options.name);
-    assertFunction(owner, 'taskFunction', options.taskFunction);
-    if (options.taskSetup !== undefined) assertFunction(owner, 'taskSetup', options.taskSetup);
-    if (options.catchErrors !== undefined) assertBoolean(owner, 'catchErrors', options.catchErrors);
-    if (options.buffered !== undefined) assertBoolean(owner, 'buffered', options.buffered);
-    if (options.bufferMax !== undefined) {
-      assertPositiveInteger(owner, 'bufferMax', options.bufferMax);
-      if (options.buffered !== true) {
-        throw new InvalidOptionError('bufferMax', options.bufferMax,
-          `${owner}: \`bufferMax\` (${options.bufferMax}) only applies with \`buffered: true\``);
-      }
-    }
-    assertTaskReference(owner, 'preTask', options.preTask);
-    assertTaskReference(owner, 'afterTask', options.afterTask);
-    if (options.timeoutMs !== undefined) assertNonNegativeFinite(owner, 'timeoutMs', options.timeoutMs);
-    if (options.priority !== undefined) assertFinite(owner, 'priority', options.priority);
-
-    this.name = options.name;
+    const owner = checkTaskOptions(options);
+    super({
+      owner,
+      name: options.name,
+      catchErrors: options.catchErrors,
+      retry: options.retry,
+      steps: options.steps,
+      labels: options.labels,
+      bufferMax: options.buffered === true ? options.bufferMax ?? 1 : undefined,
+    });
     this.taskFunction = options.taskFunction;
     this.data = options.data ?? ({} as TData);
-    this.catchErrors = options.catchErrors ?? false;
     this.preTask = options.preTask;
     this.afterTask = options.afterTask;
     this.taskSetup = options.taskSetup;
     this.timeoutMs = options.timeoutMs;
     this.priority = options.priority ?? 0;
-    this.retryPolicy = options.retry === undefined ? undefined : new RetryPolicy(owner, options.retry);
     this.hasHooks = this.preTask !== undefined || this.afterTask !== undefined || this.taskSetup !== undefined;
-    this.steps = new StepTracker(owner, options.steps);
-    this.labelSet = new LabelSet(owner, options.labels);
-    this.buffered = options.buffered ?? false;
-    this.bufferMax = this.buffered ? options.bufferMax ?? 1 : undefined;
-    this.callBuffer = this.buffered
-      ? new CallBuffer(this.name, this.bufferMax!, (input, runOptions) => this.run(input, runOptions))
-      : undefined;
+    this.callBuffer = this.bufferMax === undefined
+      ? undefined
+      : new CallBuffer(this.name, this.bufferMax, (input, runOptions, control) => this.startRun(input, runOptions, control));
+    this.runsDirectly = this.callBuffer === undefined && this.trigger === Task.prototype.trigger;
   }
 
   /**
@@ -220,79 +162,24 @@ export class Task<
   trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
     const refusal = refuseTrigger(this.name, options);
     if (refusal !== undefined) return refusal;
-    return (this.callBuffer === undefined ? this.run(input, options) : this.callBuffer.push(input, options)) as Promise<TResult>;
+    const outcome = this.callBuffer === undefined ? this.startRun(input, options, undefined) : this.callBuffer.push(input, options, undefined);
+    return outcome as Promise<TResult>;
+  }
+
+  /**
+   * How a TaskManager triggers a task that it cannot run itself (`runsDirectly` is
+   * false): like `trigger`, with `control` to follow and steer the run. The manager
+   * checked the options already.
+   * @internal
+   */
+  triggerUnder(control: IRunControl, input: unknown, options: ITriggerOptions): Promise<unknown> {
+    if (this.callBuffer !== undefined) return this.callBuffer.push(input, options, control);
+    return this.trigger(input as TInput, options);
   }
 
   /** Marks `stepName` active (and the previously active step completed). */
   notifyStep(stepName: StepNames<TSteps>): void {
-    const now = timeNow();
-    this.steps.notify(this.name, stepName as string, now);
-    if (this.isObserved()) {
-      this.emit({ type: 'step', stepName: stepName as string, task: this.getMetadata(), timestamp: now });
-    }
-  }
-
-  /** 0–100: the sum of completed steps' percentages; 100 after a successful run. */
-  getProgress(): number {
-    return this.steps.progress;
-  }
-
-  /** A copy of every step with its status. */
-  getStepsMetadata(): ITaskStep[] {
-    return this.steps.snapshot();
-  }
-
-  /** A JSON-safe snapshot of the task; later changes do not show in it. */
-  getMetadata(): ITaskMetadata {
-    const metadata: ITaskMetadata = {
-      name: this.name ?? '',
-      status: this.status,
-      steps: this.steps.snapshot(),
-      currentProgress: this.steps.progress,
-      runCount: this.runCount,
-      errorCount: this.errorCount,
-      activeRuns: this.activeRuns,
-      labels: this.labelSet.toRecord(),
-      buffered: this.buffered,
-      paused: this.pausedFlag,
-    };
-    const currentStep = this.steps.currentStepName;
-    if (currentStep !== undefined) metadata.currentStep = currentStep;
-    if (this.lastErrorValue !== undefined) metadata.lastError = this.lastErrorValue.message;
-    if (this.lastRunAt !== undefined) metadata.lastRun = this.lastRunAt;
-    if (this.lastDuration !== undefined) metadata.lastDuration = this.lastDuration;
-    if (this.bufferMax !== undefined) metadata.bufferMax = this.bufferMax;
-    return metadata;
-  }
-
-  /** `idle` before the first run, `running` while any run is active, else the last outcome. */
-  get status(): TTaskStatus {
-    if (this.activeRuns > 0) return 'running';
-    return this.lastOutcome ?? 'idle';
-  }
-
-  /** Whether a run is active (stays true until the last of overlapping runs ends). */
-  get running(): boolean {
-    return this.activeRuns > 0;
-  }
-
-  get idle(): boolean {
-    return this.activeRuns === 0;
-  }
-
-  /** When the last run started. */
-  get lastRun(): Date | undefined {
-    return this.lastRunAt === undefined ? undefined : new Date(this.lastRunAt);
-  }
-
-  /** The last run's error, until a later success or `clearError()`. */
-  get lastError(): Error | undefined {
-    return this.lastErrorValue;
-  }
-
-  /** Forgets `lastError`; `errorCount` and `status` stay. */
-  clearError(): void {
-    this.lastErrorValue = undefined;
+    this.markStep(stepName as string);
   }
 
   /** The labels, as a frozen copy; change them with `setLabel` / `removeLabel`. */
@@ -318,106 +205,14 @@ export class Task<
     return this.labelSet.remove(key);
   }
 
-  /**
-   * Also deliver this task's events to `sink` (used by TaskManager). Events are then built
-   * while either the task's own subject or the sink has subscribers.
-   * @internal
-   */
-  addEventSink(sink: Subject<ITaskEvent>): void {
-    if (!this.eventSinks.includes(sink)) this.eventSinks.push(sink);
-  }
-
   /** @internal */
-  removeEventSink(sink: Subject<ITaskEvent>): void {
-    const index = this.eventSinks.indexOf(sink);
-    if (index >= 0) this.eventSinks.splice(index, 1);
-  }
-
-  /** Whether a TaskManager holds new runs of this task back. */
-  get paused(): boolean {
-    return this.pausedFlag;
-  }
-
-  /**
-   * Set by TaskManager's `pauseTask` / `resumeTask`; emits `paused` / `resumed`.
-   * @internal
-   */
-  setPaused(paused: boolean): void {
-    if (this.pausedFlag === paused) return;
-    this.pausedFlag = paused;
-    if (this.isObserved()) this.emit({ type: paused ? 'paused' : 'resumed', task: this.getMetadata(), timestamp: timeNow() });
+  callFunction(input: unknown, context: ITaskContext): unknown {
+    return this.hasHooks ? this.runWithHooks(input as TInput, context) : this.taskFunction(input as TInput, undefined as T, context);
   }
 
   /** One run, not buffered: its tries, timeouts, retries, bookkeeping and events. */
-  protected run(input: unknown, options?: IInternalTriggerOptions): Promise<unknown> {
-    const signal = options?.signal;
-    const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
-    const control = options?.control;
-    if (signal === undefined && timeoutMs === undefined && control === undefined && this.retryPolicy === undefined) {
-      return this.runOnce(input);
-    }
-    return TaskRun.promised(this.runHost, input, signal, timeoutMs, control);
-  }
-
-  /**
-   * A run that nothing can abort, time out or retry: one try, and the same bookkeeping
-   * and outcome as a TaskRun would give it, without a TaskRun's machinery. This is what
-   * a plain `task.trigger()` costs.
-   */
-  private runOnce(input: unknown): Promise<unknown> {
-    const startedAt = this.beginRun();
-    let pending: unknown;
-    try {
-      pending = this.callFunction(input as TInput, new TryContext(1));
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    return Promise.resolve(pending).then(
-      (result) => {
-        this.endRunSucceeded(startedAt);
-        return result;
-      },
-      (error: unknown) => {
-        this.recordTryFailure(error);
-        this.endRunFailed(startedAt, error);
-        if (this.catchErrors) return undefined;
-        throw error;
-      },
-    );
-  }
-
-  /**
-   * Starts a run for a TaskManager that reports its outcome to `control.settled` instead
-   * of through a promise. Returns false, and starts nothing, when the task's trigger is
-   * not the plain one (a buffered task, TaskDebounced, TaskOnce, or a subclass that
-   * overrides `trigger` or `run`): the manager must go through `trigger` then.
-   * The manager checked the options, and its signal is not aborted (it would have ended
-   * the trigger), so this skips what `trigger` checks.
-   * @internal
-   */
-  startReportingRun(input: unknown, signal: AbortSignal | undefined, timeoutMs: number | undefined, control: IRunControl): boolean {
-    if (this.callBuffer !== undefined || this.trigger !== Task.prototype.trigger || this.run !== Task.prototype.run) return false;
-    const tryTimeoutMs = timeoutMs ?? this.timeoutMs;
-    if (signal === undefined && tryTimeoutMs === undefined && this.retryPolicy === undefined && control.runSingleTry !== undefined) {
-      control.runSingleTry(this.runHost, input);
-    } else {
-      TaskRun.reportingTo(this.runHost, input, signal, tryTimeoutMs, control);
-    }
-    return true;
-  }
-
-  /** The side of the task a TaskRun sees; an object of its own so these stay off the public surface. */
-  private readonly runHost: IRunHost = hostFor(this, {
-    callFunction: (input, context) => this.callFunction(input as TInput, context),
-    beginRun: () => this.beginRun(),
-    recordTryFailure: (error) => this.recordTryFailure(error),
-    endRunSucceeded: (startedAt) => this.endRunSucceeded(startedAt),
-    endRunFailed: (startedAt, error) => this.endRunFailed(startedAt, error),
-    emitRetrying: (attempt, delayMs, error) => this.emitRetrying(attempt, delayMs, error),
-  });
-
-  private callFunction(input: TInput, context: ITaskContext): TResult | PromiseLike<TResult> {
-    return this.hasHooks ? this.runWithHooks(input, context) : this.taskFunction(input, undefined as T, context);
+  private startRun(input: unknown, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<unknown> {
+    return new PromisedRun(this, input, options?.signal, options?.timeoutMs ?? this.timeoutMs, control).promise();
   }
 
   private async runWithHooks(input: TInput, context: ITaskContext): Promise<TResult> {
@@ -439,138 +234,31 @@ export class Task<
     }
     return this.setupPromise;
   }
+}
 
-  private beginRun(): number {
-    const now = takeTime();
-    // Steps belong to the task, not to a run: overlapping runs share them, so only the
-    // first of them starts the steps afresh.
-    if (this.activeRuns === 0) this.steps.reset();
-    this.activeRuns++;
-    this.lastRunAt = now;
-    if (this.isObserved()) this.emit({ type: 'started', task: this.getMetadata(), timestamp: now });
-    return now;
+/** Checks the options of `new Task` where they enter; returns the owner named in messages. */
+function checkTaskOptions(options: ITaskOptions<any, any, any, any, any>): string {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', options, `new Task(options): expected an options object, got ${describeValue(options)}`);
   }
-
-  private recordTryFailure(thrown: unknown): void {
-    this.errorCount++;
-    this.lastErrorValue = toError(thrown);
-  }
-
-  /** Returns the time it read when no event went out since (see clock.ts), else undefined. */
-  private endRunSucceeded(startedAt: number): number | undefined {
-    const now = timeNow();
-    this.activeRuns--;
-    this.runCount++;
-    this.lastDuration = now - startedAt;
-    this.lastOutcome = 'completed';
-    this.lastErrorValue = undefined;
-    if (this.activeRuns === 0) this.steps.completeAll(now);
-    if (!this.isObserved()) return now;
-    this.emit({ type: 'completed', duration: now - startedAt, task: this.getMetadata(), timestamp: now });
-    return undefined;
-  }
-
-  /** Ends a failed run; the tries that failed were counted already. */
-  private endRunFailed(startedAt: number, thrown: unknown): void {
-    const now = timeNow();
-    this.activeRuns--;
-    this.runCount++;
-    this.lastDuration = now - startedAt;
-    this.lastOutcome = 'failed';
-    this.lastErrorValue = toError(thrown);
-    if (this.isObserved()) {
-      this.emit({
-        type: 'failed',
-        error: messageOf(thrown),
-        duration: now - startedAt,
-        task: this.getMetadata(),
-        timestamp: now,
-      });
+  if (options.name !== undefined) assertNonEmptyString('new Task(options)', 'name', options.name);
+  const owner = describeTask(options.name);
+  assertFunction(owner, 'taskFunction', options.taskFunction);
+  if (options.taskSetup !== undefined) assertFunction(owner, 'taskSetup', options.taskSetup);
+  if (options.catchErrors !== undefined) assertBoolean(owner, 'catchErrors', options.catchErrors);
+  if (options.buffered !== undefined) assertBoolean(owner, 'buffered', options.buffered);
+  if (options.bufferMax !== undefined) {
+    assertPositiveInteger(owner, 'bufferMax', options.bufferMax);
+    if (options.buffered !== true) {
+      throw new InvalidOptionError('bufferMax', options.bufferMax,
+        `${owner}: \`bufferMax\` (${options.bufferMax}) only applies with \`buffered: true\``);
     }
   }
-
-  private emitRetrying(attempt: number, delayMs: number, thrown: unknown): void {
-    if (!this.isObserved()) return;
-    this.emit({ type: 'retrying', attempt, delayMs, error: messageOf(thrown), task: this.getMetadata(), timestamp: timeNow() });
-  }
-
-  private isObserved(): boolean {
-    if (this.eventSubject.observed) return true;
-    const sinks = this.eventSinks;
-    for (let i = 0; i < sinks.length; i++) if (sinks[i]!.observed) return true;
-    return false;
-  }
-
-  private emit(event: ITaskEvent): void {
-    this.eventSubject.next(event);
-    for (const sink of this.eventSinks) sink.next(event);
-  }
-}
-
-function hostFor(task: AnyTask, methods: Omit<IRunHost, 'name' | 'catchErrors' | 'retryPolicy'>): IRunHost {
-  return {
-    ...methods,
-    get name() {
-      return task.name;
-    },
-    get catchErrors() {
-      return task.catchErrors;
-    },
-    get retryPolicy() {
-      return task.retryPolicy;
-    },
-  };
-}
-
-/** Checks a trigger's options where they enter; `owner` names the caller in messages. */
-export function checkTriggerOptions(owner: string, options: ITriggerOptions): void {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('options', options, `${owner}: expected trigger options to be an object, got ${describeValue(options)}`);
-  }
-  if (options.signal !== undefined && !isAbortSignal(options.signal)) {
-    throw new InvalidOptionError('signal', options.signal, `${owner}: expected \`signal\` to be an AbortSignal, got ${describeValue(options.signal)}`);
-  }
+  assertTaskReference(owner, 'preTask', options.preTask);
+  assertTaskReference(owner, 'afterTask', options.afterTask);
   if (options.timeoutMs !== undefined) assertNonNegativeFinite(owner, 'timeoutMs', options.timeoutMs);
   if (options.priority !== undefined) assertFinite(owner, 'priority', options.priority);
-}
-
-/** The same checks as `checkTriggerOptions` without building any message: the hot path's test. */
-function areValidTriggerOptions(options: ITriggerOptions): boolean {
-  if (options === null || typeof options !== 'object') return false;
-  const { signal, timeoutMs, priority } = options;
-  return (
-    (signal === undefined || isAbortSignal(signal)) &&
-    (timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs >= 0 && Number.isFinite(timeoutMs))) &&
-    (priority === undefined || (typeof priority === 'number' && Number.isFinite(priority)))
-  );
-}
-
-function isAbortSignal(value: unknown): value is AbortSignal {
-  return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function';
-}
-
-/**
- * A rejected promise when a trigger cannot even start: bad options (a clear error, as a
- * rejection like every other trigger failure) or a signal that is aborted already.
- * @internal
- */
-export function refuseTrigger(taskName: string | undefined, options: ITriggerOptions | undefined): Promise<never> | undefined {
-  if (options === undefined) return undefined;
-  if (!areValidTriggerOptions(options)) {
-    try {
-      checkTriggerOptions(describeTask(taskName), options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-  if (options.signal?.aborted) return Promise.reject(abortedBeforeStart(taskName, options.signal));
-  return undefined;
-}
-
-/** The error of a trigger whose signal was aborted before anything ran. */
-export function abortedBeforeStart(taskName: string | undefined, signal: AbortSignal): AbortError {
-  return new AbortError(`${describeTask(taskName)} was aborted before it started: ${messageOf(signal.reason)}`, signal.reason);
+  return owner;
 }
 
 function resolveTaskReference(reference: TTaskReference): AnyTask {

@@ -1,8 +1,10 @@
 import { clearTimer, setTimer, type TTimer } from '../internal/clock.js';
 import { describeTask } from '../errors.js';
 import { SharedCall } from '../task/sharedcall.js';
-import { refuseTrigger, Task, type IInternalTriggerOptions, type ITaskOptions } from '../task/task.js';
-import type { ITaskStepDefinition } from '../types.js';
+import { Task, type ITaskOptions } from '../task/task.js';
+import type { IRunControl } from '../task/taskrun.js';
+import { refuseTrigger } from '../task/triggeroptions.js';
+import type { ITaskStepDefinition, ITriggerOptions } from '../types.js';
 import { assertNonNegativeFinite } from '../internal/validate.js';
 
 /** Options of `new TaskDebounced(...)`. */
@@ -31,7 +33,7 @@ export class TaskDebounced<
 > extends Task<T, TSteps, TData, TInput, TResult> {
   readonly debounceTimeInMillis: number;
   private pendingInput: TInput | undefined;
-  private pendingOptions: IInternalTriggerOptions | undefined;
+  private pendingOptions: ITriggerOptions | undefined;
   private callers: SharedCall<TResult> | undefined;
   private timer: TTimer | undefined;
 
@@ -50,15 +52,24 @@ export class TaskDebounced<
    * Starts (or restarts) the quiet period; the run gets the last input. A caller that
    * aborts leaves at once; when every waiting caller aborted, no run happens.
    */
-  override trigger(input?: TInput, options?: IInternalTriggerOptions): Promise<TResult> {
+  override trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
     const refusal = refuseTrigger(this.name, options);
     if (refusal !== undefined) return refusal;
+    return this.debounce(input, options, undefined);
+  }
+
+  /** @internal */
+  override triggerUnder(control: IRunControl, input: unknown, options: ITriggerOptions): Promise<unknown> {
+    return this.debounce(input as TInput, options, control);
+  }
+
+  private debounce(input: TInput | undefined, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<TResult> {
     const callers = (this.callers ??= new SharedCall(this.name, () => this.cancelPending()));
     this.pendingInput = input;
     this.pendingOptions = options;
     if (this.timer !== undefined) clearTimer(this.timer);
     this.timer = setTimer(this.flush, this.debounceTimeInMillis);
-    return callers.join(options?.signal, options?.control);
+    return callers.join(options?.signal, control);
   }
 
   private cancelPending(): void {

@@ -1,6 +1,8 @@
 import { SharedCall } from '../task/sharedcall.js';
-import { refuseTrigger, Task, type IInternalTriggerOptions, type ITaskOptions } from '../task/task.js';
-import type { ITaskStepDefinition } from '../types.js';
+import { Task, type ITaskOptions } from '../task/task.js';
+import type { IRunControl } from '../task/taskrun.js';
+import { refuseTrigger } from '../task/triggeroptions.js';
+import type { ITaskStepDefinition, ITriggerOptions } from '../types.js';
 
 /**
  * A task whose function runs at most once. Every trigger, concurrent or later, gets the
@@ -25,13 +27,22 @@ export class TaskOnce<
   }
 
   /** The first trigger starts the one run; every trigger gets its outcome. A caller's signal only ends that caller's wait. */
-  override trigger(input?: TInput, options?: IInternalTriggerOptions): Promise<TResult> {
+  override trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
     const refusal = refuseTrigger(this.name, options);
     if (refusal !== undefined) return refusal;
+    return this.join(input, options, undefined);
+  }
+
+  /** @internal */
+  override triggerUnder(control: IRunControl, input: unknown, options: ITriggerOptions): Promise<unknown> {
+    return this.join(input as TInput, options, control);
+  }
+
+  private join(input: TInput | undefined, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<TResult> {
     this.once ??= super.trigger(input, { timeoutMs: options?.timeoutMs });
-    if (options?.signal === undefined && options?.control === undefined) return this.once;
+    if (options?.signal === undefined && control === undefined) return this.once;
     const caller = new SharedCall<TResult>(this.name, () => {});
-    const wait = caller.join(options.signal, options.control);
+    const wait = caller.join(options?.signal, control);
     caller.settleWith(this.once);
     return wait;
   }

@@ -1,0 +1,40 @@
+import type { AnyGroup } from './constraintgroup.js';
+import type { ConstrainedRun } from './managedrun.js';
+
+/** The answer when no registered group has a `shouldExecute`: no promise to wait for. */
+export const NO_CHECK = true as const;
+
+/**
+ * The last check before a run starts: every registered group's `shouldExecute` must
+ * agree, also groups whose key is null for the run.
+ */
+export class ShouldExecuteCheck {
+  private askedOf: ReadonlyArray<AnyGroup> | undefined = undefined;
+  private found = false;
+
+  constructor(
+    /** The groups registered now; the array is replaced when groups change, never changed in place. */
+    private readonly currentGroups: () => ReadonlyArray<AnyGroup>,
+  ) {}
+
+  /** `NO_CHECK` when there is nothing to ask, else whether every check said yes. */
+  allows(run: ConstrainedRun): typeof NO_CHECK | Promise<boolean> {
+    const groups = this.currentGroups();
+    if (!this.anyShouldExecute(groups)) return NO_CHECK;
+    return (async () => {
+      for (const group of groups) {
+        if (group.hasShouldExecute && !(await group.checkShouldExecute(run.task, run.input))) return false;
+      }
+      return true;
+    })();
+  }
+
+  /** Whether a group of `groups` has a `shouldExecute`; remembered per array. */
+  private anyShouldExecute(groups: ReadonlyArray<AnyGroup>): boolean {
+    if (groups !== this.askedOf) {
+      this.askedOf = groups;
+      this.found = groups.some((group) => group.hasShouldExecute);
+    }
+    return this.found;
+  }
+}

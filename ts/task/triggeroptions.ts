@@ -1,0 +1,53 @@
+import { AbortError, describeTask, InvalidOptionError, messageOf } from '../errors.js';
+import { assertFinite, assertNonNegativeFinite, describeValue } from '../internal/validate.js';
+import type { ITriggerOptions } from '../types.js';
+
+/** Checks a trigger's options where they enter; `owner` names the caller in messages. */
+export function checkTriggerOptions(owner: string, options: ITriggerOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', options, `${owner}: expected trigger options to be an object, got ${describeValue(options)}`);
+  }
+  if (options.signal !== undefined && !isAbortSignal(options.signal)) {
+    throw new InvalidOptionError('signal', options.signal, `${owner}: expected \`signal\` to be an AbortSignal, got ${describeValue(options.signal)}`);
+  }
+  if (options.timeoutMs !== undefined) assertNonNegativeFinite(owner, 'timeoutMs', options.timeoutMs);
+  if (options.priority !== undefined) assertFinite(owner, 'priority', options.priority);
+}
+
+/** The same checks as `checkTriggerOptions` without building any message: the hot path's test. */
+function areValidTriggerOptions(options: ITriggerOptions): boolean {
+  if (options === null || typeof options !== 'object') return false;
+  const { signal, timeoutMs, priority } = options;
+  return (
+    (signal === undefined || isAbortSignal(signal)) &&
+    (timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs >= 0 && Number.isFinite(timeoutMs))) &&
+    (priority === undefined || (typeof priority === 'number' && Number.isFinite(priority)))
+  );
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function';
+}
+
+/**
+ * A rejected promise when a trigger cannot even start: bad options (a clear error, as a
+ * rejection like every other trigger failure) or a signal that is aborted already.
+ */
+export function refuseTrigger(taskName: string | undefined, options: ITriggerOptions | undefined): Promise<never> | undefined {
+  if (options === undefined) return undefined;
+  if (!areValidTriggerOptions(options)) {
+    try {
+      checkTriggerOptions(describeTask(taskName), options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  if (options.signal?.aborted) return Promise.reject(abortedBeforeStart(taskName, options.signal));
+  return undefined;
+}
+
+/** The error of a trigger whose signal was aborted before anything ran. */
+export function abortedBeforeStart(taskName: string | undefined, signal: AbortSignal): AbortError {
+  return new AbortError(`${describeTask(taskName)} was aborted before it started: ${messageOf(signal.reason)}`, signal.reason);
+}
