@@ -209,6 +209,21 @@ export class ActiveRun extends TaskRun implements IRunControl {
     super(run.task, run.input, run.extras?.signal, run.extras?.timeoutMs ?? run.task?.timeoutMs);
   }
 
+  /** Triggers a task that has a trigger of its own (buffered, debounced, once), with this run as its control. */
+  triggerTask(): void {
+    const { run, owner } = this;
+    let outcome: Promise<unknown>;
+    try {
+      outcome = run.task.triggerUnder(this, run.input, { signal: run.extras?.signal, timeoutMs: run.extras?.timeoutMs, priority: run.priority });
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome.then(
+      (result) => owner.settled(run, true, result, undefined),
+      (error: unknown) => owner.settled(run, false, error, undefined),
+    );
+  }
+
   /** Waits for the slots of a retry: `owner` settles it. */
   waitForSlots(): Promise<void> {
     this.reacquired = createDeferred<void>();
