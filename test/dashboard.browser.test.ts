@@ -491,7 +491,7 @@ describe('the <taskbuffer-dashboard> contract', () => {
       const { Task, TaskManager } = window.taskbuffer;
       const manager = new TaskManager();
       manager.addTask(new Task({ name: 'nightly', taskFunction: async () => 1 }));
-      manager.addAndScheduleTask(new Task({ name: 'ticker', taskFunction: async () => 2 }), '0 0 3 * * *');
+      manager.addAndScheduleTask(new Task({ name: 'ticker', taskFunction: async () => 2 }), '0 0 3 * * *', { timezone: 'Asia/Tokyo' });
       const dashboard = document.createElement('taskbuffer-dashboard');
       dashboard.refreshInterval = 0; // no polling: catching up must come from appending it again
       dashboard.taskManager = manager;
@@ -519,7 +519,7 @@ describe('the <taskbuffer-dashboard> contract', () => {
     await waitInPage(page, 'a new event after re-appending', () =>
       document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-task="ticker"][data-status="completed"]') !== null);
     const ticker = (await readCard(page, 'ticker'))!;
-    assert.match(ticker.text, /cron 0 0 3 \* \* \*/, 'the schedule survived the events');
+    assert.match(ticker.text, /cron 0 0 3 \* \* \* \(Asia\/Tokyo\)/, 'the schedule and its zone survived the events');
     assert.match(ticker.countdown ?? '', /^in \d+ (h|min)/);
   });
 

@@ -16,7 +16,7 @@ export {
 } from './manager/taskmanager.js';
 export type { IRetryOptions } from './task/retry.js';
 export { TaskConstraintGroup, type ITaskConstraintGroupOptions } from './manager/constraintgroup.js';
-export type { IScheduledTaskInfo, INextScheduledRun } from './manager/scheduler.js';
+export type { IScheduleOptions, IScheduledTaskInfo, INextScheduledRun } from './manager/scheduler.js';
 export * as distributedCoordination from './coordinator/abstract.js';
 export type {
   IDistributedTaskRequest,

@@ -90,6 +90,8 @@ export interface ITaskMetadata {
   bufferMax?: number;
   /** The cron expression, when a TaskManager schedules the task (set by the manager's metadata methods). */
   cronSchedule?: string;
+  /** The IANA time zone `cronSchedule` is read in, when one was given (else the server's). */
+  cronTimezone?: string;
   /** The next cron tick (epoch ms), alongside `cronSchedule`. */
   nextRun?: number;
   /** Whether a TaskManager holds new runs of this task back (`pauseTask`). */

@@ -306,7 +306,9 @@ export class TaskbufferDashboard extends LitElement {
       ${metadata.cronSchedule === undefined
         ? nothing
         : html`<div class="schedule">
-            <span>cron <code>${metadata.cronSchedule}</code></span>
+            <span>cron <code>${metadata.cronSchedule}</code>${metadata.cronTimezone === undefined
+              ? nothing
+              : html` <span class="timezone">(${metadata.cronTimezone})</span>`}</span>
             ${metadata.nextRun === undefined
               ? html`<span>no next run</span>`
               : html`<span>next run <span class="countdown">${formatCountdown(metadata.nextRun, now)}</span> (${formatClock(metadata.nextRun)})</span>`}

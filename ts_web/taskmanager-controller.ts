@@ -186,10 +186,12 @@ export class TaskManagerController implements ReactiveController {
         const schedule = schedules.get(view.name);
         const metadata = view.metadata;
         if (schedule !== undefined) {
-          view.metadata = { ...metadata, cronSchedule: schedule.schedule, nextRun: schedule.nextRun.getTime() };
+          const { cronTimezone: _zone, ...rest } = metadata;
+          view.metadata = { ...rest, cronSchedule: schedule.schedule, nextRun: schedule.nextRun.getTime() };
+          if (schedule.timezone !== undefined) view.metadata.cronTimezone = schedule.timezone;
           view.revision++;
         } else if (metadata.cronSchedule !== undefined) {
-          const { cronSchedule: _cron, nextRun: _next, ...rest } = metadata;
+          const { cronSchedule: _cron, cronTimezone: _zone, nextRun: _next, ...rest } = metadata;
           view.metadata = rest;
           view.revision++;
         } else if (metadata.status === 'running') {
@@ -409,6 +411,7 @@ function closeOpenRuns(view: ITaskView, metadata: ITaskMetadata): void {
 function withSchedule(metadata: ITaskMetadata, previous: ITaskMetadata): ITaskMetadata {
   if (metadata.cronSchedule !== undefined || previous.cronSchedule === undefined) return metadata;
   const merged: ITaskMetadata = { ...metadata, cronSchedule: previous.cronSchedule };
+  if (previous.cronTimezone !== undefined) merged.cronTimezone = previous.cronTimezone;
   if (previous.nextRun !== undefined) merged.nextRun = previous.nextRun;
   return merged;
 }

@@ -11,7 +11,7 @@ import { DuplicateTaskError, InvalidOptionError, messageOf, ShutdownError, toErr
 import type { ITaskEvent } from '../events.js';
 import { randomId } from '../internal/ids.js';
 import { RunQueue } from './runqueue.js';
-import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo } from './scheduler.js';
+import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo, type IScheduleOptions } from './scheduler.js';
 import { Task, type AnyTask } from '../task/task.js';
 import { checkTriggerOptions } from '../task/triggeroptions.js';
 import type { ITaskMetadata, ITaskStep, ITriggerOptions } from '../types.js';
@@ -344,17 +344,30 @@ export class TaskManager {
 
   // ---- cron -----------------------------------------------------------------------
 
-  /** Registers `task` (unless it already is) and schedules it. Throws for an invalid expression before changing anything. */
-  addAndScheduleTask(task: AnyTask, cronExpression: string): void {
-    Scheduler.parse(cronExpression, task?.name);
+  /**
+   * Registers `task` (unless it already is) and schedules it. `cronExpression` has 5
+   * fields (minute hour day-of-month month day-of-week) or 6 with seconds first, as croner
+   * reads them; it is read in the server's time zone unless `options.timezone` names
+   * another. Throws `InvalidCronError` for an invalid expression and `InvalidOptionError`
+   * for invalid options (such as an unknown time zone), before changing anything.
+   *
+   * @example
+   * manager.addAndScheduleTask(backup, '0 2 * * *', { timezone: 'Europe/Berlin' }); // 02:00 in Berlin
+   */
+  addAndScheduleTask(task: AnyTask, cronExpression: string, options?: IScheduleOptions): void {
+    Scheduler.parse(cronExpression, task?.name, options);
     if (task?.name === undefined || this.tasksByName.get(task.name) !== task) this.addTask(task);
-    this.scheduler.add(task.name!, cronExpression);
+    this.scheduler.add(task.name!, cronExpression, options);
   }
 
-  /** Schedules (or reschedules) the registered task `name`. */
-  scheduleTaskByName(name: string, cronExpression: string): void {
+  /**
+   * Schedules (or reschedules) the registered task `name`; `cronExpression` and `options`
+   * as for `addAndScheduleTask`. A new schedule replaces the old one, time zone included.
+   * Throws, changing nothing, for an unknown name, an invalid expression or invalid options.
+   */
+  scheduleTaskByName(name: string, cronExpression: string, options?: IScheduleOptions): void {
     if (!this.tasksByName.has(name)) throw new UnknownTaskError(name, 'scheduleTaskByName');
-    this.scheduler.add(name, cronExpression);
+    this.scheduler.add(name, cronExpression, options);
   }
 
   /** Removes the cron schedule of `name` (the task stays registered). `true` when it had one. */
@@ -363,7 +376,7 @@ export class TaskManager {
     return this.scheduler.remove(name);
   }
 
-  /** Each scheduled task with its expression, next run and last run. */
+  /** Each scheduled task with its expression, time zone (when one was given), next run and last run. */
   getScheduledTasks(): IScheduledTaskInfo[] {
     return this.scheduler.list();
   }
@@ -456,6 +469,8 @@ export class TaskManager {
     const schedule = task.name === undefined ? undefined : this.scheduler.expressionOf(task.name);
     if (schedule !== undefined) {
       metadata.cronSchedule = schedule;
+      const timezone = this.scheduler.timezoneOf(task.name!);
+      if (timezone !== undefined) metadata.cronTimezone = timezone;
       const nextRun = this.scheduler.nextRunOf(task.name!);
       if (nextRun !== undefined) metadata.nextRun = nextRun;
     }
