@@ -76,8 +76,12 @@ export abstract class TaskRun implements IAbortableRun {
     private readonly timeoutMs: number | undefined,
   ) {}
 
-  /** Where the outcome goes, exactly once; `endedAt` is a fresh reading of the clock, if one was taken. */
-  protected abstract report(ok: boolean, value: unknown, endedAt: number | undefined): void;
+  /**
+   * Where the outcome goes, exactly once; `endedAt` is a fresh reading of the clock, if
+   * one was taken. What it returns (or throws) settles the promise `start` returned, when
+   * the outcome came from the first try.
+   */
+  protected abstract report(ok: boolean, value: unknown, endedAt: number | undefined): unknown;
 
   /** The run has begun and can be aborted from now on. */
   protected began(): void {}
@@ -90,8 +94,12 @@ export abstract class TaskRun implements IAbortableRun {
     return undefined;
   }
 
-  /** Begins the run, at `startedAt` when the caller has a fresh reading of the clock. */
-  start(startedAt: number | undefined): void {
+  /**
+   * Begins the run, at `startedAt` when the caller has a fresh reading of the clock.
+   * Returns the promise of the first try's end: it settles with what that try's `report`
+   * returns (or throws), which is the run's outcome when nothing else can end the run.
+   */
+  start(startedAt: number | undefined): Promise<unknown> {
     this.startedAt = this.task.beginRun(startedAt);
     const signal = this.signal;
     if (signal !== undefined) {
@@ -99,7 +107,12 @@ export abstract class TaskRun implements IAbortableRun {
       signal.addEventListener('abort', this.onCallerAbort, { once: true });
     }
     this.began();
-    this.nextTry();
+    return this.nextTry();
+  }
+
+  /** Whether nothing but its tries can end the run: no signal, timeout or retry. */
+  protected get endsOnlyByItsTry(): boolean {
+    return this.signal === undefined && this.timeoutMs === undefined && this.task.retryPolicy === undefined;
   }
 
   /** Ends the run at once with an `AbortError`; the try going on is signalled and its outcome dropped. */
@@ -113,7 +126,7 @@ export abstract class TaskRun implements IAbortableRun {
     this.fail(error, false);
   }
 
-  private nextTry(): void {
+  private nextTry(): Promise<unknown> {
     const context = new TryContext(++this.attempt);
     this.current = context;
     const timeoutMs = this.timeoutMs;
@@ -124,24 +137,24 @@ export abstract class TaskRun implements IAbortableRun {
     } catch (error) {
       pending = Promise.reject(error);
     }
-    Promise.resolve(pending).then(
+    return Promise.resolve(pending).then(
       (result) => this.onTryFulfilled(context, result),
       (error: unknown) => this.onTryRejected(context, error),
     );
   }
 
-  private onTryFulfilled(context: TryContext, result: unknown): void {
-    if (context !== this.current) return;
+  private onTryFulfilled(context: TryContext, result: unknown): unknown {
+    if (context !== this.current) return undefined;
     this.current = undefined;
     const endedAt = this.task.endRunSucceeded(this.startedAt);
     this.end();
-    this.report(true, result, endedAt);
+    return this.report(true, result, endedAt);
   }
 
-  private onTryRejected(context: TryContext, error: unknown): void {
-    if (context !== this.current) return;
+  private onTryRejected(context: TryContext, error: unknown): unknown {
+    if (context !== this.current) return undefined;
     this.clearTimer();
-    this.tryFailed(error);
+    return this.tryFailed(error);
   }
 
   private onTimeout(context: TryContext, timeoutMs: number): void {
@@ -152,7 +165,7 @@ export abstract class TaskRun implements IAbortableRun {
     this.tryFailed(error);
   }
 
-  private tryFailed(error: unknown): void {
+  private tryFailed(error: unknown): unknown {
     this.current = undefined;
     this.task.recordTryFailure(error);
     const policy = this.task.retryPolicy;
@@ -170,28 +183,32 @@ export abstract class TaskRun implements IAbortableRun {
     this.task.emitRetrying(this.attempt + 1, delayMs, error);
     this.releaseForRetry();
     this.timer = setTimer(() => this.afterRetryDelay(), delayMs);
+    return undefined;
   }
 
   private afterRetryDelay(): void {
     this.timer = undefined;
     if (this.over) return;
     const reacquired = this.reacquireForRetry();
-    if (reacquired === undefined) return this.nextTry();
+    if (reacquired === undefined) {
+      void this.nextTry();
+      return;
+    }
     reacquired.then(
       () => {
-        if (!this.over) this.nextTry();
+        if (!this.over) void this.nextTry();
       },
       (error: unknown) => this.fail(error, false),
     );
   }
 
-  private fail(error: unknown, catchable: boolean): void {
-    if (this.over) return;
+  private fail(error: unknown, catchable: boolean): unknown {
+    if (this.over) return undefined;
     this.current = undefined;
     this.task.endRunFailed(this.startedAt, error);
     this.end();
-    if (catchable && this.task.catchErrors) this.report(true, undefined, undefined);
-    else this.report(false, error, undefined);
+    if (catchable && this.task.catchErrors) return this.report(true, undefined, undefined);
+    return this.report(false, error, undefined);
   }
 
   private end(): void {
@@ -222,19 +239,26 @@ export class PromisedRun extends TaskRun {
     super(task, input, signal, timeoutMs);
   }
 
-  /** Starts the run and returns the promise of its outcome. */
+  /**
+   * Starts the run and returns the promise of its outcome. A run that only its one try
+   * can end (most runs of `task.trigger`) settles with the try's own promise, which saves
+   * a promise and its settle functions per run.
+   */
   promise(): Promise<unknown> {
+    if (this.endsOnlyByItsTry && this.control === undefined) return this.start(undefined);
     const promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
-    this.start(undefined);
+    void this.start(undefined);
     return promise;
   }
 
-  protected report(ok: boolean, value: unknown): void {
-    if (ok) this.resolve!(value);
-    else this.reject!(value);
+  protected report(ok: boolean, value: unknown): unknown {
+    const settle = ok ? this.resolve : this.reject;
+    if (settle !== undefined) return settle(value);
+    if (ok) return value;
+    throw value;
   }
 
   protected override began(): void {
