@@ -1,8 +1,9 @@
 import { Subject } from 'rxjs';
 import { CallBuffer } from './callbuffer.js';
 import { takeTime, timeNow } from '../internal/clock.js';
-import { AbortError, describeTask, InvalidOptionError, messageOf, toError } from '../errors.js';
+import { AbortError, describeTask, InvalidOptionError, messageOf, toError, type SubscriberError } from '../errors.js';
 import type { ITaskEvent } from '../events.js';
+import { IsolatedSubject } from '../internal/isolatedsubject.js';
 import { LabelSet } from './labels.js';
 import { RetryPolicy, type IRetryOptions } from './retry.js';
 import { StepTracker } from './steptracker.js';
@@ -98,6 +99,13 @@ export interface ITaskOptions<
    * @default 0
    */
   priority?: number;
+  /**
+   * Receives the first error of each `eventSubject` subscriber that throws (or rejects).
+   * Such an error never reaches the run or the other subscribers, and the subscriber stays
+   * subscribed. Subscribers of a TaskManager's `taskSubject` report to its `onError`.
+   * @default logs with console.error
+   */
+  onSubscriberError?: (error: SubscriberError) => void;
 }
 
 /**
@@ -147,8 +155,12 @@ export class Task<
   /**
    * Lifecycle events of this task: `started`, `step`, `completed`, `failed`. Events are
    * only built while someone subscribes, so an unobserved task pays nothing for them.
+   * A subscriber that throws is caught and reported to `onSubscriberError`, once.
    */
-  readonly eventSubject = new Subject<ITaskEvent>();
+  readonly eventSubject: Subject<ITaskEvent> = new IsolatedSubject<ITaskEvent>(
+    'Task.eventSubject',
+    (error) => this.reportSubscriberError(error),
+  );
   /** Runs that ended, successfully or not. */
   runCount = 0;
   /** Failed runs across all runs. `clearError()` leaves it alone. */
@@ -168,6 +180,7 @@ export class Task<
   // and a task whose function only throws (TResult = never) would no longer fit AnyTask.
   private readonly callBuffer: CallBuffer<any, any> | undefined;
   private readonly eventSinks: Array<Subject<ITaskEvent>> = [];
+  private readonly reportSubscriberError: (error: SubscriberError) => void;
 
   constructor(options: ITaskOptions<T, TSteps, TData, TInput, TResult>) {
     if (options === null || typeof options !== 'object') {
@@ -190,6 +203,7 @@ export class Task<
     assertTaskReference(owner, 'afterTask', options.afterTask);
     if (options.timeoutMs !== undefined) assertNonNegativeFinite(owner, 'timeoutMs', options.timeoutMs);
     if (options.priority !== undefined) assertFinite(owner, 'priority', options.priority);
+    if (options.onSubscriberError !== undefined) assertFunction(owner, 'onSubscriberError', options.onSubscriberError);
 
     this.name = options.name;
     this.taskFunction = options.taskFunction;
@@ -200,6 +214,7 @@ export class Task<
     this.taskSetup = options.taskSetup;
     this.timeoutMs = options.timeoutMs;
     this.priority = options.priority ?? 0;
+    this.reportSubscriberError = options.onSubscriberError ?? ((error) => console.error(`taskbuffer ${owner}: ${error.message}`, error));
     this.retryPolicy = options.retry === undefined ? undefined : new RetryPolicy(owner, options.retry);
     this.hasHooks = this.preTask !== undefined || this.afterTask !== undefined || this.taskSetup !== undefined;
     this.steps = new StepTracker(owner, options.steps);
