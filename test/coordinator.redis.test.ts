@@ -14,18 +14,22 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import {
+  CoordinatorError,
   InvalidOptionError,
+  SubscriberError,
   Task,
+  TaskbufferError,
   TaskConstraintGroup,
   TaskManager,
   type IDistributedTaskRequest,
   type IDistributedTaskRequestResult,
 } from '../ts/index.js';
 import type { IClusterSlot } from '../ts/coordinator/abstract.js';
-import { RedisCoordinator } from '../ts/coordinator/redis.js';
+import { ClusterUnreachableError, CoordinatorStoppedError, RedisCoordinator } from '../ts/coordinator/redis.js';
 import { RunRecorder, within } from './manager-helpers.js';
 import { failIfProcessLingers, startRedis, type IRedisServer } from './redis-helpers.js';
 import { deferred, sleep } from './rule-helpers.js';
+import { catchStrayErrors } from './stray-error-helpers.js';
 
 let redis: IRedisServer;
 let admin: Redis;
@@ -66,7 +70,7 @@ interface INode {
   manager: TaskManager;
   coordinator: RecordingCoordinator;
   /** What the coordinator and the manager reported through onError. */
-  errors: Error[];
+  errors: TaskbufferError[];
 }
 
 /** A manager with a RedisCoordinator (not started), stopped when the test ends. */
@@ -76,7 +80,7 @@ function clusterNode(
   options: { instanceId?: string; leaseMs?: number; redis?: string | Redis } = {},
 ): INode {
   const instanceId = options.instanceId ?? `n-${randomUUID().slice(0, 8)}`;
-  const errors: Error[] = [];
+  const errors: TaskbufferError[] = [];
   const coordinator = new RecordingCoordinator({
     redis: options.redis ?? redis.url,
     instanceId,
@@ -519,6 +523,29 @@ describe('one view of the cluster', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(failed)), failed, 'events are plain JSON data');
   });
 
+  test('a clusterEventSubject subscriber that throws is reported to onError once, and the other subscribers get every event', async (t) => {
+    const strays = catchStrayErrors(t);
+    const node = clusterNode(t, uniquePrefix());
+    node.manager.addTask(new Task({ name: 'ev', taskFunction: async () => 'ok' }));
+    await startAll([node]);
+    const seen: string[] = [];
+    const broken = node.coordinator.clusterEventSubject.subscribe(() => {
+      throw new Error('cluster dashboard bug');
+    });
+    const working = node.coordinator.clusterEventSubject.subscribe((event) => seen.push(event.type));
+    t.after(() => { broken.unsubscribe(); working.unsubscribe(); });
+    await node.manager.triggerTaskByName('ev');
+    await node.manager.triggerTaskByName('ev');
+    await until(() => seen.length === 4, 'the working subscriber saw both runs');
+    await strays.assertNone();
+    assert.deepEqual(seen, ['started', 'completed', 'started', 'completed']);
+    const reports = node.errors.filter((error) => error instanceof SubscriberError);
+    assert.equal(reports.length, 1, `one report, got: ${node.errors.map((error) => error.message).join(' | ')}`);
+    assert.equal(reports[0]!.code, 'SUBSCRIBER_FAILED');
+    assert.equal(reports[0]!.subjectName, 'RedisCoordinator.clusterEventSubject');
+    assert.match(reports[0]!.message, /"started" event of task "ev": cluster dashboard bug/);
+  });
+
   test('getInstances lists live instances with heartbeat and running tasks; a stopped one disappears', async (t) => {
     const prefix = uniquePrefix();
     const leaseMs = 600;
@@ -748,6 +775,21 @@ describe('options', () => {
     });
   }
 
+  test('before start() a cluster-scoped trigger rejects with a CoordinatorStoppedError naming the group and key, and getInstances throws one', async (t) => {
+    const node = clusterNode(t, uniquePrefix());
+    node.manager.addConstraintGroup(clusterGroup('tenant-import', { key: 'acme' }));
+    node.manager.addTask(new Task({ name: 'import', taskFunction: async () => 'imported' }));
+    const error = await node.manager.triggerTaskByName('import').then(() => undefined, (rejection: unknown) => rejection);
+    assert.ok(error instanceof CoordinatorStoppedError, `expected a CoordinatorStoppedError, got ${String(error)}`);
+    assert.ok(error instanceof TaskbufferError);
+    assert.equal(error.name, 'CoordinatorStoppedError');
+    assert.equal(error.code, 'COORDINATOR_STOPPED');
+    assert.equal(error.groupName, 'tenant-import');
+    assert.equal(error.key, 'acme');
+    assert.match(error.message, /"acme" of group "tenant-import".*start\(\)/);
+    await assert.rejects(node.coordinator.getInstances(), CoordinatorStoppedError);
+  });
+
   test('options that are not an object are an InvalidOptionError', () => {
     assert.throws(() => new RedisCoordinator(null as any), InvalidOptionError);
     assert.throws(() => new RedisCoordinator('redis://127.0.0.1:1' as any), InvalidOptionError);
@@ -773,8 +815,13 @@ describe('faults', () => {
     assert.equal(await within(node.manager.triggerTaskByName('local'), 'a local run while Redis is down', 3000), 'local ok');
     const timedOut = await within(node.manager.triggerTaskByName('clustered', undefined, { timeoutMs: 500 }).then(
       () => undefined, (error: Error) => error), 'a cluster trigger with timeoutMs while Redis is down', 5000);
-    assert.ok(timedOut instanceof Error, 'the cluster trigger with timeoutMs failed');
-    assert.match(timedOut.message, /cl|redis|cluster/i, 'the error says what it waited for');
+    assert.ok(timedOut instanceof ClusterUnreachableError, `the cluster trigger with timeoutMs failed with a ClusterUnreachableError, got ${String(timedOut)}`);
+    assert.equal(timedOut.code, 'CLUSTER_UNREACHABLE');
+    assert.equal(timedOut.groupName, 'cl');
+    assert.equal(timedOut.key, 'k');
+    assert.equal(timedOut.timeoutMs, 500);
+    assert.equal(timedOut.waiting, 1);
+    assert.match(timedOut.message, /"k" of group "cl" \(1 run of this instance waits for it\) within 500 ms: Redis is unreachable/);
     t.diagnostic(`cluster trigger during the outage: ${timedOut.message}`);
     const waiting = node.manager.triggerTaskByName('clustered');
 
@@ -785,6 +832,10 @@ describe('faults', () => {
     assert.equal(tick.shouldTrigger, true);
     await node.coordinator.updateDistributedTaskRequest({ ...tickRequest(node.instanceId, 'after-restart', tick.scheduledAt), status: 'succeeded' });
     assert.ok(node.errors.length >= 1, 'the outage was reported through onError');
+    for (const error of node.errors) {
+      assert.ok(error instanceof TaskbufferError, `onError got a ${error.name}: ${error.message}`);
+      if (error instanceof CoordinatorError) assert.ok(error.cause !== undefined, 'a CoordinatorError carries Redis\'s error as cause');
+    }
 
     // Down again, then stop(): the instance must be able to shut down without Redis.
     await own.stop();

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { config as rxjsConfig } from 'rxjs';
+import { filter } from 'rxjs';
 import {
   InvalidOptionError,
+  SubscriberError,
   Task,
   TaskbufferError,
   UnknownStepError,
   type ITaskMetadata,
 } from '../ts/index.js';
 import { collectEvents, deferred, flush, sleep } from './rule-helpers.js';
+import { catchStrayErrors } from './stray-error-helpers.js';
 
 /** Whether `message` contains `value` as a number of its own (so `0` is not found inside `10`). */
 function mentionsNumber(message: string, value: number): boolean {
@@ -944,51 +946,64 @@ describe('Task events', () => {
     assert.ok(!metaJson.includes('INPUT-MARKER') && !metaJson.includes('RESULT-MARKER'));
   });
 
-  it('keeps the run outcome and delivers every event to other subscribers when a subscriber throws', async () => {
-    const reported: unknown[] = [];
-    const previousHandler = rxjsConfig.onUnhandledError;
-    rxjsConfig.onUnhandledError = (error) => {
-      reported.push(error);
-    };
-    try {
-      let fail = false;
-      const task = new Task({
-        name: 'noisy',
-        steps: [{ name: 'only', description: 'the step', percentage: 100 }] as const,
-        taskFunction: async () => {
-          task.notifyStep('only');
-          if (fail) throw new Error('real failure');
-          return 'real result';
-        },
-      });
-      const thrower = new Error('subscriber bug');
-      const before: string[] = [];
-      const after: string[] = [];
-      task.eventSubject.subscribe((event) => before.push(event.type));
-      task.eventSubject.subscribe(() => {
-        throw thrower;
-      });
-      task.eventSubject.subscribe((event) => after.push(event.type));
+  it('keeps the run outcome and delivers every event to other subscribers when a subscriber throws, and reports it once', async (t) => {
+    const strays = catchStrayErrors(t);
+    const reported: SubscriberError[] = [];
+    let fail = false;
+    const task = new Task({
+      name: 'noisy',
+      steps: [{ name: 'only', description: 'the step', percentage: 100 }] as const,
+      onSubscriberError: (error) => reported.push(error),
+      taskFunction: async () => {
+        task.notifyStep('only');
+        if (fail) throw new Error('real failure');
+        return 'real result';
+      },
+    });
+    const thrower = new Error('subscriber bug');
+    const before: string[] = [];
+    const after: string[] = [];
+    task.eventSubject.subscribe((event) => before.push(event.type));
+    task.eventSubject.subscribe(() => {
+      throw thrower;
+    });
+    task.eventSubject.subscribe((event) => after.push(event.type));
 
-      assert.equal(await task.trigger(), 'real result');
-      assert.equal(task.status, 'completed');
-      fail = true;
-      await assert.rejects(task.trigger(), (error: unknown) => error instanceof Error && error.message === 'real failure');
-      assert.equal(task.status, 'failed');
-      assert.equal(task.runCount, 2);
-      assert.equal(task.errorCount, 1);
+    assert.equal(await task.trigger(), 'real result');
+    assert.equal(task.status, 'completed');
+    fail = true;
+    await assert.rejects(task.trigger(), (error: unknown) => error instanceof Error && error.message === 'real failure');
+    assert.equal(task.status, 'failed');
+    assert.equal(task.runCount, 2);
+    assert.equal(task.errorCount, 1);
 
-      const expected = ['started', 'step', 'completed', 'started', 'step', 'failed'];
-      assert.deepEqual(before, expected);
-      assert.deepEqual(after, expected);
+    const expected = ['started', 'step', 'completed', 'started', 'step', 'failed'];
+    assert.deepEqual(before, expected);
+    assert.deepEqual(after, expected);
+    await strays.assertNone();
+    assert.equal(reported.length, 1, 'the first error of the subscriber only');
+    assert.ok(reported[0] instanceof SubscriberError);
+    assert.equal(reported[0].code, 'SUBSCRIBER_FAILED');
+    assert.equal(reported[0].subjectName, 'Task.eventSubject');
+    assert.equal(reported[0].eventType, 'started');
+    assert.equal(reported[0].cause, thrower);
+    assert.match(reported[0].message, /"started" event of task "noisy": subscriber bug/);
+  });
 
-      // rxjs reports subscriber errors asynchronously (on a timer).
-      await sleep(20);
-      assert.equal(reported.length, expected.length);
-      assert.ok(reported.every((error) => error === thrower));
-    } finally {
-      rxjsConfig.onUnhandledError = previousHandler;
-    }
+  it('logs a subscriber\'s error with console.error when no onSubscriberError is given', async (t) => {
+    const strays = catchStrayErrors(t);
+    const logged = t.mock.method(console, 'error', () => undefined);
+    const task = new Task({ name: 'quiet', taskFunction: async () => 'done' });
+    task.eventSubject.pipe(filter((event) => event.type === 'completed')).subscribe(() => {
+      throw new Error('log shipper bug');
+    });
+    assert.equal(await task.trigger(), 'done');
+    assert.equal(await task.trigger(), 'done');
+    await strays.assertNone();
+    assert.equal(logged.mock.callCount(), 1);
+    const [text, error] = logged.mock.calls[0]!.arguments as [string, unknown];
+    assert.match(text, /Task "quiet".*"completed".*log shipper bug/);
+    assert.ok(error instanceof SubscriberError);
   });
 });
 
@@ -998,6 +1013,14 @@ describe('Task option checks', () => {
     assert.equal(error.option, 'taskFunction');
     assert.match(error.message, /taskFunction/);
     assert.match(error.message, /undefined/);
+  });
+
+  it('refuses an onSubscriberError that is not a function, naming the option and the value', () => {
+    const error = expectInvalidOption(
+      () => new Task({ name: 'hooked', onSubscriberError: 'log it' as unknown as () => void, taskFunction: async () => undefined }),
+    );
+    assert.equal(error.option, 'onSubscriberError');
+    assert.match(error.message, /log it/);
   });
 
   it('refuses a taskFunction that is not a function, naming the value it got', () => {

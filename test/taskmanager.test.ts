@@ -4,19 +4,26 @@
  * start/stop lifecycle.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import {
+  CoordinatorError,
+  distributedCoordination,
   DuplicateTaskError,
   InvalidOptionError,
   ShutdownError,
+  SubscriberError,
   Task,
   TaskbufferError,
   TaskConstraintGroup,
   UnknownTaskError,
+  type IDistributedTaskRequest,
+  type ITaskbufferEvent,
   type ITaskEvent,
 } from '../ts/index.js';
+import { useClock, type TTimer } from '../ts/internal/clock.js';
 import { managerFor, rejectionOf, waitFor, within } from './manager-helpers.js';
 import { sleep, track } from './rule-helpers.js';
+import { catchStrayErrors } from './stray-error-helpers.js';
 
 function named(name: string, labels?: Record<string, string>) {
   return new Task({ name, labels, taskFunction: async (input?: unknown) => ({ name, input }) });
@@ -320,5 +327,151 @@ describe('TaskManager options', () => {
     assert.equal(typeof a, 'string');
     assert.ok(a.length > 0);
     assert.notEqual(a, b);
+  });
+});
+
+describe('TaskManager subscribers', () => {
+  test('subscribers of taskSubject and constraintGroupSubject that throw are reported to onError once each, and runs and other subscribers go on', async (t) => {
+    const strays = catchStrayErrors(t);
+    const reported: TaskbufferError[] = [];
+    const manager = managerFor(t, { onError: (error) => reported.push(error) });
+    manager.addConstraintGroup(new TaskConstraintGroup({ name: 'tenant', maxConcurrent: 1, constraintKeyForExecution: () => 'acme' }));
+    const task = named('sync');
+    manager.addTask(task);
+    const seen: string[] = [];
+    manager.taskSubject.subscribe(() => {
+      throw new Error('dashboard bug');
+    });
+    manager.constraintGroupSubject.subscribe(() => {
+      throw new Error('group widget bug');
+    });
+    manager.taskSubject.subscribe((event) => seen.push(event.type));
+    manager.constraintGroupSubject.subscribe((event) => seen.push(`group ${event.type}`));
+
+    manager.pauseConstraintGroup('tenant');
+    const run = manager.triggerTask(task, 1);
+    manager.resumeConstraintGroup('tenant');
+    assert.deepEqual(await run, { name: 'sync', input: 1 });
+    assert.deepEqual(await manager.triggerTask(task, 2), { name: 'sync', input: 2 });
+
+    assert.deepEqual(seen.filter((line) => line.startsWith('group')), ['group paused', 'group resumed']);
+    assert.deepEqual(seen.filter((line) => !line.startsWith('group')), ['started', 'completed', 'started', 'completed']);
+    await strays.assertNone();
+    assert.deepEqual(reported.map((error) => [error.code, (error as SubscriberError).subjectName, (error as SubscriberError).eventType]), [
+      ['SUBSCRIBER_FAILED', 'TaskManager.constraintGroupSubject', 'paused'],
+      ['SUBSCRIBER_FAILED', 'TaskManager.taskSubject', 'started'],
+    ]);
+    assert.ok(reported.every((error) => error instanceof SubscriberError));
+    assert.match(reported[0]!.message, /"paused" event of group "tenant": group widget bug/);
+    assert.match(reported[1]!.message, /"started" event of task "sync": dashboard bug/);
+  });
+
+  test('without onError a throwing subscriber of taskSubject is logged with console.error', async (t) => {
+    const strays = catchStrayErrors(t);
+    const logged = t.mock.method(console, 'error', () => undefined);
+    const manager = managerFor(t);
+    const task = named('sync');
+    manager.addTask(task);
+    manager.taskSubject.subscribe(() => {
+      throw new Error('dashboard bug');
+    });
+    await manager.triggerTask(task);
+    await strays.assertNone();
+    assert.equal(logged.mock.callCount(), 1);
+    assert.match(String(logged.mock.calls[0]!.arguments[0]), /TaskManager.*taskSubject.*dashboard bug/);
+  });
+
+  test('group events carry scope "group" and task events none, so one handler tells them apart', async (t) => {
+    const manager = managerFor(t);
+    manager.addConstraintGroup(new TaskConstraintGroup({ name: 'tenant', maxConcurrent: 1, constraintKeyForExecution: () => 'acme' }));
+    const task = named('sync');
+    manager.addTask(task);
+    const lines: string[] = [];
+    const events: ITaskbufferEvent[] = [];
+    const onEvent = (event: ITaskbufferEvent) => {
+      events.push(event);
+      lines.push(event.scope === 'group' ? `group ${event.groupName} ${event.type}` : `task ${event.task.name} ${event.type}`);
+    };
+    manager.taskSubject.subscribe(onEvent);
+    manager.constraintGroupSubject.subscribe(onEvent);
+    manager.pauseTask('sync');
+    manager.pauseConstraintGroup('tenant');
+    manager.resumeConstraintGroup('tenant');
+    manager.resumeTask('sync');
+    await manager.triggerTask(task);
+    assert.deepEqual(lines, [
+      'task sync paused', 'group tenant paused', 'group tenant resumed', 'task sync resumed', 'task sync started', 'task sync completed',
+    ]);
+    const groupEvent = events[1]!;
+    assert.deepEqual(Object.keys(groupEvent).sort(), ['groupName', 'scope', 'timestamp', 'type']);
+    assert.ok(events.filter((event) => event.scope !== 'group').every((event) => !('scope' in event)));
+  });
+});
+
+/** A clock the test moves by hand: `fireNext()` jumps to the earliest timer and runs it. */
+function manualClock(t: TestContext, start: number): { fireNext(): void } {
+  let now = start;
+  const timers = new Set<{ at: number; callback: () => void }>();
+  useClock({
+    now: () => now,
+    setTimeout: (callback, ms) => {
+      const timer = { at: now + ms, callback };
+      timers.add(timer);
+      return timer as unknown as TTimer;
+    },
+    clearTimeout: (timer) => void timers.delete(timer as unknown as { at: number; callback: () => void }),
+  });
+  t.after(() => useClock(undefined));
+  return {
+    fireNext() {
+      const next = [...timers].sort((a, b) => a.at - b.at)[0];
+      assert.ok(next, 'a timer is armed');
+      timers.delete(next);
+      now = Math.max(now, next.at);
+      next.callback();
+    },
+  };
+}
+
+describe('TaskManager and its coordinator', () => {
+  test('a coordinator that cannot be asked or told about a cron tick is reported to onError as a CoordinatorError naming the task', async (t) => {
+    const clock = manualClock(t, Date.UTC(2030, 0, 1, 0, 0, 0, 500));
+    const calls: string[] = [];
+    class Failing extends distributedCoordination.AbstractDistributedCoordinator {
+      async fireDistributedTaskRequest(request: IDistributedTaskRequest) {
+        calls.push('ask');
+        if (calls.length === 1) throw new Error('connection refused');
+        return { ...request, shouldTrigger: true, considered: true, rank: 1, reason: 'elected' };
+      }
+      async updateDistributedTaskRequest(): Promise<void> {
+        calls.push('tell');
+        throw new Error('connection reset');
+      }
+      async start() {}
+      async stop() {}
+    }
+    const reported: TaskbufferError[] = [];
+    const manager = managerFor(t, { distributedCoordinator: new Failing(), onError: (error) => reported.push(error) });
+    let runs = 0;
+    manager.addAndScheduleTask(new Task({ name: 'nightly', taskFunction: async () => ++runs }), '* * * * * *');
+    await manager.start();
+
+    clock.fireNext();
+    await waitFor(() => reported.length === 1, 'the failed ask is reported');
+    assert.equal(runs, 0, 'a tick the coordinator could not be asked about is not run here');
+    clock.fireNext();
+    await waitFor(() => reported.length === 2, 'the failed report back is reported');
+    assert.equal(runs, 1);
+
+    assert.deepEqual(calls, ['ask', 'ask', 'tell']);
+    for (const error of reported) {
+      assert.ok(error instanceof CoordinatorError, `expected a CoordinatorError, got ${error.name}`);
+      assert.equal(error.code, 'COORDINATOR_FAILED');
+      assert.equal(error.taskName, 'nightly');
+      assert.match(error.message, /"nightly".*2030-01-01T00:00:0\d/);
+    }
+    assert.match(reported[0]!.message, /could not ask.*connection refused/);
+    assert.equal((reported[0]!.cause as Error).message, 'connection refused');
+    assert.match(reported[1]!.message, /could not tell.*succeeded.*connection reset/);
   });
 });

@@ -13,6 +13,8 @@ import {
   Taskparallel,
   TaskDebounced,
   TaskOnce,
+  type IConstraintGroupEvent,
+  type ITaskbufferEvent,
   type ITaskEvent,
   type ITaskMetadata,
   type StepNames,
@@ -254,6 +256,31 @@ type _statusUnion = Expect<Equal<TTaskStatus, 'idle' | 'running' | 'completed' |
 type _stepStatusUnion = Expect<Equal<TStepStatus, 'pending' | 'active' | 'completed'>>;
 type _metadataStatus = Expect<Equal<ITaskMetadata['status'], TTaskStatus>>;
 type _subjectCarriesEvents = Expect<Equal<typeof deployTask.eventSubject, Subject<ITaskEvent>>>;
+
+// ---------------------------------------------------------------------------------------
+// ITaskbufferEvent narrows on `scope`, then on `type`
+// ---------------------------------------------------------------------------------------
+
+function describeAnyEvent(event: ITaskbufferEvent): string {
+  // @ts-expect-error groupName only exists on group events
+  void event.groupName;
+  switch (event.scope) {
+    case 'group': {
+      type _group = Expect<Equal<typeof event, IConstraintGroupEvent>>;
+      type _groupTypes = Expect<Equal<typeof event.type, 'paused' | 'resumed'>>;
+      return `group ${event.groupName} ${event.type}`;
+    }
+    case undefined: {
+      type _task = Expect<Equal<typeof event, ITaskEvent>>;
+      return event.type === 'failed' ? `${event.task.name} failed: ${event.error}` : `${event.task.name} ${event.type}`;
+    }
+    default: {
+      const unreachable: never = event;
+      return unreachable;
+    }
+  }
+}
+void describeAnyEvent;
 
 // ---------------------------------------------------------------------------------------
 // Chains and parallel groups accept any task, including one whose function only throws

@@ -12,6 +12,10 @@ export type TTaskbufferErrorCode =
   | 'MANAGER_STOPPED'
   | 'ABORTED'
   | 'TIMEOUT'
+  | 'SUBSCRIBER_FAILED'
+  | 'COORDINATOR_FAILED'
+  | 'COORDINATOR_STOPPED'
+  | 'CLUSTER_UNREACHABLE'
   | 'INTERNAL';
 
 /** Base class of all errors raised by taskbuffer itself. */
@@ -144,6 +148,68 @@ export class TimeoutError extends TaskbufferError {
     this.taskName = taskName;
     this.timeoutMs = timeoutMs;
   }
+}
+
+/** What a subscriber was handed when it failed: an event, an error notification or the completion. */
+export type TSubscriberNotification = 'next' | 'error' | 'complete';
+
+/**
+ * A subscriber of one of taskbuffer's event subjects threw, or returned a promise that
+ * rejected. It was caught: the run and the other subscribers went on, and the subscriber
+ * stays subscribed. Reported once per subscriber; `cause` is what it threw.
+ */
+export class SubscriberError extends TaskbufferError {
+  override name = 'SubscriberError';
+  /** The subject, e.g. `TaskManager.taskSubject`. */
+  readonly subjectName: string;
+  /** `next` for an event; `error` when an operator in its pipe failed and it had no error handler, or that handler threw. */
+  readonly notification: TSubscriberNotification;
+  /** The `type` of the event it was handling, e.g. `completed`; `undefined` for `error` and `complete`. */
+  readonly eventType: string | undefined;
+
+  constructor(subjectName: string, notification: TSubscriberNotification, event: unknown, cause: unknown) {
+    super(
+      'SUBSCRIBER_FAILED',
+      `A subscriber of ${subjectName} ${describeSubscriberFailure(notification, event)}: ${messageOf(cause)} ` +
+        '(it stays subscribed; its later errors are not reported)',
+      { cause },
+    );
+    this.subjectName = subjectName;
+    this.notification = notification;
+    this.eventType = notification === 'next' ? eventField(event, 'type') : undefined;
+  }
+}
+
+/**
+ * The distributed coordinator could not be asked or told about a tick, or its own backend
+ * (Redis) failed. Reported through `onError`; `cause` is the original error.
+ */
+export class CoordinatorError extends TaskbufferError {
+  override name = 'CoordinatorError';
+  /** The task the failed call was about, if it was about one. */
+  readonly taskName: string | undefined;
+
+  constructor(message: string, cause: unknown, taskName?: string) {
+    super('COORDINATOR_FAILED', `${message}: ${messageOf(cause)}`, { cause });
+    this.taskName = taskName;
+  }
+}
+
+function describeSubscriberFailure(notification: TSubscriberNotification, event: unknown): string {
+  if (notification === 'error') return 'got an error from its pipe and had no error handler, or its error handler threw';
+  if (notification === 'complete') return 'threw in its complete handler';
+  const type = eventField(event, 'type');
+  const taskName = eventField((event as { task?: unknown } | null | undefined)?.task, 'name');
+  const groupName = eventField(event, 'groupName');
+  const of = groupName !== undefined ? ` of group ${JSON.stringify(groupName)}` : taskName ? ` of task ${JSON.stringify(taskName)}` : '';
+  return type === undefined ? `threw on an event${of}` : `threw on a ${JSON.stringify(type)} event${of}`;
+}
+
+/** A string field of an event, read defensively: subjects are public, anyone may `next` anything. */
+function eventField(value: unknown, field: string): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const found = (value as Record<string, unknown>)[field];
+  return typeof found === 'string' ? found : undefined;
 }
 
 /** `Task "name"` or `An unnamed task`, for messages. */

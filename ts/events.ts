@@ -2,6 +2,11 @@ import type { ITaskMetadata } from './types.js';
 
 /** Fields every task event has. */
 interface ITaskEventBase {
+  /**
+   * Task events carry no `scope`; constraint group events carry `scope: 'group'`. In an
+   * `ITaskbufferEvent`, `event.scope === 'group'` tells the two apart.
+   */
+  scope?: undefined;
   /** A snapshot of the task when the event was emitted (JSON-safe). */
   task: ITaskMetadata;
   /** Epoch milliseconds. */
@@ -45,7 +50,7 @@ export interface ITaskRetryingEvent extends ITaskEventBase {
   error: string;
 }
 
-/** A TaskManager paused the task: its new runs wait until it is resumed. */
+/** A TaskManager paused the task: its new runs wait until it is resumed (see `IConstraintGroupPausedEvent` for groups). */
 export interface ITaskPausedEvent extends ITaskEventBase {
   type: 'paused';
 }
@@ -66,3 +71,39 @@ export type ITaskEvent =
   | ITaskResumedEvent;
 
 export type TTaskEventType = ITaskEvent['type'];
+
+/** Fields every constraint group event has. */
+interface IConstraintGroupEventBase {
+  /** Tells group events apart from task events, whose `type`s `paused` and `resumed` they share. */
+  scope: 'group';
+  groupName: string;
+  /** Epoch milliseconds. */
+  timestamp: number;
+}
+
+/** A TaskManager paused a constraint group: new runs it applies to wait until it is resumed. */
+export interface IConstraintGroupPausedEvent extends IConstraintGroupEventBase {
+  type: 'paused';
+}
+
+/** A TaskManager resumed a constraint group: runs that waited start in order. */
+export interface IConstraintGroupResumedEvent extends IConstraintGroupEventBase {
+  type: 'resumed';
+}
+
+/** A constraint group was paused or resumed (`manager.constraintGroupSubject`). */
+export type IConstraintGroupEvent = IConstraintGroupPausedEvent | IConstraintGroupResumedEvent;
+
+/**
+ * Every event taskbuffer emits: task events (`taskSubject`, `eventSubject`) and constraint
+ * group events (`constraintGroupSubject`). Check `scope === 'group'` first, then switch on
+ * `type`; both narrow:
+ *
+ * ```ts
+ * function describe(event: ITaskbufferEvent): string {
+ *   if (event.scope === 'group') return `group ${event.groupName} ${event.type}`;
+ *   return event.type === 'failed' ? `${event.task.name} failed: ${event.error}` : `${event.task.name} ${event.type}`;
+ * }
+ * ```
+ */
+export type ITaskbufferEvent = ITaskEvent | IConstraintGroupEvent;

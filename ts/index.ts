@@ -11,7 +11,6 @@ export {
   type ITaskExecutionReport,
   type IExecuteRemoveOptions,
   type IStopOptions,
-  type IConstraintGroupEvent,
   type IConstraintGroupState,
 } from './manager/taskmanager.js';
 export type { IRetryOptions } from './task/retry.js';
@@ -34,6 +33,9 @@ export {
   ShutdownError,
   AbortError,
   TimeoutError,
+  SubscriberError,
+  CoordinatorError,
+  type TSubscriberNotification,
   type TTaskbufferErrorCode,
 } from './errors.js';
 export type {
@@ -46,6 +48,10 @@ export type {
   ITaskPausedEvent,
   ITaskResumedEvent,
   TTaskEventType,
+  IConstraintGroupEvent,
+  IConstraintGroupPausedEvent,
+  IConstraintGroupResumedEvent,
+  ITaskbufferEvent,
 } from './events.js';
 export type {
   ITaskFunction,

@@ -78,6 +78,7 @@ export interface IClusterSlots {
   /**
    * Takes a slot for `holder` (unique per run). Resolves once it is held; rejects when
    * `signal` aborts first, or when `timeoutMs` passes without the cluster being reachable.
+   * Rejections are `TaskbufferError`s (e.g. `AbortError`), since they reach the trigger.
    */
   acquire(slot: IClusterSlot, holder: string, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<void>;
   /** Gives the slot back and, when the run `ran`, starts the key's cooldown. Never throws. */

@@ -1,8 +1,10 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { Subject, type Subscription } from 'rxjs';
-import { AbortError, InvalidOptionError, messageOf } from '../errors.js';
+import type { Subject, Subscription } from 'rxjs';
+import { AbortError, CoordinatorError, InvalidOptionError, messageOf, TaskbufferError } from '../errors.js';
 import type { ITaskEvent } from '../events.js';
+import { IsolatedSubject } from '../internal/isolatedsubject.js';
+import { ClusterUnreachableError, CoordinatorStoppedError, describeWaitedSlot, type IWaitedSlot } from './errors.js';
 import { assertNonEmptyString, assertPositiveInteger, describeValue } from '../internal/validate.js';
 import {
   AbstractDistributedCoordinator,
@@ -13,6 +15,8 @@ import {
   type IDistributedTaskRequestResult,
 } from './abstract.js';
 import { LUA_SCRIPTS } from './redis.lua.js';
+
+export { ClusterUnreachableError, CoordinatorStoppedError } from './errors.js';
 
 /** Options of `new RedisCoordinator(...)`. */
 export interface IRedisCoordinatorOptions {
@@ -42,10 +46,12 @@ export interface IRedisCoordinatorOptions {
    */
   publishEvents?: boolean;
   /**
-   * Receives connection problems and failed Redis calls (the coordinator keeps going and
-   * retries). @default logs with console.error, once per outage
+   * Receives connection problems and failed Redis calls as a `CoordinatorError` (`cause`
+   * is Redis's error; the coordinator keeps going and retries), once per outage, and the
+   * first error of each `clusterEventSubject` subscriber that throws, as a `SubscriberError`.
+   * @default logs with console.error
    */
-  onError?: (error: Error) => void;
+  onError?: (error: TaskbufferError) => void;
 }
 
 /** A task event of some instance of the cluster. */
@@ -99,12 +105,18 @@ const MIN_DONE_TTL_MS = 60_000;
 export class RedisCoordinator extends AbstractDistributedCoordinator implements IClusterSlots {
   readonly leaseMs: number;
   readonly keyPrefix: string;
-  /** Task events of every instance (this one included), each with its `instanceId`. */
-  readonly clusterEventSubject = new Subject<IClusterTaskEvent>();
+  /**
+   * Task events of every instance (this one included), each with its `instanceId`. A
+   * subscriber that throws is reported to `onError`, once, and never reaches the others.
+   */
+  readonly clusterEventSubject: Subject<IClusterTaskEvent> = new IsolatedSubject<IClusterTaskEvent>(
+    'RedisCoordinator.clusterEventSubject',
+    (error) => this.reportError(error),
+  );
 
   private readonly ownId: string;
   private readonly publishEvents: boolean;
-  private readonly reportError: (error: Error) => void;
+  private readonly reportError: (error: TaskbufferError) => void;
   private readonly givenClient: Redis | undefined;
   private readonly url: string | undefined;
   private client: Redis | undefined;
@@ -208,14 +220,20 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     this.eventSubscription?.unsubscribe();
     for (const wake of [...this.sleepers]) wake();
     for (const waiters of [...this.slotWaiters.values()]) {
-      for (const waiter of [...waiters]) this.failWaiter(waiter, new Error('RedisCoordinator stopped before a cluster slot was free'));
+      const first = waiters.values().next().value;
+      if (first === undefined) continue;
+      // Counted once, before any of them is let go: each error names how many waited.
+      const slot = this.waitedSlot(first);
+      const message = `RedisCoordinator stopped before cluster slot ${describeWaitedSlot(slot)} was free`;
+      for (const waiter of [...waiters]) this.failWaiter(waiter, new CoordinatorStoppedError(message, slot));
     }
     const client = this.client!;
     if (client.status === 'ready') {
       try {
-        await withTimeout(this.call('releaseAll', [this.instancesKey(), this.instanceKey(this.ownId)], [this.ownId, this.channel('slots')]), this.closeGraceMs());
+        await withTimeout(this.call('releaseAll', [this.instancesKey(), this.instanceKey(this.ownId)], [this.ownId, this.channel('slots')]),
+          this.closeGraceMs(), 'releasing the slots and ticks of this instance on stop()');
       } catch (error) {
-        this.report(error);
+        this.report(error, 'could not release the slots and ticks of this instance on stop() (their leases expire by themselves)');
       }
     }
     if (this.heldSlots.size > 0 || this.heldTicks.size > 0) {
@@ -247,7 +265,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     subscriber.off('message', this.onMessage);
     subscriber.disconnect();
     if (this.givenClient === undefined) {
-      if (client.status === 'ready') await quietly(withTimeout(client.quit(), this.closeGraceMs()));
+      if (client.status === 'ready') await quietly(withTimeout(client.quit(), this.closeGraceMs(), 'closing the connection'));
       client.disconnect();
     }
   }
@@ -278,7 +296,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
       try {
         state = String(await this.call('claimTick', [tick.leaseKey, tick.doneKey], [this.ownId, this.leaseMs]));
       } catch (error) {
-        this.report(error);
+        this.report(error, `could not claim the tick of task ${JSON.stringify(request.taskName)} at ${new Date(request.scheduledAt).toISOString()} (retrying)`);
         await this.sleep(Math.min(1000, this.leaseMs));
         continue;
       }
@@ -312,11 +330,18 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
 
   acquire(slot: IClusterSlot, holder: string, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (!this.running) return reject(new Error('RedisCoordinator is not started: call manager.start() before triggering cluster-scoped work'));
       const slotKey = this.slotKey(slot);
+      if (!this.running) {
+        return reject(new CoordinatorStoppedError(
+          `RedisCoordinator is not started, so cluster slot ${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)} ` +
+            'cannot be taken: call manager.start() before triggering cluster-scoped work',
+          { groupName: slot.groupName, key: slot.key, waiting: 1 },
+        ));
+      }
       const waiter: ISlotWaiter = { slot, slotKey, holder, resolve, reject, inFlight: false, wakeRequested: false, timer: undefined, deadline: undefined, signal, onAbort: undefined };
       if (signal !== undefined) {
-        waiter.onAbort = () => this.failWaiter(waiter, new AbortError(`waiting for cluster slot ${describeSlot(slot)} was aborted: ${messageOf(signal.reason)}`, signal.reason));
+        waiter.onAbort = () => this.failWaiter(waiter, new AbortError(
+          `waiting for cluster slot ${describeWaitedSlot(this.waitedSlot(waiter))} was aborted: ${messageOf(signal.reason)}`, signal.reason));
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       if (timeoutMs !== undefined) this.armDeadline(waiter, timeoutMs);
@@ -335,7 +360,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     if (holders?.size === 0) this.heldSlots.delete(slotKey);
     if (this.client === undefined) return;
     this.call('releaseSlot', [slotKey, this.cooldownKey(slot)], [holder, slot.cooldownMs, ran ? 1 : 0, this.channel('slots'), slotKey])
-      .catch((error: unknown) => this.report(error))
+      .catch((error: unknown) => this.report(error, `could not release cluster slot ${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)} (its lease expires by itself)`))
       .finally(() => this.closeIfDone());
   }
 
@@ -376,7 +401,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
       },
       (error: unknown) => {
         waiter.inFlight = false;
-        this.report(error);
+        this.report(error, `could not ask for cluster slot ${describeWaitedSlot(this.waitedSlot(waiter))} (retrying)`);
       },
     );
   }
@@ -388,8 +413,11 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
   private armDeadline(waiter: ISlotWaiter, timeoutMs: number): void {
     waiter.deadline = setTimeout(() => {
       if (this.client?.status === 'ready') return this.armDeadline(waiter, timeoutMs);
-      this.failWaiter(waiter, new Error(
-        `no cluster slot ${describeSlot(waiter.slot)} within ${timeoutMs} ms: Redis is unreachable (connection: ${this.client?.status ?? 'closed'})`,
+      const slot = this.waitedSlot(waiter);
+      this.failWaiter(waiter, new ClusterUnreachableError(
+        `no cluster slot ${describeWaitedSlot(slot)} within ${timeoutMs} ms: Redis is unreachable (connection: ${this.client?.status ?? 'closed'})`,
+        timeoutMs,
+        slot,
       ));
     }, timeoutMs);
   }
@@ -410,6 +438,11 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     if (!this.removeWaiter(waiter)) return;
     waiter.reject(error);
     this.tryNextWaiter(waiter.slotKey);
+  }
+
+  /** The waiter's slot with how many runs of this instance wait for it, for errors. */
+  private waitedSlot(waiter: ISlotWaiter): IWaitedSlot {
+    return { groupName: waiter.slot.groupName, key: waiter.slot.key, waiting: this.slotWaiters.get(waiter.slotKey)?.size ?? 1 };
   }
 
   private removeWaiter(waiter: ISlotWaiter): boolean {
@@ -433,7 +466,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
 
   /** Live instances (heartbeat within 3 × leaseMs), with their running tasks. */
   async getInstances(): Promise<IClusterInstance[]> {
-    if (this.client === undefined) throw new Error('RedisCoordinator is not started');
+    if (this.client === undefined) throw new CoordinatorStoppedError('getInstances: RedisCoordinator is not started (or was stopped)');
     const infos = (await this.call('listInstances', [this.instancesKey()], [3 * this.leaseMs, this.key('instance', '')])) as Array<string | null>;
     const instances: IClusterInstance[] = [];
     for (const info of infos) {
@@ -449,7 +482,8 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
 
   private publishEvent(event: ITaskEvent): void {
     if (this.client === undefined) return;
-    this.client.publish(this.channel('events'), JSON.stringify({ instanceId: this.ownId, event })).catch((error: unknown) => this.report(error));
+    this.client.publish(this.channel('events'), JSON.stringify({ instanceId: this.ownId, event }))
+      .catch((error: unknown) => this.report(error, `could not publish a ${JSON.stringify(event.type)} event of task ${JSON.stringify(event.task.name)}`));
   }
 
   private readonly onMessage = (channel: string, message: string): void => {
@@ -458,12 +492,15 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
       return;
     }
     if (channel !== this.channel('events') || !this.clusterEventSubject.observed) return;
+    let event: IClusterTaskEvent;
     try {
-      const { instanceId, event } = JSON.parse(message) as { instanceId: string; event: ITaskEvent };
-      this.clusterEventSubject.next({ ...event, instanceId });
+      const received = JSON.parse(message) as { instanceId: string; event: ITaskEvent };
+      event = { ...received.event, instanceId: received.instanceId };
     } catch (error) {
-      this.report(new Error(`ignored a malformed cluster event: ${messageOf(error)}`));
+      return this.report(error, 'ignored a malformed cluster event');
     }
+    // Outside the try: the subject isolates its subscribers and reports what they throw itself.
+    this.clusterEventSubject.next(event);
   };
 
   // ---- leases ---------------------------------------------------------------------------
@@ -487,7 +524,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
       if (this.heldSlots.size > 0) await this.call('renewSlots', [], [this.leaseMs, ...this.heldSlotArgs()]);
       if (this.outageReported) this.outageReported = false;
     } catch (error) {
-      this.report(error);
+      this.report(error, 'could not renew the leases of this instance (retrying)');
     }
   }
 
@@ -511,7 +548,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
   }
 
   private watchConnection(client: Redis): void {
-    client.on('error', (error: Error) => this.report(error));
+    client.on('error', (error: Error) => this.report(error, 'Redis connection failed (reconnecting)'));
     client.on('ready', () => {
       this.outageReported = false;
       if (this.lingering) this.unrefSockets();
@@ -522,7 +559,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
 
   private call(name: TScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
     const client = this.client;
-    if (client === undefined) return Promise.reject(new Error('RedisCoordinator is not started'));
+    if (client === undefined) return Promise.reject(new CoordinatorStoppedError(`RedisCoordinator is not started (or was stopped): cannot run ${name}`));
     const command = (client as unknown as Record<string, (...params: Array<string | number>) => Promise<unknown>>)[this.commandName(name)]!;
     return command.call(client, ...keys, ...args);
   }
@@ -543,11 +580,12 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     });
   }
 
-  private report(error: unknown): void {
+  /** Reports a failure as a TaskbufferError: ours as they are, Redis's wrapped with what failed. */
+  private report(error: unknown, what: string): void {
     // One message per outage is enough; the connection retries by itself.
     if (this.outageReported) return;
     this.outageReported = true;
-    this.reportError(error instanceof Error ? error : new Error(messageOf(error)));
+    this.reportError(error instanceof TaskbufferError ? error : new CoordinatorError(what, error));
   }
 
   private key(...parts: string[]): string {
@@ -575,15 +613,11 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
   }
 }
 
-function describeSlot(slot: IClusterSlot): string {
-  return `${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)}`;
-}
-
-/** Rejects when `promise` has not settled within `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** Rejects when `promise` has not settled within `ms`; `what` names the call in the error. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new ClusterUnreachableError(`${what}: Redis did not answer within ${ms} ms`, ms)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,5 @@
 import type { IClusterSlot, IClusterSlots } from '../coordinator/abstract.js';
-import { describeTask } from '../errors.js';
+import { describeTask, InvalidOptionError } from '../errors.js';
 import type { AnyGroup } from './constraintgroup.js';
 import { HOLDING, type ConstrainedRun, type IRunExtras } from './managedrun.js';
 
@@ -24,12 +24,14 @@ export class ClusterSlotTaker {
    */
   takeNext(run: ConstrainedRun): Promise<boolean> {
     const extras = run.extras!;
-    const slots = this.cluster.slots();
-    if (slots === undefined) {
-      return Promise.reject(new Error(`${describeTask(run.task.name)}: a constraint group has scope 'cluster' but the manager's coordinator offers no cluster slots`));
-    }
     const group = extras.clusterGroups[extras.clusterHeld]!;
     const key = extras.clusterKeys[extras.clusterHeld]!;
+    const slots = this.cluster.slots();
+    if (slots === undefined) {
+      // addConstraintGroup refuses such a group; this is a coordinator that lost its slots since.
+      return Promise.reject(new InvalidOptionError('scope', 'cluster', `${describeTask(run.task.name)}: constraint group ` +
+        `${JSON.stringify(group.name)} (key ${JSON.stringify(key)}) has scope 'cluster', but the manager's coordinator offers no cluster slots`));
+    }
     return slots.acquire(clusterSlotOf(group, key), this.holderOf(run), extras.signal, extras.timeoutMs).then(() => {
       if (run.state !== HOLDING) {
         slots.release(clusterSlotOf(group, key), this.holderOf(run), false);

@@ -7,8 +7,17 @@ import type {
   IDistributedTaskRequest,
   TDistributedTaskStatus,
 } from '../coordinator/abstract.js';
-import { DuplicateTaskError, InvalidOptionError, messageOf, ShutdownError, toError, UnknownTaskError } from '../errors.js';
-import type { ITaskEvent } from '../events.js';
+import {
+  CoordinatorError,
+  DuplicateTaskError,
+  InvalidOptionError,
+  messageOf,
+  ShutdownError,
+  UnknownTaskError,
+  type TaskbufferError,
+} from '../errors.js';
+import type { IConstraintGroupEvent, ITaskEvent } from '../events.js';
+import { IsolatedSubject } from '../internal/isolatedsubject.js';
 import { randomId } from '../internal/ids.js';
 import { RunQueue } from './runqueue.js';
 import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo, type IScheduleOptions } from './scheduler.js';
@@ -27,12 +36,14 @@ export interface ITaskManagerOptions {
    */
   instanceId?: string;
   /**
-   * Receives failures that have no caller to reject: a coordinator that could not be
-   * asked or told about a cron tick. Task failures are not reported here; they are in
-   * the task's metadata and `failed` events.
+   * Receives failures that have no caller to reject: a `CoordinatorError` when the
+   * coordinator could not be asked or told about a cron tick, and a `SubscriberError`
+   * for the first error of each subscriber of `taskSubject` or `constraintGroupSubject`
+   * that throws (it never reaches the run or the other subscribers). Task failures are
+   * not reported here; they are in the task's metadata and `failed` events.
    * @default logs with console.error
    */
-  onError?: (error: Error) => void;
+  onError?: (error: TaskbufferError) => void;
 }
 
 /** Identifies a run in `ITaskExecutionReport` and similar records. */
@@ -76,13 +87,6 @@ export interface IStopOptions {
   timeoutMs?: number;
 }
 
-/** A constraint group was paused or resumed. */
-export interface IConstraintGroupEvent {
-  type: 'paused' | 'resumed';
-  groupName: string;
-  timestamp: number;
-}
-
 /** A constraint group's state, as `getConstraintGroupStates()` reports it. */
 export interface IConstraintGroupState {
   name: string;
@@ -99,10 +103,16 @@ type TManagerState = 'new' | 'started' | 'stopping' | 'stopped';
  * events into `taskSubject` and answers questions about them by name and label.
  */
 export class TaskManager {
-  /** Every event of every added task. */
-  readonly taskSubject = new Subject<ITaskEvent>();
-  /** Constraint groups paused and resumed. */
-  readonly constraintGroupSubject = new Subject<IConstraintGroupEvent>();
+  /** Every event of every added task. A subscriber that throws is reported to `onError`, once. */
+  readonly taskSubject: Subject<ITaskEvent> = new IsolatedSubject<ITaskEvent>(
+    'TaskManager.taskSubject',
+    (error) => this.reportError(error),
+  );
+  /** Constraint groups paused and resumed. A subscriber that throws is reported to `onError`, once. */
+  readonly constraintGroupSubject: Subject<IConstraintGroupEvent> = new IsolatedSubject<IConstraintGroupEvent>(
+    'TaskManager.constraintGroupSubject',
+    (error) => this.reportError(error),
+  );
   /** The registered tasks. Add and remove them with `addTask` / `removeTask`. */
   readonly taskMap = new ObjectMap<AnyTask>();
   /** Identifies this instance to a distributed coordinator. */
@@ -114,7 +124,7 @@ export class TaskManager {
   private readonly groupListeners = new Map<TaskConstraintGroup<any>, () => void>();
   private readonly runQueue: RunQueue;
   private readonly scheduler = new Scheduler((name, scheduledAt) => void this.runTick(name, scheduledAt));
-  private readonly reportError: (error: Error) => void;
+  private readonly reportError: (error: TaskbufferError) => void;
   private state: TManagerState = 'new';
 
   constructor(options: ITaskManagerOptions = {}) {
@@ -460,7 +470,7 @@ export class TaskManager {
 
   private emitGroupEvent(type: IConstraintGroupEvent['type'], group: TaskConstraintGroup<any>): void {
     if (this.constraintGroupSubject.observed) {
-      this.constraintGroupSubject.next({ type, groupName: group.name, timestamp: timeNow() });
+      this.constraintGroupSubject.next({ scope: 'group', type, groupName: group.name, timestamp: timeNow() });
     }
   }
 
@@ -495,8 +505,8 @@ export class TaskManager {
         const answer = await coordinator.fireDistributedTaskRequest(request);
         if (!answer.shouldTrigger) return;
       } catch (error) {
-        this.reportError(new Error(`could not ask the distributed coordinator about task ${JSON.stringify(taskName)} ` +
-          `(tick ${new Date(scheduledAt).toISOString()}); the tick was not run here: ${messageOf(error)}`, { cause: error }));
+        this.reportError(new CoordinatorError(`could not ask the distributed coordinator about task ${JSON.stringify(taskName)} ` +
+          `(tick ${new Date(scheduledAt).toISOString()}); the tick was not run here`, error, taskName));
         return;
       }
     }
@@ -505,7 +515,8 @@ export class TaskManager {
       try {
         await coordinator.updateDistributedTaskRequest({ ...request, ...outcome, finishedAt: timeNow() });
       } catch (error) {
-        this.reportError(toError(error));
+        this.reportError(new CoordinatorError(`could not tell the distributed coordinator how task ${JSON.stringify(taskName)} ` +
+          `went (tick ${new Date(scheduledAt).toISOString()}, ${outcome.status})`, error, taskName));
       }
     }
   }

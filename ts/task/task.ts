@@ -1,4 +1,4 @@
-import { describeTask, InvalidOptionError } from '../errors.js';
+import { describeTask, InvalidOptionError, type SubscriberError } from '../errors.js';
 import {
   assertBoolean,
   assertFinite,
@@ -86,6 +86,13 @@ export interface ITaskOptions<
    * @default 0
    */
   priority?: number;
+  /**
+   * Receives the first error of each `eventSubject` subscriber that throws (or rejects).
+   * Such an error never reaches the run or the other subscribers, and the subscriber stays
+   * subscribed. Subscribers of a TaskManager's `taskSubject` report to its `onError`.
+   * @default logs with console.error
+   */
+  onSubscriberError?: (error: SubscriberError) => void;
 }
 
 /**
@@ -138,6 +145,7 @@ export class Task<
       steps: options.steps,
       labels: options.labels,
       bufferMax: options.buffered === true ? options.bufferMax ?? 1 : undefined,
+      onSubscriberError: options.onSubscriberError,
     });
     this.taskFunction = options.taskFunction;
     this.data = options.data ?? ({} as TData);
@@ -258,6 +266,7 @@ function checkTaskOptions(options: ITaskOptions<any, any, any, any, any>): strin
   assertTaskReference(owner, 'afterTask', options.afterTask);
   if (options.timeoutMs !== undefined) assertNonNegativeFinite(owner, 'timeoutMs', options.timeoutMs);
   if (options.priority !== undefined) assertFinite(owner, 'priority', options.priority);
+  if (options.onSubscriberError !== undefined) assertFunction(owner, 'onSubscriberError', options.onSubscriberError);
   return owner;
 }
 

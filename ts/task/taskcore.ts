@@ -1,7 +1,8 @@
 import { Subject } from 'rxjs';
-import { messageOf, toError } from '../errors.js';
+import { messageOf, toError, type SubscriberError } from '../errors.js';
 import type { ITaskEvent } from '../events.js';
 import { timeNow } from '../internal/clock.js';
+import { IsolatedSubject } from '../internal/isolatedsubject.js';
 import type { ITaskContext, ITaskMetadata, ITaskStep, ITaskStepDefinition, TTaskStatus } from '../types.js';
 import { LabelSet } from './labels.js';
 import { RetryPolicy, type IRetryOptions } from './retry.js';
@@ -16,6 +17,7 @@ export interface ITaskCoreSettings {
   steps: ReadonlyArray<ITaskStepDefinition> | undefined;
   labels: Record<string, string> | undefined;
   bufferMax: number | undefined;
+  onSubscriberError: ((error: SubscriberError) => void) | undefined;
 }
 
 /**
@@ -33,9 +35,10 @@ export abstract class TaskCore {
   /**
    * Lifecycle events of this task: `started`, `step`, `retrying`, `completed`, `failed`,
    * `paused`, `resumed`. Events are only built while someone subscribes, so an
-   * unobserved task pays nothing for them.
+   * unobserved task pays nothing for them. A subscriber that throws is caught and
+   * reported to `onSubscriberError`, once.
    */
-  readonly eventSubject = new Subject<ITaskEvent>();
+  readonly eventSubject: Subject<ITaskEvent>;
   /** Runs that ended, successfully or not. */
   runCount = 0;
   /** Failed tries across all runs. `clearError()` leaves it alone. */
@@ -56,6 +59,8 @@ export abstract class TaskCore {
   private readonly eventSinks: Array<Subject<ITaskEvent>> = [];
 
   constructor(settings: ITaskCoreSettings) {
+    const report = settings.onSubscriberError ?? ((error) => console.error(`taskbuffer ${settings.owner}: ${error.message}`, error));
+    this.eventSubject = new IsolatedSubject<ITaskEvent>('Task.eventSubject', report);
     this.name = settings.name;
     this.catchErrors = settings.catchErrors ?? false;
     this.retryPolicy = settings.retry === undefined ? undefined : new RetryPolicy(settings.owner, settings.retry);

@@ -1,4 +1,4 @@
-import { TaskChainError, describeTask, InvalidOptionError } from '../errors.js';
+import { TaskChainError, describeTask, InvalidOptionError, type SubscriberError } from '../errors.js';
 import { Task, type AnyTask } from '../task/task.js';
 import { assertArray, describeValue } from '../internal/validate.js';
 
@@ -10,6 +10,8 @@ export interface ITaskchainOptions {
   labels?: Record<string, string>;
   /** Resolve `undefined` instead of rejecting when a task fails. @default false */
   catchErrors?: boolean;
+  /** Receives the first error of each `eventSubject` subscriber that throws; see `ITaskOptions`. @default logs with console.error */
+  onSubscriberError?: (error: SubscriberError) => void;
 }
 
 /**
@@ -29,6 +31,7 @@ export class Taskchain extends Task<undefined, [], Record<string, unknown>, any,
       name: options.name,
       labels: options.labels,
       catchErrors: options.catchErrors,
+      onSubscriberError: options.onSubscriberError,
       taskFunction: (input: unknown, _setup, context) => runInSequence(options.name, tasks, input, context.signal),
     });
     this.tasks = tasks;

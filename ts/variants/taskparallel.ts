@@ -1,3 +1,4 @@
+import type { SubscriberError } from '../errors.js';
 import { Task, type AnyTask } from '../task/task.js';
 import { assertTaskList } from './taskchain.js';
 import { assertArray } from '../internal/validate.js';
@@ -10,6 +11,8 @@ export interface ITaskparallelOptions {
   labels?: Record<string, string>;
   /** Resolve `undefined` instead of rejecting when a task fails. @default false */
   catchErrors?: boolean;
+  /** Receives the first error of each `eventSubject` subscriber that throws; see `ITaskOptions`. @default logs with console.error */
+  onSubscriberError?: (error: SubscriberError) => void;
 }
 
 /**
@@ -29,6 +32,7 @@ export class Taskparallel extends Task<undefined, [], Record<string, unknown>, a
       name: options.name,
       labels: options.labels,
       catchErrors: options.catchErrors,
+      onSubscriberError: options.onSubscriberError,
       taskFunction: (input: unknown, _setup, context) => {
         const signal = context.signal;
         return Promise.all(tasks.map((task) => task.trigger(input, { signal })));
