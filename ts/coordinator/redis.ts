@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import { Redis } from './ioredis.js';
 import { Subject, type Subscription } from 'rxjs';
 import { AbortError, InvalidOptionError, messageOf } from '../errors.js';
 import type { ITaskEvent } from '../events.js';
