@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import { Redis } from './ioredis.js';
 import type { Subject, Subscription } from 'rxjs';
 import { AbortError, CoordinatorError, InvalidOptionError, messageOf, TaskbufferError } from '../errors.js';
 import type { ITaskEvent } from '../events.js';
