@@ -16,6 +16,7 @@ export type TTaskbufferErrorCode =
   | 'COORDINATOR_FAILED'
   | 'COORDINATOR_STOPPED'
   | 'CLUSTER_UNREACHABLE'
+  | 'MISSING_DEPENDENCY'
   | 'INTERNAL';
 
 /** Base class of all errors raised by taskbuffer itself. */

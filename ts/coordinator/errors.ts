@@ -55,3 +55,15 @@ export function describeWaitedSlot(slot: IWaitedSlot): string {
   const runs = slot.waiting === 1 ? '1 run of this instance waits' : `${slot.waiting} runs of this instance wait`;
   return `${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)} (${runs} for it)`;
 }
+
+/** `taskbuffer/redis` was imported without ioredis installed (an optional peer dependency). */
+export class MissingDependencyError extends TaskbufferError {
+  override name = 'MissingDependencyError';
+  /** The package to install. */
+  readonly packageName: string;
+
+  constructor(packageName: string, message: string, cause: unknown) {
+    super('MISSING_DEPENDENCY', message, { cause });
+    this.packageName = packageName;
+  }
+}

@@ -7,17 +7,17 @@
  * constructor synchronous: by the time anyone can call it, ioredis is loaded.
  */
 import type { Redis as IoRedis } from 'ioredis';
+import { MissingDependencyError } from './errors.js';
 
 async function importRedisClass(): Promise<typeof IoRedis> {
   try {
     return (await import('ioredis')).Redis;
   } catch (error) {
     if (!isMissingPackage(error, 'ioredis')) throw error;
-    throw new Error(
+    throw new MissingDependencyError('ioredis',
       'taskbuffer/redis needs the ioredis package, which is not installed. It is an optional peer ' +
         'dependency of taskbuffer (only the cluster coordinator uses it); install it with\n  npm install ioredis',
-      { cause: error },
-    );
+      error);
   }
 }
 

@@ -16,7 +16,7 @@ import {
 } from './abstract.js';
 import { LUA_SCRIPTS } from './redis.lua.js';
 
-export { ClusterUnreachableError, CoordinatorStoppedError } from './errors.js';
+export { ClusterUnreachableError, CoordinatorStoppedError, MissingDependencyError } from './errors.js';
 
 /** Options of `new RedisCoordinator(...)`. */
 export interface IRedisCoordinatorOptions {
