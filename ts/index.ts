@@ -4,15 +4,15 @@ export { Taskparallel, type ITaskparallelOptions } from './variants/taskparallel
 export { TaskOnce } from './variants/taskonce.js';
 export { TaskDebounced, type ITaskDebouncedOptions } from './variants/taskdebounced.js';
 export { TaskStep } from './task/taskstep.js';
-export {
-  TaskManager,
-  type ITaskManagerOptions,
-  type ITaskExecution,
-  type ITaskExecutionReport,
-  type IExecuteRemoveOptions,
-  type IStopOptions,
-  type IConstraintGroupState,
-} from './manager/taskmanager.js';
+export { TaskManager } from './manager/taskmanager.js';
+export type {
+  ITaskManagerOptions,
+  ITaskExecution,
+  ITaskExecutionReport,
+  IExecuteRemoveOptions,
+  IStopOptions,
+  IConstraintGroupState,
+} from './manager/manageroptions.js';
 export type { IRetryOptions } from './task/retry.js';
 export { TaskConstraintGroup, type ITaskConstraintGroupOptions } from './manager/constraintgroup.js';
 export type { IScheduleOptions, IScheduledTaskInfo, INextScheduledRun } from './manager/scheduler.js';

@@ -1,3 +1,5 @@
+import { keepShapeAlive } from '../internal/hotpath.js';
+
 /** What the queue orders by: larger `priority` first, then smaller `seq` (trigger order). */
 export interface IPrioritized {
   priority: number;
@@ -52,14 +54,6 @@ export class PriorityQueue<T extends IPrioritized> {
   private laneBase = 0;
   private laneItems = 0;
   private laneHoles = 0;
-
-  /**
-   * A queue that lives as long as the class, so that V8 keeps the hidden class of queues
-   * (it holds it only weakly): a manager's lines come and go with its bursts of work, and
-   * without one queue alive a full garbage collection would throw away all code optimised
-   * for them.
-   */
-  private static readonly keptForItsClass = new PriorityQueue();
 
   get size(): number {
     return this.heap.length + this.laneItems;
@@ -309,3 +303,5 @@ function comesBefore(priorityA: number, seqA: number, priorityB: number, seqB: n
 export function before(a: IPrioritized, b: IPrioritized): boolean {
   return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
 }
+
+keepShapeAlive(new PriorityQueue());

@@ -1,4 +1,3 @@
-import { AbortError, describeTask, messageOf } from '../errors.js';
 import { newPromise, takeResolve } from '../internal/hotpath.js';
 import type { AnyTask } from '../task/task.js';
 import { abortedBeforeStart } from '../task/triggeroptions.js';
@@ -6,8 +5,8 @@ import type { ITriggerOptions } from '../types.js';
 import { ClusterSlotTaker, type IClusterAccess } from './clusterslots.js';
 import type { AnyGroup, IKeyState } from './constraintgroup.js';
 import {
-  ActiveRun, DONE, HOLDING, isOver, keyAt, moveTo, QUEUED, rejectRun, REQUEUED, RETRY_WAIT, SKIPPED,
-  type ConstrainedRun, type IRunOwner, type RunLine,
+  DONE, HOLDING, isOver, keyAt, moveTo, rejectRun, REQUEUED, RETRY_WAIT, SKIPPED,
+  type ConstrainedRun,
 } from './managedrun.js';
 import { dropGroup, hasRunOptions, planRun, soleGroupRun } from './runplan.js';
 import { RunFinisher } from './runfinisher.js';

@@ -4,14 +4,10 @@ import { Subject } from 'rxjs';
 import type { TaskConstraintGroup } from './constraintgroup.js';
 import type {
   AbstractDistributedCoordinator,
-  IDistributedTaskRequest,
-  TDistributedTaskStatus,
 } from '../coordinator/abstract.js';
 import {
-  CoordinatorError,
   DuplicateTaskError,
   InvalidOptionError,
-  messageOf,
   ShutdownError,
   UnknownTaskError,
   type TaskbufferError,
@@ -19,82 +15,15 @@ import {
 import type { IConstraintGroupEvent, ITaskEvent } from '../events.js';
 import { IsolatedSubject } from '../internal/isolatedsubject.js';
 import { randomId } from '../internal/ids.js';
+import { CronTicks } from './cronticks.js';
+import { GroupRegistry } from './groupregistry.js';
+import type { IConstraintGroupState, IExecuteRemoveOptions, IStopOptions, ITaskExecutionReport, ITaskManagerOptions } from './manageroptions.js';
 import { RunQueue } from './runqueue.js';
 import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo, type IScheduleOptions } from './scheduler.js';
 import { Task, type AnyTask } from '../task/task.js';
 import { checkTriggerOptions } from '../task/triggeroptions.js';
-import type { ITaskMetadata, ITaskStep, ITriggerOptions } from '../types.js';
+import type { ITaskMetadata, ITriggerOptions } from '../types.js';
 import { assertBoolean, assertNonEmptyString, assertNonNegativeFinite, assertPositiveInteger, describeValue } from '../internal/validate.js';
-
-/** Options of `new TaskManager(...)`. */
-export interface ITaskManagerOptions {
-  /** Consulted before every cron-fired run; only the instance it elects runs the tick. */
-  distributedCoordinator?: AbstractDistributedCoordinator;
-  /**
-   * Identifies this instance in distributed task requests.
-   * @default the coordinator's `instanceId`, else a random UUID
-   */
-  instanceId?: string;
-  /**
-   * Receives failures that have no caller to reject: a `CoordinatorError` when the
-   * coordinator could not be asked or told about a cron tick, and a `SubscriberError`
-   * for the first error of each subscriber of `taskSubject` or `constraintGroupSubject`
-   * that throws (it never reaches the run or the other subscribers). Task failures are
-   * not reported here; they are in the task's metadata and `failed` events.
-   * @default logs with console.error
-   */
-  onError?: (error: TaskbufferError) => void;
-}
-
-/** Identifies a run in `ITaskExecutionReport` and similar records. */
-export interface ITaskExecution {
-  taskName: string;
-  /** When the trigger was made (epoch ms); includes any wait for constraint slots. */
-  startTime: number;
-  endTime: number;
-  duration: number;
-}
-
-/** What `addExecuteRemoveTask` resolves with. */
-export interface ITaskExecutionReport<TResult = any> extends ITaskExecution {
-  steps: ITaskStep[];
-  /** Names of the steps that completed. */
-  stepsCompleted: string[];
-  progress: number;
-  /** `true` when a `shouldExecute` said no, so the function did not run. */
-  skipped: boolean;
-  result: TResult | undefined;
-}
-
-/** Options of `addExecuteRemoveTask`: the input and the usual trigger options. */
-export interface IExecuteRemoveOptions<TInput = any> extends ITriggerOptions {
-  /** The input to trigger the task with. */
-  input?: TInput;
-}
-
-/** Options of `stop()`. */
-export interface IStopOptions {
-  /**
-   * Let running work finish (and reject what still waits in queues) before resolving.
-   * @default false
-   */
-  drain?: boolean;
-  /**
-   * With `drain`: how long to wait for running work, in ms; what still runs then is
-   * aborted (signalled, its trigger rejected), so `stop()` resolves within this time.
-   * @default Infinity
-   */
-  timeoutMs?: number;
-}
-
-/** A constraint group's state, as `getConstraintGroupStates()` reports it. */
-export interface IConstraintGroupState {
-  name: string;
-  maxConcurrent: number;
-  cooldownMs: number;
-  paused: boolean;
-  keys: Array<{ key: string; running: number; waiting: number; cooldownRemainingMs: number }>;
-}
 
 type TManagerState = 'new' | 'started' | 'stopping' | 'stopped';
 
@@ -120,10 +49,10 @@ export class TaskManager {
   readonly distributedCoordinator: AbstractDistributedCoordinator | undefined;
 
   private readonly tasksByName = new Map<string, AnyTask>();
-  private groups: ReadonlyArray<TaskConstraintGroup<any>> = [];
-  private readonly groupListeners = new Map<TaskConstraintGroup<any>, () => void>();
+  private readonly groupRegistry: GroupRegistry;
   private readonly runQueue: RunQueue;
-  private readonly scheduler = new Scheduler((name, scheduledAt) => void this.runTick(name, scheduledAt));
+  private readonly scheduler = new Scheduler((name, scheduledAt) => void this.cronTicks.run(name, scheduledAt));
+  private readonly cronTicks: CronTicks;
   private readonly reportError: (error: TaskbufferError) => void;
   private state: TManagerState = 'new';
 
@@ -135,9 +64,18 @@ export class TaskManager {
     this.instanceId = options.instanceId ?? options.distributedCoordinator?.instanceId ?? randomId();
     this.distributedCoordinator = options.distributedCoordinator;
     this.reportError = options.onError ?? ((error) => console.error(`taskbuffer TaskManager: ${error.message}`, error));
-    this.runQueue = new RunQueue(() => this.groups, {
+    this.groupRegistry = new GroupRegistry(() => this.runQueue, this.constraintGroupSubject,
+      () => this.distributedCoordinator?.clusterSlots !== undefined);
+    this.runQueue = new RunQueue(() => this.groupRegistry.groups, {
       slots: () => this.distributedCoordinator?.clusterSlots,
       instanceId: this.instanceId,
+    });
+    this.cronTicks = new CronTicks({
+      taskNamed: (name) => (this.state === 'started' ? this.tasksByName.get(name) : undefined),
+      runQueue: this.runQueue,
+      coordinator: this.distributedCoordinator,
+      instanceId: this.instanceId,
+      reportError: this.reportError,
     });
     this.distributedCoordinator?.bindManager({
       instanceId: this.instanceId,
@@ -198,53 +136,22 @@ export class TaskManager {
 
   /** The registered groups (a copy). */
   get constraintGroups(): Array<TaskConstraintGroup<any>> {
-    return [...this.groups];
+    return [...this.groupRegistry.groups];
   }
 
   /** Registers a group; from now on every run the manager starts must fit it. Names are unique. */
   addConstraintGroup(group: TaskConstraintGroup<any>): void {
-    if (this.groups.includes(group)) return;
-    if (group.scope === 'cluster' && this.distributedCoordinator?.clusterSlots === undefined) {
-      throw new InvalidOptionError('scope', 'cluster',
-        `addConstraintGroup: group ${JSON.stringify(group.name)} has scope 'cluster', which needs a TaskManager ` +
-        `whose distributedCoordinator offers cluster slots (e.g. RedisCoordinator from 'taskbuffer/redis')`);
-    }
-    if (this.groups.some((g) => g.name === group.name)) {
-      throw new InvalidOptionError('name', group.name,
-        `addConstraintGroup: a constraint group named ${JSON.stringify(group.name)} is already registered`);
-    }
-    this.groups = [...this.groups, group];
-    // Slots released or reset by hand (outside the manager) can let waiting runs start.
-    this.groupListeners.set(group, group.onCapacity((g, key) => this.runQueue.wake(g, key)));
+    this.groupRegistry.add(group);
   }
 
   /** Unregisters a group by name; runs waiting only for it start. `true` when it existed. */
   removeConstraintGroup(name: string): boolean {
-    const group = this.groups.find((g) => g.name === name);
-    if (group === undefined) return false;
-    this.groups = this.groups.filter((g) => g !== group);
-    this.groupListeners.get(group)?.();
-    this.groupListeners.delete(group);
-    this.runQueue.forgetGroup(group);
-    return true;
+    return this.groupRegistry.remove(name);
   }
 
   /** Per group: its limits, whether it is paused, and per key the runs holding a slot, waiting, and cooldown left. */
   getConstraintGroupStates(): IConstraintGroupState[] {
-    return this.groups.map((group) => {
-      const waiting = this.runQueue.waitingByKey(group);
-      const keys = group.getKeyStates().map((state) => ({ ...state, waiting: waiting.get(state.key) ?? 0 }));
-      for (const [key, count] of waiting) {
-        if (!keys.some((k) => k.key === key)) keys.push({ key, running: 0, waiting: count, cooldownRemainingMs: 0 });
-      }
-      return {
-        name: group.name,
-        maxConcurrent: group.maxConcurrent,
-        cooldownMs: group.cooldownMs,
-        paused: this.runQueue.isPaused(group),
-        keys,
-      };
-    });
+    return this.groupRegistry.states();
   }
 
   // ---- pause and resume -------------------------------------------------------------
@@ -265,18 +172,12 @@ export class TaskManager {
 
   /** New runs that this group applies to wait until `resumeConstraintGroup`; running work finishes. */
   pauseConstraintGroup(name: string): void {
-    const group = this.requireGroup(name, 'pauseConstraintGroup');
-    if (this.runQueue.isPaused(group)) return;
-    this.runQueue.pauseGroup(group);
-    this.emitGroupEvent('paused', group);
+    this.groupRegistry.pause(name);
   }
 
   /** Starts the runs that waited while the group was paused, in order. */
   resumeConstraintGroup(name: string): void {
-    const group = this.requireGroup(name, 'resumeConstraintGroup');
-    if (!this.runQueue.isPaused(group)) return;
-    this.runQueue.resume(group);
-    this.emitGroupEvent('resumed', group);
+    this.groupRegistry.resume(name);
   }
 
   // ---- triggers -------------------------------------------------------------------
@@ -460,20 +361,6 @@ export class TaskManager {
     return task;
   }
 
-  private requireGroup(name: string, action: string): TaskConstraintGroup<any> {
-    const group = this.groups.find((g) => g.name === name);
-    if (group === undefined) {
-      throw new InvalidOptionError('name', name, `${action}: no constraint group named ${JSON.stringify(name)} is registered`);
-    }
-    return group;
-  }
-
-  private emitGroupEvent(type: IConstraintGroupEvent['type'], group: TaskConstraintGroup<any>): void {
-    if (this.constraintGroupSubject.observed) {
-      this.constraintGroupSubject.next({ scope: 'group', type, groupName: group.name, timestamp: timeNow() });
-    }
-  }
-
   private metadataOf(task: AnyTask): ITaskMetadata {
     const metadata = task.getMetadata();
     const schedule = task.name === undefined ? undefined : this.scheduler.expressionOf(task.name);
@@ -485,51 +372,5 @@ export class TaskManager {
       if (nextRun !== undefined) metadata.nextRun = nextRun;
     }
     return metadata;
-  }
-
-  /** A cron tick: ask the coordinator (if any), run through the constraints, report back. */
-  private async runTick(taskName: string, scheduledAt: number): Promise<void> {
-    const task = this.tasksByName.get(taskName);
-    if (task === undefined || this.state !== 'started') return;
-    const coordinator = this.distributedCoordinator;
-    const request: IDistributedTaskRequest | undefined = coordinator && {
-      requestId: randomId(),
-      instanceId: this.instanceId,
-      taskName,
-      scheduledAt,
-      submittedAt: timeNow(),
-      status: 'requesting',
-    };
-    if (coordinator !== undefined && request !== undefined) {
-      try {
-        const answer = await coordinator.fireDistributedTaskRequest(request);
-        if (!answer.shouldTrigger) return;
-      } catch (error) {
-        this.reportError(new CoordinatorError(`could not ask the distributed coordinator about task ${JSON.stringify(taskName)} ` +
-          `(tick ${new Date(scheduledAt).toISOString()}); the tick was not run here`, error, taskName));
-        return;
-      }
-    }
-    const outcome = await this.runScheduled(task);
-    if (coordinator !== undefined && request !== undefined) {
-      try {
-        await coordinator.updateDistributedTaskRequest({ ...request, ...outcome, finishedAt: timeNow() });
-      } catch (error) {
-        this.reportError(new CoordinatorError(`could not tell the distributed coordinator how task ${JSON.stringify(taskName)} ` +
-          `went (tick ${new Date(scheduledAt).toISOString()}, ${outcome.status})`, error, taskName));
-      }
-    }
-  }
-
-  /** Runs a cron tick; its failure is recorded on the task (lastError, `failed` event), not thrown. */
-  private async runScheduled(task: AnyTask): Promise<{ status: TDistributedTaskStatus; error?: string }> {
-    if (this.state !== 'started') return { status: 'skipped', error: 'the TaskManager was stopped' };
-    try {
-      const run = this.runQueue.createRun(task, undefined, undefined);
-      await this.runQueue.submit(run);
-      return { status: run.skipped ? 'skipped' : 'succeeded' };
-    } catch (error) {
-      return { status: 'failed', error: messageOf(error) };
-    }
   }
 }
