@@ -31,7 +31,7 @@ interface IFakeTimer {
 /** The longest a timer may be set for, as in node: longer (or under 1 ms, or NaN) means 1 ms. */
 const TIMEOUT_MAX = 2 ** 31 - 1;
 
-/** How far `settle` moves the clock before it gives up on a promise: a day of fake time. */
+/** How far `settle` moves the clock, by default, before it gives up on a promise: a day of fake time. */
 const SETTLE_LIMIT_MS = 24 * 60 * 60 * 1000;
 
 /**
@@ -67,6 +67,11 @@ export class FakeClock implements IClock {
 
   now(): number {
     return this.reading === undefined ? this.current : this.reading(this.current);
+  }
+
+  /** The time the timers run on: what `now()` reads, unless the clock was given a `reading`. */
+  get time(): number {
+    return this.current;
   }
 
   /** Like node's setTimeout: under 1 ms (or NaN) is 1 ms, and the time stays whole ms. */
@@ -113,10 +118,11 @@ export class FakeClock implements IClock {
   /**
    * Moves the time on from timer to timer until `promise` settles, and hands it back (so
    * `await clock.settle(p)` resolves or rejects as `p` does). Fails at once when `promise`
-   * is still pending with no timer left to fire (it would wait forever), and after a day of
-   * fake time. The time stays at the last timer fired, the moment `promise` settled.
+   * is still pending with no timer left to fire (it would wait forever), and once it has
+   * moved the time by `limitMs` (a day unless told). The time stays at the last timer
+   * fired, the moment `promise` settled.
    */
-  async settle<T>(promise: Promise<T>, what = 'the promise'): Promise<T> {
+  async settle<T>(promise: Promise<T>, what = 'the promise', limitMs = SETTLE_LIMIT_MS): Promise<T> {
     let settled = false;
     promise.then(
       () => {
@@ -126,12 +132,12 @@ export class FakeClock implements IClock {
         settled = true;
       },
     );
-    const limit = this.current + SETTLE_LIMIT_MS;
+    const limit = this.current + limitMs;
     await drainMicrotasks();
     while (!settled) {
       const timer = this.nextDue(Number.POSITIVE_INFINITY);
       if (timer === undefined) throw new Error(`${what} is still pending at ${this.now()} ms and no timer is left to fire: it would wait forever`);
-      if (timer.at > limit) throw new Error(`${what} is still pending after ${SETTLE_LIMIT_MS} ms of fake time`);
+      if (timer.at > limit) throw new Error(`${what} is still pending after ${limitMs} ms of fake time`);
       await this.fire(timer);
     }
     return promise;
