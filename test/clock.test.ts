@@ -6,15 +6,12 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { handOnTime, takeTime, withdrawTime } from '../ts/internal/clock.js';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
+import { useFakeClock } from './fake-clock.js';
 
-/** Replaces Date.now with a clock that moves 1,000 ms on every read, so every read shows. */
+/** Runs the core on a fake clock that moves 1,000 ms on every read, so every read shows; returns the last reading. */
 function jumpingClock(t: TestContext): () => number {
-  const realNow = Date.now;
   let fakeNow = 1_000_000;
-  Date.now = () => (fakeNow += 1000);
-  t.after(() => {
-    Date.now = realNow;
-  });
+  useFakeClock(t, { reading: () => (fakeNow += 1000) });
   return () => fakeNow;
 }
 
