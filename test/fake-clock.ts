@@ -38,7 +38,7 @@ const SETTLE_LIMIT_MS = 24 * 60 * 60 * 1000;
  * Lets every pending promise reaction run: a setImmediate callback runs only once the
  * microtask queue is empty, reactions queued by reactions included.
  */
-export function drainMicrotasks(): Promise<void> {
+function drainMicrotasks(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
@@ -98,11 +98,6 @@ export class FakeClock implements IClock {
     return new Promise<void>((resolve) => this.setTimeout(resolve, ms));
   }
 
-  /** How many timers are armed and not yet fired or cleared. */
-  get pendingTimers(): number {
-    return this.timers.size;
-  }
-
   /**
    * Moves the time forward by `ms`. First lets pending promise reactions run (they may arm
    * timers), then fires every timer due on the way, each at its own time and followed by
@@ -136,7 +131,7 @@ export class FakeClock implements IClock {
     await drainMicrotasks();
     while (!settled) {
       const timer = this.nextDue(Number.POSITIVE_INFINITY);
-      if (timer === undefined) throw new Error(`${what} is still pending at ${this.now()} ms and no timer is left to fire: it would wait forever`);
+      if (timer === undefined) throw new Error(`${what} is still pending at ${this.current} ms and no timer is left to fire: it would wait forever`);
       if (timer.at > limit) throw new Error(`${what} is still pending after ${limitMs} ms of fake time`);
       await this.fire(timer);
     }

@@ -2,7 +2,8 @@
  * Execution control of a single Task, outside any TaskManager: the context argument,
  * cancellation through the trigger's signal, timeouts, retries with backoff, and how
  * the wrappers (Taskchain, Taskparallel, buffered tasks, TaskDebounced, TaskOnce) pass
- * signals on. Timing-sensitive tests run on a fake clock (fake-clock.ts), so they are exact and fast.
+ * signals on. Timing-sensitive tests run on a fake clock (fake-clock.ts), so they are
+ * exact and fast.
  */
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
