@@ -7,16 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, mock, test, type TestContext } from 'node:test';
 import { timeNow, useClock, type IClock, type TTimer } from '../ts/internal/clock.js';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
+import { useFakeClock } from './fake-clock.js';
 
-/** A clock that moves 1,000 ms on every read, so every read shows; timers are real. */
+/** Runs the core on a fake clock that moves 1,000 ms on every read, so every read shows; returns the last reading. */
 function jumpingClock(t: TestContext): () => number {
   let fakeNow = 1_000_000;
-  useClock({
-    now: () => (fakeNow += 1000),
-    setTimeout: (callback, ms) => setTimeout(callback, ms),
-    clearTimeout: (timer) => clearTimeout(timer),
-  });
-  t.after(() => useClock(undefined));
+  useFakeClock(t, { reading: () => (fakeNow += 1000) });
   return () => fakeNow;
 }
 

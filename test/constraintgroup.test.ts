@@ -1,12 +1,18 @@
 /**
  * TaskConstraintGroup: its options and methods on their own, and the rules it follows
  * inside a TaskManager (queueing, fairness, release on failure, shouldExecute, cooldowns).
+ * Tests that involve time run on a fake clock (fake-clock.ts): cooldowns are checked to the
+ * millisecond, and "still waiting" means still waiting after a long stretch of fake time.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidOptionError, Task, TaskConstraintGroup, TaskbufferError } from '../ts/index.js';
-import { managerFor, rejectionOf, RunRecorder, waitFor, within } from './manager-helpers.js';
-import { deferred, flush, sleep, track, type Deferred } from './rule-helpers.js';
+import { useFakeClock } from './fake-clock.js';
+import { managerFor, rejectionOf, RunRecorder, within } from './manager-helpers.js';
+import { deferred, flush, track, type Deferred } from './rule-helpers.js';
+
+/** How long "still waiting" is checked for: far past any cooldown or delay in these tests. */
+const A_MINUTE_MS = 60_000;
 
 /** What the test tasks are triggered with: an id to recognise the run, a key, and a gate to hold it open. */
 interface IRunInput {
@@ -123,7 +129,8 @@ describe('TaskConstraintGroup methods', () => {
     assert.deepEqual(seen, [[task, 'x'], [task, undefined], [task, 'none']]);
   });
 
-  test('checkShouldExecute is true without a shouldExecute, and otherwise resolves what it says, sync or async', async () => {
+  test('checkShouldExecute is true without a shouldExecute, and otherwise resolves what it says, sync or async', async (t) => {
+    const clock = useFakeClock(t);
     const task = new Task({ name: 't', taskFunction: async () => {} });
     const none = new TaskConstraintGroup({ name: 'none', constraintKeyForExecution: () => 'k' });
     assert.equal(await none.checkShouldExecute(task), true);
@@ -142,12 +149,12 @@ describe('TaskConstraintGroup methods', () => {
       name: 'async',
       constraintKeyForExecution: () => 'k',
       shouldExecute: async (_t, input?: string) => {
-        await sleep(1);
+        await clock.sleep(1);
         return input !== 'no';
       },
     });
-    assert.equal(await asyncGroup.checkShouldExecute(task, 'yes'), true);
-    assert.equal(await asyncGroup.checkShouldExecute(task, 'no'), false);
+    assert.equal(await clock.settle(asyncGroup.checkShouldExecute(task, 'yes')), true);
+    assert.equal(await clock.settle(asyncGroup.checkShouldExecute(task, 'no')), false);
   });
 
   test('acquireSlot and releaseSlot count running slots per key, and canRun says whether a slot is free', () => {
@@ -170,18 +177,24 @@ describe('TaskConstraintGroup methods', () => {
     assert.equal(group.getRunningCount('a'), 0);
   });
 
-  test('releaseSlot starts the cooldown: canRun is false and getCooldownRemaining counts down from cooldownMs', async () => {
+  test('releaseSlot starts the cooldown: canRun is false and getCooldownRemaining counts down from cooldownMs', async (t) => {
+    const clock = useFakeClock(t);
     const group = new TaskConstraintGroup({ name: 'cool', maxConcurrent: 1, cooldownMs: 80, constraintKeyForExecution: () => 'k' });
     assert.equal(group.getCooldownRemaining('a'), 0);
     group.acquireSlot('a');
+    await clock.advance(500);
     // A running slot blocks, but the cooldown has not begun.
     assert.equal(group.getCooldownRemaining('a'), 0);
     group.releaseSlot('a');
-    const remaining = group.getCooldownRemaining('a');
-    assert.ok(remaining > 0 && remaining <= 80, `remaining ${remaining}`);
+    assert.equal(group.getCooldownRemaining('a'), 80);
     assert.equal(group.canRun('a'), false);
     assert.equal(group.canRun('b'), true, 'other keys have no cooldown');
-    await sleep(100);
+    await clock.advance(30);
+    assert.equal(group.getCooldownRemaining('a'), 50);
+    await clock.advance(49);
+    assert.equal(group.getCooldownRemaining('a'), 1);
+    assert.equal(group.canRun('a'), false);
+    await clock.advance(1);
     assert.equal(group.getCooldownRemaining('a'), 0);
     assert.equal(group.canRun('a'), true);
   });
@@ -214,6 +227,7 @@ describe('constraint groups inside a TaskManager', () => {
   });
 
   test('releasing a slot by hand wakes work that waits for that key', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     const mutex = new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: byInputKey });
@@ -222,15 +236,16 @@ describe('constraint groups inside a TaskManager', () => {
 
     mutex.acquireSlot('k'); // held by something outside the manager
     const run = track(manager.triggerTask(task, { id: 'queued', key: 'k' }));
-    await sleep(20);
+    await clock.advance(A_MINUTE_MS);
     assert.equal(recorder.started('queued'), false, 'waits while the slot is held');
 
     mutex.releaseSlot('k');
-    await waitFor(() => run.current.state !== 'pending', 'the queued run to finish after the release');
+    await flush();
     assert.deepEqual(run.current, { state: 'fulfilled', value: 'queued' });
   });
 
   test('a slot reserved by hand beyond the cap keeps queued work waiting when a run ends', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     const mutex = new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: byInputKey });
@@ -244,29 +259,31 @@ describe('constraint groups inside a TaskManager', () => {
     mutex.acquireSlot('k'); // two slots held now, one of them by hand
     first.resolve();
     await within(running, 'the first run');
-    await sleep(20);
+    await clock.advance(A_MINUTE_MS);
     assert.equal(recorder.started('queued'), false, 'the slot held by hand still fills the key');
     assert.equal(mutex.getRunningCount('k'), 1);
 
     mutex.releaseSlot('k');
-    await waitFor(() => queued.current.state !== 'pending', 'the queued run to finish after the release');
+    await flush();
     assert.deepEqual(queued.current, { state: 'fulfilled', value: 'queued' });
   });
 
   test('reset wakes work that waits for a slot held by hand', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     const mutex = new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: byInputKey });
     manager.addConstraintGroup(mutex);
     mutex.acquireSlot('k');
     const run = manager.triggerTask(recordingTask(recorder), { id: 'queued', key: 'k' });
-    await sleep(10);
+    await clock.advance(A_MINUTE_MS);
     assert.equal(recorder.started('queued'), false);
     mutex.reset();
     assert.equal(await within(run, 'the run woken by reset'), 'queued');
   });
 
   test('queued work for a key starts in trigger order', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     manager.addConstraintGroup(new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: byInputKey }));
@@ -274,11 +291,11 @@ describe('constraint groups inside a TaskManager', () => {
 
     const first = deferred();
     const runs = [manager.triggerTask(task, { id: 'r0', key: 'k', hold: first.promise })];
-    for (let i = 1; i < 8; i++) runs.push(manager.triggerTask(task, { id: `r${i}`, key: 'k', hold: sleep(i % 3) }));
+    for (let i = 1; i < 8; i++) runs.push(manager.triggerTask(task, { id: `r${i}`, key: 'k', hold: clock.sleep(i % 3) }));
     await flush();
     assert.deepEqual(recorder.startOrder, ['r0']);
     first.resolve();
-    await within(Promise.all(runs), 'all runs');
+    await clock.settle(Promise.all(runs), 'all runs');
     assert.deepEqual(recorder.startOrder, ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7']);
     assert.equal(recorder.maxConcurrent('k'), 1);
   });
@@ -297,10 +314,10 @@ describe('constraint groups inside a TaskManager', () => {
     await flush();
     assert.deepEqual(recorder.startOrder, ['r0', 'r1']);
     gates[1]!.resolve();
-    await waitFor(() => recorder.startOrder.length === 3, 'a third run to start');
+    await flush();
     assert.deepEqual(recorder.startOrder, ['r0', 'r1', 'r2']);
     gates[0]!.resolve();
-    await waitFor(() => recorder.startOrder.length === 4, 'a fourth run to start');
+    await flush();
     assert.deepEqual(recorder.startOrder, ['r0', 'r1', 'r2', 'r3']);
     for (const gate of gates) gate.resolve();
     await within(Promise.all(runs), 'all runs');
@@ -472,10 +489,11 @@ describe('constraint groups inside a TaskManager', () => {
     assert.equal(recorder.started('first'), false);
 
     checks.get('first')!.resolve(false);
-    await waitFor(() => checks.has('second'), 'the second run to be checked');
+    await flush();
+    assert.deepEqual([...checks.keys()], ['first', 'second'], 'the second run is checked once the first gave the slot back');
     assert.deepEqual(first.current, { state: 'fulfilled', value: undefined });
     checks.get('second')!.resolve(true);
-    await waitFor(() => second.current.state !== 'pending', 'the second run to finish');
+    await flush();
     assert.deepEqual(second.current, { state: 'fulfilled', value: 'second' });
     assert.deepEqual(recorder.startOrder, ['second']);
     assert.equal(mutex.getRunningCount('k'), 0);
@@ -501,63 +519,63 @@ describe('constraint groups inside a TaskManager', () => {
   });
 
   test('the cooldown is measured from the end of one run to the start of the next run with the same key', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     const cooldownMs = 120;
     manager.addConstraintGroup(new TaskConstraintGroup({ name: 'cool', maxConcurrent: 1, cooldownMs, constraintKeyForExecution: byInputKey }));
     const task = recordingTask(recorder);
-    const first = manager.triggerTask(task, { id: 'first', key: 'k', hold: sleep(80) });
+    const first = manager.triggerTask(task, { id: 'first', key: 'k', hold: clock.sleep(80) });
     const second = manager.triggerTask(task, { id: 'second', key: 'k' });
-    await within(Promise.all([first, second]), 'both runs');
+    await clock.settle(Promise.all([first, second]), 'both runs');
     const a = recorder.run('first');
     const b = recorder.run('second');
-    // The group records the end when it releases the slot, after the function returned,
-    // so the gap seen from inside the functions can only be longer; 1 ms for clock rounding.
-    assert.ok(b.start - a.end! >= cooldownMs - 1, `gap from end to next start was ${b.start - a.end!} ms`);
-    assert.ok(b.start - a.start >= 80 + cooldownMs - 2, `gap from start to next start was ${b.start - a.start} ms`);
+    assert.deepEqual([a.start, a.end], [0, 80]);
+    assert.equal(b.start, 80 + cooldownMs, 'the second run starts exactly one cooldown after the first one ended');
   });
 
-  test('work blocked only by a cooldown starts by itself when the cooldown has passed', async (t) => {
+  test('work blocked only by a cooldown starts by itself exactly when the cooldown has passed', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     const group = new TaskConstraintGroup({ name: 'cool', maxConcurrent: 1, cooldownMs: 60, constraintKeyForExecution: byInputKey });
     manager.addConstraintGroup(group);
     const task = recordingTask(recorder);
     await manager.triggerTask(task, { id: 'first', key: 'k' });
-    const endedAt = recorder.run('first').end!;
-    // No further trigger, release or reset happens: the queued run must start on its own.
+    assert.equal(recorder.run('first').end, 0);
+    await clock.advance(10);
+    // No further trigger, release or reset happens: the queued runs must start on their own.
     const second = manager.triggerTask(task, { id: 'second', key: 'k' });
     const third = manager.triggerTask(task, { id: 'third', key: 'k' });
     const other = manager.triggerTask(task, { id: 'other-key', key: 'other' });
     assert.equal(await within(other, 'the run of another key'), 'other-key');
-    assert.equal(recorder.started('second'), false);
-    assert.equal(await within(second, 'the cooldown-blocked run'), 'second');
-    assert.equal(await within(third, 'the run after it'), 'third');
-    const s = recorder.run('second');
-    const th = recorder.run('third');
-    assert.ok(s.start - endedAt >= 59, `second started ${s.start - endedAt} ms after the first ended`);
-    assert.ok(th.start - s.end! >= 59, `third started ${th.start - s.end!} ms after the second ended`);
+    await clock.advance(49);
+    assert.equal(recorder.started('second'), false, 'still cooling down 59 ms after the first run ended');
+    assert.equal(await clock.settle(second, 'the cooldown-blocked run'), 'second');
+    assert.equal(await clock.settle(third, 'the run after it'), 'third');
+    assert.equal(recorder.run('second').start, 60, 'second starts 60 ms after the first ended');
+    assert.equal(recorder.run('third').start, 120, 'third starts 60 ms after the second ended');
     assert.deepEqual(recorder.startOrder, ['first', 'other-key', 'second', 'third']);
   });
 
   test('a queued run still starts when its cooldown passes between two reads of the clock', async (t) => {
-    // The clock moves 1 ms on every read, so the cooldown can be running when the queue asks
-    // whether the key may start and already over when it asks how long to wait. Each cooldown
-    // length lands that boundary on a different read; none may leave the run waiting forever.
-    const realNow = Date.now;
-    let fakeNow = realNow();
-    Date.now = () => fakeNow++;
-    t.after(() => { Date.now = realNow; });
+    // Every read of the clock says 1 ms later than the one before (and the timers run on a
+    // clock of their own), so the cooldown can be running when the queue asks whether the
+    // key may start and already over when it asks how long to wait. Each cooldown length
+    // lands that boundary on a different read; none may leave the run waiting forever.
+    let reads = 0;
+    const clock = useFakeClock(t, { reading: () => reads++ });
     for (let cooldownMs = 1; cooldownMs <= 12; cooldownMs++) {
       const manager = managerFor(t);
       manager.addConstraintGroup(new TaskConstraintGroup({ name: `cool-${cooldownMs}`, maxConcurrent: 1, cooldownMs, constraintKeyForExecution: () => 'k' }));
       const task = new Task({ name: 'quick', taskFunction: async (id: number) => id });
       const triggers = [1, 2, 3, 4].map((id) => manager.triggerTask(task, id));
-      assert.deepEqual(await within(Promise.all(triggers), `four runs with cooldownMs ${cooldownMs}`, 2000), [1, 2, 3, 4]);
+      assert.deepEqual(await clock.settle(Promise.all(triggers), `four runs with cooldownMs ${cooldownMs}`), [1, 2, 3, 4]);
     }
   });
 
   test('removing a group lets work that waited only for it start at once', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     manager.addConstraintGroup(new TaskConstraintGroup({ name: 'domain-mutex', maxConcurrent: 1, constraintKeyForExecution: byInputKey }));
@@ -565,7 +583,7 @@ describe('constraint groups inside a TaskManager', () => {
     const gate = deferred();
     const first = manager.triggerTask(task, { id: 'first', key: 'k', hold: gate.promise });
     const second = manager.triggerTask(task, { id: 'second', key: 'k' });
-    await sleep(10);
+    await clock.advance(A_MINUTE_MS);
     assert.equal(recorder.started('second'), false);
     manager.removeConstraintGroup('domain-mutex');
     assert.equal(await within(second, 'the run that waited only for the removed group'), 'second');
@@ -575,17 +593,19 @@ describe('constraint groups inside a TaskManager', () => {
   });
 
   test('removing a group lets cooldown-blocked work start at once and later triggers ignore it', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     manager.addConstraintGroup(new TaskConstraintGroup({ name: 'slow', maxConcurrent: 1, cooldownMs: 60_000, constraintKeyForExecution: byInputKey }));
     const task = recordingTask(recorder);
     await manager.triggerTask(task, { id: 'first', key: 'k' });
     const second = manager.triggerTask(task, { id: 'second', key: 'k' });
-    await sleep(10);
+    await clock.advance(10);
     assert.equal(recorder.started('second'), false);
     manager.removeConstraintGroup('slow');
-    assert.equal(await within(second, 'the cooldown-blocked run', 2000), 'second');
-    assert.equal(await within(manager.triggerTask(task, { id: 'third', key: 'k' }), 'a later run', 2000), 'third');
+    assert.equal(await within(second, 'the cooldown-blocked run'), 'second');
+    assert.equal(await within(manager.triggerTask(task, { id: 'third', key: 'k' }), 'a later run'), 'third');
+    assert.deepEqual([recorder.run('second').start, recorder.run('third').start], [10, 10], 'both start at once, with 59.99 s of the cooldown left');
   });
 
   test('a removed group no longer holds back work that was queued behind another group when it was removed', async (t) => {
@@ -619,6 +639,7 @@ describe('constraint groups inside a TaskManager', () => {
   });
 
   test('constraint keys such as __proto__, constructor and toString are ordinary keys', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     const mutex = new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, cooldownMs: 0, constraintKeyForExecution: byInputKey });
@@ -626,9 +647,9 @@ describe('constraint groups inside a TaskManager', () => {
     const task = recordingTask(recorder);
     const runs: Promise<unknown>[] = [];
     for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
-      for (let i = 0; i < 3; i++) runs.push(manager.triggerTask(task, { id: `${key}-${i}`, key, hold: sleep(2) }));
+      for (let i = 0; i < 3; i++) runs.push(manager.triggerTask(task, { id: `${key}-${i}`, key, hold: clock.sleep(2) }));
     }
-    await within(Promise.all(runs), 'runs with prototype-like keys');
+    await clock.settle(Promise.all(runs), 'runs with prototype-like keys');
     for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
       assert.equal(recorder.maxConcurrent(key), 1, `key ${key} was serialized`);
       assert.equal(mutex.getRunningCount(key), 0);

@@ -3,6 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
+import { timeNow } from '../ts/internal/clock.js';
 import { TaskManager, type ITaskManagerOptions } from '../ts/index.js';
 
 /** A manager that is stopped when the test ends, so no timer of it outlives the test. */
@@ -53,8 +54,9 @@ export interface IRunRecord {
 }
 
 /**
- * Records when runs start and end (from inside the task functions) and how many runs
- * overlap per key, so tests can check order, concurrency and gaps.
+ * Records when runs start and end (from inside the task functions, on the core's clock, so
+ * on a test's fake clock when it has one) and how many runs overlap per key, so tests can
+ * check order, concurrency and gaps.
  */
 export class RunRecorder {
   readonly runs: IRunRecord[] = [];
@@ -62,13 +64,13 @@ export class RunRecorder {
   private readonly maxByKey = new Map<string, number>();
 
   begin(label: string, key = 'all'): () => void {
-    const record: IRunRecord = { label, start: Date.now() };
+    const record: IRunRecord = { label, start: timeNow() };
     this.runs.push(record);
     const active = (this.activeByKey.get(key) ?? 0) + 1;
     this.activeByKey.set(key, active);
     this.maxByKey.set(key, Math.max(this.maxByKey.get(key) ?? 0, active));
     return () => {
-      record.end = Date.now();
+      record.end = timeNow();
       this.activeByKey.set(key, this.activeByKey.get(key)! - 1);
     };
   }

@@ -16,9 +16,9 @@ import {
   TaskManager,
   type ITaskContext,
 } from '../ts/index.js';
+import { useFakeClock } from './fake-clock.js';
 import { managerFor, rejectionOf, within } from './manager-helpers.js';
 import { collectEvents, deferred, flush, track } from './rule-helpers.js';
-
 
 describe('a plain task.trigger()', () => {
   it('resolves, counts and reports like any run, and gives the function a context of try 1', async () => {
@@ -64,7 +64,8 @@ describe('a manager run of a plain task', () => {
     assert.deepEqual(manager.getConstraintGroupStates()[0]!.keys, [], 'no slot is held and nothing waits');
   });
 
-  it('is aborted by a draining stop that gives up: signalled, rejected at once, counted as failed, its late outcome dropped', async () => {
+  it('is aborted by a draining stop that gives up: signalled, rejected at once, counted as failed, its late outcome dropped', async (t) => {
+    const clock = useFakeClock(t);
     const manager = new TaskManager();
     manager.addConstraintGroup(new TaskConstraintGroup({ name: 'cap', maxConcurrent: 2, constraintKeyForExecution: () => 'all' }));
     const gate = deferred<number>();
@@ -76,8 +77,12 @@ describe('a manager run of a plain task', () => {
     const waiting = track(manager.triggerTask(task));
     await flush();
     assert.equal(signals.length, 2);
-    await within(manager.stop({ drain: true, timeoutMs: 50 }), 'stop with drain');
-    await flush();
+    const stopping = track(manager.stop({ drain: true, timeoutMs: 50 }));
+    await clock.advance(49);
+    assert.equal(stopping.current.state, 'pending', 'the drain waits its full timeout for the endless runs');
+    assert.ok(signals.every((signal) => !signal.aborted));
+    await clock.advance(1);
+    assert.equal(stopping.current.state, 'fulfilled', 'and gives up exactly when it is over');
     for (const run of running) {
       assert.equal(run.current.state, 'rejected');
       const error = (run.current as { reason: Error }).reason;
@@ -98,7 +103,8 @@ describe('a manager run of a plain task', () => {
     assert.deepEqual(manager.getConstraintGroupStates()[0]!.keys, [], 'the slots were given back');
   });
 
-  it('aborts hundreds of active runs in one draining stop, and none is left behind', async () => {
+  it('aborts hundreds of active runs in one draining stop, and none is left behind', async (t) => {
+    const clock = useFakeClock(t);
     const manager = new TaskManager();
     manager.addConstraintGroup(new TaskConstraintGroup({ name: 'per-key', maxConcurrent: 1, constraintKeyForExecution: (_task, key: string) => key }));
     const gate = deferred<void>();
@@ -110,7 +116,8 @@ describe('a manager run of a plain task', () => {
     const quickRuns = Array.from({ length: 300 }, (_, i) => manager.triggerTask(quick, `q${i}`));
     const behind = Array.from({ length: 300 }, (_, i) => track(manager.triggerTask(quick, `k${i}`)));
     assert.deepEqual(await Promise.all(quickRuns), Array.from({ length: 300 }, (_, i) => `q${i}`));
-    await within(manager.stop({ drain: true, timeoutMs: 20 }), 'stop with drain');
+    await clock.settle(manager.stop({ drain: true, timeoutMs: 20 }), 'stop with drain');
+    assert.equal(clock.now(), 20);
     await flush();
     assert.ok(slowRuns.every((run) => run.current.state === 'rejected' && run.settledCount === 1));
     assert.ok(behind.every((run) => run.current.state === 'rejected' && run.settledCount === 1));
@@ -156,14 +163,14 @@ describe('runs that share the manager\'s array of groups', () => {
 
 describe('order in a line', () => {
   it('starts a retried run before runs triggered after it, then the rest in trigger order', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     manager.addConstraintGroup(new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: () => 'k' }));
-    const RETRY_DELAY_MS = 200;
+    const RETRY_DELAY_MS = 10;
     const started: string[] = [];
     let failFirst = true;
     const flaky = new Task({
       name: 'flaky',
-      // Long enough that the later triggers below come within it on a loaded machine.
       retry: { attempts: 2, delayMs: RETRY_DELAY_MS },
       taskFunction: async (name: string) => {
         started.push(name);
@@ -189,7 +196,8 @@ describe('order in a line', () => {
     await flush();
     assert.deepEqual(started, ['retried', 'x1']);
     // The retry's delay passes while x1 holds the key: it waits in the line, behind nobody.
-    await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS + 100));
+    await clock.advance(RETRY_DELAY_MS + 100);
+    assert.deepEqual(started, ['retried', 'x1']);
     gates.get('x1')!();
     assert.equal(await within(first, 'the retried run'), 'retried');
     for (const name of ['x2', 'x3']) {

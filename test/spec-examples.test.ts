@@ -2,12 +2,14 @@
  * The examples of the API contract (the taskbuffer README), run as written. Helpers the
  * README leaves undefined (buildApp, fetch, database, searchAPI, ...) are small local fakes
  * that record what they were asked to do, and `console` is a local capture so each test
- * can check what the example prints and in which order.
+ * can check what the example prints and in which order. Examples that wait (a debounce)
+ * or print times run on a fake clock (fake-clock.ts), so the times are exact.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { format } from 'node:util';
 import { Task, Taskchain, Taskparallel, TaskDebounced, TaskOnce, type ITaskEvent } from '../ts/index.js';
+import { useFakeClock } from './fake-clock.js';
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -495,7 +497,8 @@ describe('Parallel Execution', () => {
 // ---------------------------------------------------------------------------------------
 
 describe('Debounced Tasks', () => {
-  test('rapid triggers collapse into one run with the last input, and every caller gets its result', async () => {
+  test('rapid triggers collapse into one run with the last input, 300 ms after it, and every caller gets its result', async (t) => {
+    const clock = useFakeClock(t);
     const queries: string[] = [];
     const searchAPI = async (query: string) => {
       queries.push(query);
@@ -516,13 +519,16 @@ describe('Debounced Tasks', () => {
     const p3 = searchTask.trigger('hel');
     const p4 = searchTask.trigger('hello'); // ← this one fires
 
+    await clock.advance(299);
+    assert.deepEqual(queries, [], 'nothing runs before 300 ms of quiet');
+    await clock.advance(1);
     const results = await within(Promise.all([p1, p2, p3, p4]), 'the four debounced triggers');
 
     assert.deepEqual(queries, ['hello'], 'the function ran once, with the last input');
     for (const result of results) assert.deepEqual(result, ['hello world', 'hello kitty']);
 
     // Nothing else fires later: wait well past another quiet period and look again.
-    await new Promise((resolve) => setTimeout(resolve, 2 * 300 + 100));
+    await clock.advance(60_000);
     assert.deepEqual(queries, ['hello'], 'no further run after the quiet period');
     assert.equal(searchTask.runCount, 1);
   });
@@ -631,15 +637,16 @@ describe('Labels', () => {
 // ---------------------------------------------------------------------------------------
 
 describe('Push-Based Events', () => {
-  test('a run emits started, one step event per notifyStep, then completed, in order', async () => {
+  test('a run emits started, one step event per notifyStep, then completed, in order, each stamped with the time it happened', async (t) => {
+    const clock = useFakeClock(t, { start: Date.UTC(2030, 0, 2, 3, 4, 5, 600) });
     const { console, lines } = captureConsole();
     const stored: unknown[] = [];
     const fetchData = async () => {
-      await tick();
+      await clock.sleep(250);
       return [{ id: 1 }];
     };
     const saveData = async (data: unknown) => {
-      await tick();
+      await clock.sleep(150);
       stored.push(data);
     };
 
@@ -666,23 +673,17 @@ describe('Push-Based Events', () => {
       if (event.type === 'failed') console.log(` Error: ${event.error}`);
     });
 
-    const before = Date.now();
-    await task.trigger();
-    const after = Date.now();
+    await clock.settle(task.trigger());
 
-    const iso = '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z';
-    assert.equal(lines.length, 6, `printed:\n${lines.join('\n')}`);
-    assert.match(lines[0]!, new RegExp(`^\\[started\\] DataSync @ ${iso}$`));
-    assert.match(lines[1]!, new RegExp(`^\\[step\\] DataSync @ ${iso}$`));
-    assert.equal(lines[2], ' Step: fetch');
-    assert.match(lines[3]!, new RegExp(`^\\[step\\] DataSync @ ${iso}$`));
-    assert.equal(lines[4], ' Step: save');
-    assert.match(lines[5]!, new RegExp(`^\\[completed\\] DataSync @ ${iso}$`));
-
+    assert.deepEqual(lines, [
+      '[started] DataSync @ 2030-01-02T03:04:05.600Z',
+      '[step] DataSync @ 2030-01-02T03:04:05.600Z',
+      ' Step: fetch',
+      '[step] DataSync @ 2030-01-02T03:04:05.850Z',
+      ' Step: save',
+      '[completed] DataSync @ 2030-01-02T03:04:06.000Z',
+    ]);
     assert.deepEqual(events.map((e) => e.type), ['started', 'step', 'step', 'completed']);
-    for (const event of events) {
-      assert.ok(event.timestamp >= before - 1000 && event.timestamp <= after + 1000, 'timestamp is epoch ms of the event');
-    }
     assert.deepEqual(stored, [[{ id: 1 }]]);
   });
 

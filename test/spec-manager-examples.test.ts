@@ -4,7 +4,8 @@
  * Centralized Orchestration" and "Distributed Coordination"), run nearly as written.
  * Helpers the README leaves undefined (acme, sendToMonitoringDashboard, the task bodies)
  * are small local fakes that record what happens, so each test can check what the README
- * says about the example.
+ * says about the example. The examples run on a fake clock (fake-clock.ts): work that takes
+ * time, cooldowns and cron ticks happen at exact times, without waiting for them.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -16,10 +17,9 @@ import {
   type ITaskEvent,
   type ITaskMetadata,
 } from '../ts/index.js';
-import { managerFor, RunRecorder, waitFor, within } from './manager-helpers.js';
-import { deferred, flush, sleep, track, type Deferred } from './rule-helpers.js';
-
-const FIRE_WITHIN_MS = 3000;
+import { useFakeClock, type FakeClock } from './fake-clock.js';
+import { managerFor, RunRecorder, within } from './manager-helpers.js';
+import { deferred, flush, track, type Deferred } from './rule-helpers.js';
 
 // ---------------------------------------------------------------------------------------
 // Task Constraints
@@ -27,10 +27,11 @@ const FIRE_WITHIN_MS = 3000;
 
 describe('Task Constraints', () => {
   test('Per-Key Mutual Exclusion: task2 waits until task1 finishes because both have the key a.com', async (t) => {
+    const clock = useFakeClock(t);
     const recorder = new RunRecorder();
     const updateDns = async (label: string) => {
       const end = recorder.begin(label, 'a.com');
-      await sleep(30);
+      await clock.sleep(30);
       end();
     };
 
@@ -56,18 +57,20 @@ describe('Task Constraints', () => {
     manager.addTask(task1);
     manager.addTask(task2);
     // task2 waits until task1 finishes (same domain key)
-    await Promise.all([
+    await clock.settle(Promise.all([
       manager.triggerTask(task1),
       manager.triggerTask(task2),
-    ]);
+    ]));
 
     assert.deepEqual(recorder.startOrder, ['task1', 'task2']);
     assert.equal(recorder.maxConcurrent('a.com'), 1);
-    assert.ok(recorder.run('task2').start >= recorder.run('task1').end!, 'task2 started after task1 ended');
+    assert.equal(recorder.run('task1').end, 30);
+    assert.equal(recorder.run('task2').start, 30, 'task2 starts the moment task1 ends');
     assert.equal(domainMutex.getRunningCount('a.com'), 0);
   });
 
   test('Group Concurrency Limits: at most 3 dns tasks run at once, and tasks with a null key are not limited', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     // Max 3 DNS updaters running globally at once
@@ -84,7 +87,7 @@ describe('Task Constraints', () => {
       data: { group },
       taskFunction: async () => {
         const end = recorder.begin(name, group);
-        await sleep(60);
+        await clock.sleep(60);
         end();
       },
     });
@@ -94,12 +97,14 @@ describe('Task Constraints', () => {
     await flush();
     assert.equal(recorder.active('dns'), 3);
     assert.equal(recorder.active('web'), 5, 'tasks outside the group start at once');
-    await within(Promise.all(all), 'all runs');
+    await clock.settle(Promise.all(all), 'all runs');
     assert.equal(recorder.maxConcurrent('dns'), 3);
     assert.equal(recorder.runs.length, 12);
+    assert.deepEqual(dnsTasks.map((task) => recorder.run(task.name!).start), [0, 0, 0, 60, 60, 60, 120], 'three at a time, each batch when the last one ends');
   });
 
   test('Cooldowns: a second call for the same domain waits for the 11 s cooldown while other domains run', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     // No more than one API call per domain every 11 seconds
@@ -121,20 +126,21 @@ describe('Task Constraints', () => {
     assert.equal(await manager.triggerTask(aCom), 'a.com');
     const second = track(manager.triggerTask(aCom));
     assert.equal(await within(manager.triggerTask(bCom), 'another domain'), 'b.com');
-    await sleep(30);
+    await clock.advance(3000);
     assert.equal(second.current.state, 'pending', 'the second a.com call waits for the cooldown');
-    const remaining = rateLimiter.getCooldownRemaining('a.com');
-    assert.ok(remaining > 10_000 && remaining <= 11_000, `cooldown remaining ${remaining} ms`);
+    assert.equal(rateLimiter.getCooldownRemaining('a.com'), 8000);
     assert.equal(rateLimiter.canRun('a.com'), false);
     assert.deepEqual(recorder.startOrder, ['a.com', 'b.com']);
 
     // reset() clears the state, so the waiting call may start now.
     rateLimiter.reset();
-    await waitFor(() => second.current.state !== 'pending', 'the waiting call after reset()');
+    await flush();
     assert.deepEqual(second.current, { state: 'fulfilled', value: 'a.com' });
+    assert.equal(recorder.runs[2]!.start, 3000, 'it starts at the reset, not when the cooldown would have ended');
   });
 
   test('Global Concurrency Cap: at most 10 tasks run at once system-wide', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     const globalCap = new TaskConstraintGroup({
@@ -148,18 +154,19 @@ describe('Task Constraints', () => {
       name: `job-${i}`,
       taskFunction: async () => {
         const end = recorder.begin(`job-${i}`);
-        await sleep(5 + (i % 4) * 5);
+        await clock.sleep(5 + (i % 4) * 5);
         end();
         return i;
       },
     }));
-    const results = await within(Promise.all(tasks.map((task) => manager.triggerTask(task))), 'all jobs');
+    const results = await clock.settle(Promise.all(tasks.map((task) => manager.triggerTask(task))), 'all jobs');
     assert.deepEqual(results, tasks.map((_, i) => i));
     assert.equal(recorder.maxConcurrent(), 10);
     assert.equal(globalCap.getRunningCount('all'), 0);
   });
 
   test('Composing Multiple Constraints: a task starts only when the global cap, the domain mutex and the cooldown all allow it', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const recorder = new RunRecorder();
     const globalCap = new TaskConstraintGroup({
@@ -205,24 +212,25 @@ describe('Task Constraints', () => {
     const dnsTask = domainTask('dns-task', 'example.com');
     // A task must satisfy ALL three constraints before it starts
     const first = track(manager.triggerTask(dnsTask));
-    await sleep(20);
+    await clock.advance(20);
     assert.equal(recorder.started('dns-task'), false, 'the global cap is full');
     gates.get('filler-0')!.resolve();
-    await waitFor(() => first.current.state !== 'pending', 'dns-task after a slot of the global cap freed up');
-    assert.deepEqual(first.current, { state: 'fulfilled', value: 'dns-task' });
+    await flush();
+    assert.deepEqual(first.current, { state: 'fulfilled', value: 'dns-task' }, 'dns-task runs once a slot of the global cap is free');
 
     // Now the domain is cooling down: the next run of it waits although the cap has room.
     const again = track(manager.triggerTask(dnsTask));
     const otherDomain = manager.triggerTask(domainTask('other-domain', 'example.org'));
     assert.equal(await within(otherDomain, 'a task for another domain'), 'other-domain');
-    await sleep(20);
+    await clock.advance(1000);
     assert.equal(again.current.state, 'pending', 'example.com is in its 11 s cooldown');
-    assert.ok(rateLimiter.getCooldownRemaining('example.com') > 10_000);
+    assert.equal(rateLimiter.getCooldownRemaining('example.com'), 10_000);
 
     for (const gate of gates.values()) gate.resolve();
     await within(Promise.all(fillers), 'the filler runs');
     rateLimiter.reset();
-    await waitFor(() => again.current.state !== 'pending', 'the second dns-task run after reset()');
+    await flush();
+    assert.deepEqual(again.current, { state: 'fulfilled', value: 'dns-task' }, 'the second dns-task run starts after reset()');
     assert.ok(recorder.maxConcurrent() <= 10);
   });
 
@@ -308,7 +316,8 @@ describe('Task Constraints', () => {
       assert.equal(recorder.started('api.example.com'), false, 'p2 still waits for p1');
       gates.get('app.example.com')!.resolve();
       assert.equal(await p1, 'cert for app.example.com');
-      await waitFor(() => recorder.started('api.example.com'), 'p2 to start after p1');
+      await flush();
+      assert.equal(recorder.started('api.example.com'), true, 'p2 starts once p1 is done');
       gates.get('api.example.com')!.resolve();
       assert.equal(await p2, 'cert for api.example.com');
       assert.equal(recorder.maxConcurrent('example.com'), 1);
@@ -359,6 +368,7 @@ describe('Task Constraints', () => {
     });
 
     test('shouldExecute: the queued call for a TLD already covered by a wildcard is skipped (undefined); the other TLD runs in parallel', async (t) => {
+      const clock = useFakeClock(t);
       const manager = managerFor(t);
       const recorder = new RunRecorder();
       const releaseFirst = deferred();
@@ -368,7 +378,7 @@ describe('Task Constraints', () => {
           this.calls.push(domain);
           const end = recorder.begin(domain);
           if (domain === 'app.example.com') await releaseFirst.promise;
-          else await sleep(5);
+          else await clock.sleep(5);
           end();
           return { domain, isWildcard: domain.endsWith('example.com') };
         },
@@ -403,7 +413,7 @@ describe('Task Constraints', () => {
       const r3 = manager.triggerTaskConstrained(getCert, 'my.other.org'); // parallel (different TLD)
 
       // r3 finishes while r1 is still running: the two run in parallel.
-      const third = await within(r3, 'r3');
+      const third = await clock.settle(r3, 'r3');
       assert.deepEqual(third, { domain: 'my.other.org', isWildcard: false });
       assert.equal(recorder.active(), 1, 'r1 is still running');
       releaseFirst.resolve();
@@ -513,7 +523,8 @@ describe('Aggregated Events on TaskManager', () => {
 // ---------------------------------------------------------------------------------------
 
 describe('TaskManager — Centralized Orchestration', () => {
-  function createTasks() {
+  /** The example's tasks; the ones that take time take it on `clock`. */
+  function createTasks(clock: FakeClock) {
     const dataProcessor = new Task({ name: 'DataProcessor', taskFunction: async (rows?: number[]) => (rows ?? []).length });
     const deployTask = new Task({
       name: 'Deploy',
@@ -525,7 +536,7 @@ describe('TaskManager — Centralized Orchestration', () => {
       ] as const,
       taskFunction: async () => {
         deployTask.notifyStep('build');
-        await sleep(1);
+        await clock.sleep(1);
         deployTask.notifyStep('ship');
         return 'deployed';
       },
@@ -540,9 +551,9 @@ describe('TaskManager — Centralized Orchestration', () => {
       ] as const,
       taskFunction: async () => {
         temporaryTask.notifyStep('step1');
-        await sleep(5);
+        await clock.sleep(5);
         temporaryTask.notifyStep('step2');
-        await sleep(5);
+        await clock.sleep(5);
         return { answer: 42 };
       },
     });
@@ -556,7 +567,8 @@ describe('TaskManager — Centralized Orchestration', () => {
   }
 
   test('the orchestration example: metadata, schedules, trigger by name, the one-shot report, start and stop', async (t) => {
-    const { dataProcessor, deployTask, backupTask, healthCheck, temporaryTask, globalCap, perDomainMutex } = createTasks();
+    const clock = useFakeClock(t, { start: 1_700_000_000_000 });
+    const { dataProcessor, deployTask, backupTask, healthCheck, temporaryTask, globalCap, perDomainMutex } = createTasks(clock);
 
     const manager = new TaskManager();
     t.after(() => manager.stop());
@@ -572,7 +584,7 @@ describe('TaskManager — Centralized Orchestration', () => {
     assert.deepEqual(manager.constraintGroups, [globalCap, perDomainMutex]);
 
     // Three earlier deployments, so the metadata looks like the README's.
-    for (let i = 0; i < 3; i++) assert.equal(await manager.triggerTaskByName('Deploy'), 'deployed');
+    for (let i = 0; i < 3; i++) assert.equal(await clock.settle(manager.triggerTaskByName('Deploy')), 'deployed');
 
     // Query metadata
     const meta = manager.getTaskMetadata('Deploy');
@@ -599,20 +611,16 @@ describe('TaskManager — Centralized Orchestration', () => {
     for (const run of nextRuns) assert.equal(run.nextRun.getTime() % 1000, 0);
 
     // Trigger by name (routes through constraints)
-    await manager.triggerTaskByName('Deploy');
+    await clock.settle(manager.triggerTaskByName('Deploy'));
     assert.equal(manager.getTaskMetadata('Deploy')!.runCount, 4);
 
     // One-shot: add, execute, collect report, remove
-    const before = Date.now();
-    const report = await manager.addExecuteRemoveTask(temporaryTask);
-    const after = Date.now();
+    const before = clock.now();
+    const report = await clock.settle(manager.addExecuteRemoveTask(temporaryTask));
     assert.equal(report.taskName, 'TempTask');
-    assert.equal(typeof report.startTime, 'number');
-    assert.equal(typeof report.endTime, 'number');
-    assert.ok(report.startTime >= before && report.endTime <= after);
-    assert.ok(report.endTime >= report.startTime);
-    assert.equal(report.duration, report.endTime - report.startTime);
-    assert.ok(report.duration >= 9, `the run sleeps twice 5 ms; duration ${report.duration}`);
+    assert.equal(report.startTime, before);
+    assert.equal(report.endTime, before + 10, 'the run sleeps twice 5 ms');
+    assert.equal(report.duration, 10);
     assert.deepEqual(report.steps.map((step) => [step.name, step.status]), [['step1', 'completed'], ['step2', 'completed']]);
     assert.deepEqual(report.stepsCompleted, ['step1', 'step2']);
     assert.equal(report.progress, 100);
@@ -625,7 +633,7 @@ describe('TaskManager — Centralized Orchestration', () => {
   });
 
   test('the metadata of a task that has never run, and of an unknown name', (t) => {
-    const { deployTask } = createTasks();
+    const { deployTask } = createTasks(useFakeClock(t));
     const manager = managerFor(t);
     manager.addTask(deployTask);
     const meta = manager.getTaskMetadata('Deploy')!;
@@ -638,7 +646,7 @@ describe('TaskManager — Centralized Orchestration', () => {
   });
 
   test('Remove Tasks: removeTask unregisters and unsubscribes; descheduleTaskByName removes only the schedule', async (t) => {
-    const { deployTask, backupTask } = createTasks();
+    const { deployTask, backupTask } = createTasks(useFakeClock(t));
     const manager = managerFor(t);
     manager.addAndScheduleTask(deployTask, '0 3 * * *');
     manager.addTask(backupTask);
@@ -657,7 +665,7 @@ describe('TaskManager — Centralized Orchestration', () => {
   });
 
   test('Remove Constraint Groups: removeConstraintGroup by name stops the group from applying', async (t) => {
-    const { perDomainMutex } = createTasks();
+    const { perDomainMutex } = createTasks(useFakeClock(t));
     const manager = managerFor(t);
     manager.addConstraintGroup(perDomainMutex);
     manager.removeConstraintGroup('domain-mutex'); // By name
@@ -732,10 +740,15 @@ class RecordingCoordinator extends RedisCoordinator {
   }
 }
 
-describe('Distributed Coordination', { concurrency: true }, () => {
+/** A quarter of a second past a whole second, so a per-second schedule first ticks 750 ms after start(). */
+const START = Date.UTC(2030, 0, 1, 12, 0, 0, 250);
+const FIRST_TICK = START + 750;
+
+describe('Distributed Coordination', () => {
   test('a cron-fired run asks the coordinator, runs when elected, and reports the outcome for the same tick', async (t) => {
+    const clock = useFakeClock(t, { start: START });
     const runs: number[] = [];
-    const task = new Task({ name: 'report', taskFunction: async () => { runs.push(Date.now()); return 'done'; } });
+    const task = new Task({ name: 'report', taskFunction: async () => { runs.push(clock.now()); return 'done'; } });
 
     const log = new RecordingCoordinator(); // the README's RedisCoordinator, recording
     const manager = new TaskManager({
@@ -745,18 +758,19 @@ describe('Distributed Coordination', { concurrency: true }, () => {
     manager.addAndScheduleTask(task, '* * * * * *');
     await manager.start();
     assert.deepEqual(log.calls, ['start']);
-    await waitFor(() => log.updates.length > 0, 'the outcome of the first cron run', FIRE_WITHIN_MS);
+    await clock.advance(749);
+    assert.deepEqual(log.calls, ['start'], 'nothing fires before the first tick');
+    await clock.advance(1);
+    assert.equal(log.updates.length, 1, 'the first tick ran and its outcome was reported');
 
     const request = log.requests[0]!;
     assert.equal(request.taskName, 'report');
     assert.equal(request.instanceId, manager.instanceId);
     assert.equal(typeof request.instanceId, 'string');
     assert.ok(request.instanceId.length > 0);
-    assert.equal(typeof request.scheduledAt, 'number');
-    assert.equal(request.scheduledAt % 1000, 0, 'scheduledAt is the tick’s exact second');
-    assert.ok(runs[0]! >= request.scheduledAt, 'the run happens at or after its tick');
-    const lastRun = manager.getScheduledTasks()[0]!.lastRun!.getTime();
-    assert.ok(log.requests.some((r) => r.scheduledAt === lastRun), 'scheduledAt is the instant of the tick that fired (lastRun)');
+    assert.equal(request.scheduledAt, FIRST_TICK, 'scheduledAt is the tick’s exact second');
+    assert.deepEqual(runs, [FIRST_TICK], 'the run happens at its tick');
+    assert.equal(manager.getScheduledTasks()[0]!.lastRun!.getTime(), FIRST_TICK, 'scheduledAt is the instant of the tick that fired (lastRun)');
     assert.doesNotThrow(() => JSON.stringify(request));
 
     assert.deepEqual(log.calls.slice(0, 3), ['start', 'fire', 'update'], 'asked before, told after the run');
@@ -766,13 +780,13 @@ describe('Distributed Coordination', { concurrency: true }, () => {
     assert.equal(update.instanceId, request.instanceId);
     assert.equal(update.requestId, request.requestId);
     assert.equal(update.status, 'succeeded');
-    assert.ok(runs.length >= 1);
 
     await manager.stop();
     assert.equal(log.calls.at(-1), 'stop');
   });
 
   test('a cron-fired run does not run when the coordinator answers shouldTrigger false', async (t) => {
+    const clock = useFakeClock(t, { start: START });
     class NotElected extends RecordingCoordinator {
       override async fireDistributedTaskRequest(request: IDistributedTaskRequest) {
         const answer = await super.fireDistributedTaskRequest(request);
@@ -784,18 +798,21 @@ describe('Distributed Coordination', { concurrency: true }, () => {
     const manager = managerFor(t, { distributedCoordinator: log });
     manager.addAndScheduleTask(new Task({ name: 'report', taskFunction: async () => { runs++; } }), '* * * * * *');
     await manager.start();
-    await waitFor(() => log.requests.length > 0, 'the coordinator to be asked', FIRE_WITHIN_MS);
-    await sleep(50);
-    assert.equal(runs, 0);
+    await clock.advance(750);
+    assert.equal(log.requests.length, 1, 'the coordinator is asked at the first tick');
     assert.equal(log.requests[0]!.taskName, 'report');
+    await clock.advance(5000);
+    assert.equal(runs, 0, 'no tick runs the task');
   });
 
   test('the outcome of a failed cron run reaches updateDistributedTaskRequest with its error message', async (t) => {
+    const clock = useFakeClock(t, { start: START });
     const log = new RecordingCoordinator();
     const manager = managerFor(t, { distributedCoordinator: log });
     manager.addAndScheduleTask(new Task({ name: 'flaky', taskFunction: async () => { throw new Error('disk full'); } }), '* * * * * *');
     await manager.start();
-    await waitFor(() => log.updates.length > 0, 'the outcome of the failed run', FIRE_WITHIN_MS);
+    await clock.advance(750);
+    assert.equal(log.updates.length, 1, 'the outcome of the failed run is reported at the first tick');
     const update = log.updates[0]!;
     assert.equal(update.taskName, 'flaky');
     assert.equal(update.scheduledAt, log.requests[0]!.scheduledAt);
@@ -805,6 +822,7 @@ describe('Distributed Coordination', { concurrency: true }, () => {
   });
 
   test('two instances fire the same tick with the same taskName and scheduledAt, so a coordinator can elect exactly one', async (t) => {
+    const clock = useFakeClock(t, { start: START });
     const requests: IDistributedTaskRequest[] = [];
     const winners = new Map<string, string>();
     class ElectingCoordinator extends distributedCoordination.AbstractDistributedCoordinator {
@@ -827,16 +845,12 @@ describe('Distributed Coordination', { concurrency: true }, () => {
       return manager;
     });
     await Promise.all(instances.map((manager) => manager.start()));
-    const askedByBoth = () => {
-      const first = requests[0];
-      return first !== undefined && requests.filter((r) => r.scheduledAt === first.scheduledAt).length === 2;
-    };
-    await waitFor(askedByBoth, 'both instances to ask about the same tick', FIRE_WITHIN_MS + 1000);
+    await clock.advance(750);
     await Promise.all(instances.map((manager) => manager.stop()));
-    await sleep(50); // runs already elected finish
+    await clock.advance(5000);
 
-    const tickAt = requests[0]!.scheduledAt;
-    const forTick = requests.filter((r) => r.scheduledAt === tickAt);
+    assert.equal(requests.length, 2, 'one tick, asked about by both instances, and none after stop()');
+    const forTick = requests.filter((r) => r.scheduledAt === FIRST_TICK);
     assert.deepEqual(forTick.map((r) => r.instanceId).sort(), ['node-a', 'node-b']);
     assert.ok(forTick.every((r) => r.taskName === 'nightly'));
     assert.notEqual(forTick[0]!.requestId, forTick[1]!.requestId);

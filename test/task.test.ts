@@ -9,6 +9,7 @@ import {
   UnknownStepError,
   type ITaskMetadata,
 } from '../ts/index.js';
+import { useFakeClock } from './fake-clock.js';
 import { collectEvents, deferred, flush, sleep } from './rule-helpers.js';
 import { catchStrayErrors } from './stray-error-helpers.js';
 
@@ -126,7 +127,8 @@ describe('Task steps and progress', () => {
     );
   });
 
-  it('marks the notified step active and the previous one completed, with progress the sum of completed percentages', async () => {
+  it('marks the notified step active and the previous one completed, with progress the sum of completed percentages', async (t) => {
+    const clock = useFakeClock(t);
     const observed: Array<{ progress: number; statuses: string[] }> = [];
     const look = () =>
       observed.push({ progress: task.getProgress(), statuses: task.getStepsMetadata().map((s) => s.status) });
@@ -137,7 +139,7 @@ describe('Task steps and progress', () => {
         look();
         task.notifyStep('build');
         look();
-        await sleep(1);
+        await clock.sleep(1);
         task.notifyStep('test');
         look();
         task.notifyStep('deploy');
@@ -147,7 +149,7 @@ describe('Task steps and progress', () => {
         return 'deployed';
       },
     });
-    assert.equal(await task.trigger(), 'deployed');
+    assert.equal(await clock.settle(task.trigger()), 'deployed');
     assert.deepEqual(observed, [
       { progress: 0, statuses: ['pending', 'pending', 'pending', 'pending'] },
       { progress: 0, statuses: ['active', 'pending', 'pending', 'pending'] },
@@ -357,7 +359,8 @@ describe('Task metadata', () => {
     assert.deepEqual(meta.steps, []);
   });
 
-  it('records runCount, status, lastRun and lastError after runs', async () => {
+  it('records runCount, status, lastRun and lastError after runs', async (t) => {
+    const clock = useFakeClock(t, { start: 1_700_000_000_000 });
     let fail = false;
     const task = new Task({
       name: 'counted',
@@ -366,14 +369,13 @@ describe('Task metadata', () => {
         return 1;
       },
     });
-    const before = Date.now();
     await task.trigger();
     let meta = task.getMetadata();
     assert.equal(meta.status, 'completed');
     assert.equal(meta.runCount, 1);
-    assert.equal(typeof meta.lastRun, 'number');
-    assert.ok(meta.lastRun! >= before);
-    assert.ok(task.lastRun instanceof Date);
+    assert.equal(meta.lastRun, 1_700_000_000_000, 'lastRun is when the run started, in epoch ms');
+    assert.deepEqual(task.lastRun, new Date(1_700_000_000_000));
+    await clock.advance(500);
     fail = true;
     await assert.rejects(task.trigger(), /nope/);
     meta = task.getMetadata();
@@ -381,6 +383,7 @@ describe('Task metadata', () => {
     assert.equal(meta.runCount, 2);
     assert.equal(meta.errorCount, 1);
     assert.equal(meta.lastError, 'nope');
+    assert.equal(meta.lastRun, 1_700_000_000_500, 'a failed run is a run too');
   });
 
   it('keeps an earlier snapshot unchanged when the task runs again later', async () => {
@@ -823,27 +826,29 @@ describe('Task taskSetup', () => {
     assert.equal(setups, 2);
   });
 
-  it('fails both concurrent first runs when the shared setup fails, then retries it once', async () => {
+  it('fails both concurrent first runs when the shared setup fails, then retries it once', async (t) => {
+    const clock = useFakeClock(t);
     let setups = 0;
     const task = new Task({
       taskSetup: async () => {
         setups++;
-        await sleep(1);
+        await clock.sleep(1);
         if (setups === 1) throw new Error('setup down');
         return setups;
       },
       taskFunction: async (_input: unknown, value: number) => value,
     });
-    const results = await Promise.allSettled([task.trigger(), task.trigger()]);
+    const results = await clock.settle(Promise.allSettled([task.trigger(), task.trigger()]));
     assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
     assert.equal(setups, 1);
-    assert.deepEqual(await Promise.all([task.trigger(), task.trigger()]), [2, 2]);
+    assert.deepEqual(await clock.settle(Promise.all([task.trigger(), task.trigger()])), [2, 2]);
     assert.equal(setups, 2);
   });
 });
 
 describe('Task events', () => {
-  it('emits started, step and completed, each with a metadata snapshot and a numeric timestamp', async () => {
+  it('emits started, step and completed, each with a metadata snapshot and the time it happened as its timestamp', async (t) => {
+    const clock = useFakeClock(t, { start: 1_700_000_000_000 });
     const task = new Task({
       name: 'DataSync',
       labels: { tenant: 'acme' },
@@ -853,23 +858,18 @@ describe('Task events', () => {
       ] as const,
       taskFunction: async () => {
         task.notifyStep('fetch');
-        await sleep(1);
+        await clock.sleep(40);
         task.notifyStep('save');
+        await clock.sleep(2);
         return 'synced';
       },
     });
     const events = collectEvents(task);
-    const before = Date.now();
-    assert.equal(await task.trigger(), 'synced');
-    const after = Date.now();
+    assert.equal(await clock.settle(task.trigger()), 'synced');
 
     assert.deepEqual(events.map((e) => e.type), ['started', 'step', 'step', 'completed']);
-    let previous = before;
+    assert.deepEqual(events.map((e) => e.timestamp - 1_700_000_000_000), [0, 0, 40, 42]);
     for (const event of events) {
-      assert.equal(typeof event.timestamp, 'number');
-      assert.ok(Number.isFinite(event.timestamp));
-      assert.ok(event.timestamp >= previous && event.timestamp <= after);
-      previous = event.timestamp;
       assert.equal(event.task.name, 'DataSync');
       assert.deepEqual(event.task.labels, { tenant: 'acme' });
       assert.equal(event.task.steps.length, 2);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidOptionError, Task, TaskbufferError, TaskChainError, Taskchain } from '../ts/index.js';
+import { useFakeClock } from './fake-clock.js';
 
 function recordingTask(name: string, log: string[], fn: (input: number) => number) {
   return new Task({
@@ -49,7 +50,8 @@ describe('Taskchain', () => {
     assert.deepEqual(log, ['double(5)', 'add-ten(10)', 'negate(20)']);
   });
 
-  it('runs its tasks one after another, never two at once', async () => {
+  it('runs its tasks one after another, never two at once', async (t) => {
+    const clock = useFakeClock(t);
     let active = 0;
     let maxActive = 0;
     const slow = (name: string) =>
@@ -58,14 +60,15 @@ describe('Taskchain', () => {
         taskFunction: async (input: string) => {
           active++;
           maxActive = Math.max(maxActive, active);
-          await new Promise((resolve) => setTimeout(resolve, 2));
+          await clock.sleep(2);
           active--;
           return `${input}>${name}`;
         },
       });
     const chain = new Taskchain({ taskArray: [slow('a'), slow('b'), slow('c')] });
-    assert.equal(await chain.trigger('start'), 'start>a>b>c');
+    assert.equal(await clock.settle(chain.trigger('start')), 'start>a>b>c');
     assert.equal(maxActive, 1);
+    assert.equal(clock.now(), 6, 'three tasks of 2 ms each, one after another');
   });
 
   it('stops at a failing task: the tasks after it do not run and the trigger rejects with a TaskChainError', async () => {

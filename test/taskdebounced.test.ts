@@ -1,21 +1,18 @@
+/**
+ * TaskDebounced: triggers within the quiet period collapse into one run. Every test runs on a
+ * fake clock (fake-clock.ts), so the quiet periods are exact and take no real time.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidOptionError, TaskDebounced } from '../ts/index.js';
-import { deferred, flush, sleep, track } from './rule-helpers.js';
+import { useFakeClock } from './fake-clock.js';
+import { deferred, flush, track } from './rule-helpers.js';
 
 const QUIET_MS = 30;
 
-/** Polls until `condition` holds; generous so a loaded machine does not make it flaky. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
-
 describe('TaskDebounced', () => {
-  it('collapses rapid triggers into one run with the last input, after the quiet period', async () => {
+  it('collapses rapid triggers into one run with the last input, exactly one quiet period after the last trigger', async (t) => {
+    const clock = useFakeClock(t);
     const calls: string[] = [];
     const searchTask = new TaskDebounced({
       name: 'Search',
@@ -26,14 +23,17 @@ describe('TaskDebounced', () => {
       },
     });
     const promises = ['h', 'he', 'hel', 'hello'].map((query) => searchTask.trigger(query));
+    await clock.advance(QUIET_MS - 1);
     assert.deepEqual(calls, [], 'nothing runs before the quiet period has passed');
-    const results = await Promise.all(promises);
+    await clock.advance(1);
     assert.deepEqual(calls, ['hello']);
+    const results = await clock.settle(Promise.all(promises));
     assert.deepEqual(results, Array(4).fill('results for hello'));
     assert.equal(searchTask.runCount, 1);
   });
 
-  it('settles every collapsed caller with the rejection when the one run fails', async () => {
+  it('settles every collapsed caller with the rejection when the one run fails', async (t) => {
+    const clock = useFakeClock(t);
     let calls = 0;
     const original = new Error('search backend down');
     const task = new TaskDebounced({
@@ -43,14 +43,15 @@ describe('TaskDebounced', () => {
         throw original;
       },
     });
-    const outcomes = await Promise.allSettled(['a', 'ab', 'abc'].map((query) => task.trigger(query)));
+    const outcomes = await clock.settle(Promise.allSettled(['a', 'ab', 'abc'].map((query) => task.trigger(query))));
     assert.equal(calls, 1);
     assert.deepEqual(outcomes, Array(3).fill({ status: 'rejected', reason: original }));
     assert.equal(task.errorCount, 1);
     assert.equal(task.lastError, original);
   });
 
-  it('resolves every collapsed caller with undefined when the run fails under catchErrors', async () => {
+  it('resolves every collapsed caller with undefined when the run fails under catchErrors', async (t) => {
+    const clock = useFakeClock(t);
     const task = new TaskDebounced({
       debounceTimeInMillis: QUIET_MS,
       catchErrors: true,
@@ -58,12 +59,12 @@ describe('TaskDebounced', () => {
         throw new Error('swallowed');
       },
     });
-    assert.deepEqual(await Promise.all([task.trigger(), task.trigger()]), [undefined, undefined]);
+    assert.deepEqual(await clock.settle(Promise.all([task.trigger(), task.trigger()])), [undefined, undefined]);
     assert.equal(task.errorCount, 1);
   });
 
   it('keeps postponing the run while triggers come closer together than the quiet period', async (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const clock = useFakeClock(t);
     const calls: number[] = [];
     const task = new TaskDebounced({
       debounceTimeInMillis: 100,
@@ -75,15 +76,12 @@ describe('TaskDebounced', () => {
     const promises = [];
     for (let i = 1; i <= 5; i++) {
       promises.push(track(task.trigger(i)));
-      t.mock.timers.tick(60);
-      await flush(1);
+      await clock.advance(60);
       assert.deepEqual(calls, [], `no run 60 ms after trigger ${i}, although ${i * 60} ms passed in total`);
     }
-    t.mock.timers.tick(39);
-    await flush(1);
+    await clock.advance(39);
     assert.deepEqual(calls, [], 'still quiet 99 ms after the last trigger');
-    t.mock.timers.tick(1);
-    await flush();
+    await clock.advance(1);
     assert.deepEqual(calls, [5]);
     assert.deepEqual(
       promises.map((p) => p.current),
@@ -91,7 +89,8 @@ describe('TaskDebounced', () => {
     );
   });
 
-  it('opens a new window for a trigger made while the run is going, which gets a run of its own', async () => {
+  it('opens a new window for a trigger made while the run is going, which gets a run of its own', async (t) => {
+    const clock = useFakeClock(t);
     const calls: string[] = [];
     const gates = [deferred<void>(), deferred<void>()];
     const task = new TaskDebounced({
@@ -104,20 +103,25 @@ describe('TaskDebounced', () => {
       },
     });
     const first = track(task.trigger('first'));
-    await waitFor(() => calls.length === 1, 'the first run to start');
+    await clock.advance(QUIET_MS);
+    assert.deepEqual(calls, ['first'], 'the first run starts after its quiet period');
     const second = track(task.trigger('second'));
     gates[0]!.resolve();
-    await waitFor(() => first.current.state !== 'pending', 'the first run to settle');
+    await flush();
     assert.deepEqual(first.current, { state: 'fulfilled', value: 'done first' });
     assert.equal(second.current.state, 'pending', 'the later caller is not settled by the earlier run');
-    await waitFor(() => calls.length === 2, 'the second run to start');
+    await clock.advance(QUIET_MS - 1);
+    assert.deepEqual(calls, ['first'], 'the second window is a full quiet period from its trigger');
+    await clock.advance(1);
+    assert.deepEqual(calls, ['first', 'second']);
     gates[1]!.resolve();
-    await waitFor(() => second.current.state !== 'pending', 'the second run to settle');
+    await flush();
     assert.deepEqual(calls, ['first', 'second']);
     assert.deepEqual(second.current, { state: 'fulfilled', value: 'done second' });
   });
 
-  it('runs again for a trigger that comes after the previous run has finished', async () => {
+  it('runs again for a trigger that comes after the previous run has finished', async (t) => {
+    const clock = useFakeClock(t);
     const calls: number[] = [];
     const task = new TaskDebounced({
       debounceTimeInMillis: QUIET_MS,
@@ -126,13 +130,15 @@ describe('TaskDebounced', () => {
         return input;
       },
     });
-    assert.equal(await task.trigger(1), 1);
-    assert.equal(await task.trigger(2), 2);
+    assert.equal(await clock.settle(task.trigger(1)), 1);
+    assert.equal(await clock.settle(task.trigger(2)), 2);
+    assert.equal(clock.now(), 2 * QUIET_MS, 'each run comes one quiet period after its trigger');
     assert.deepEqual(calls, [1, 2]);
     assert.equal(task.runCount, 2);
   });
 
-  it('collapses triggers made in the same tick even with a quiet period of 0', async () => {
+  it('collapses triggers made in the same tick even with a quiet period of 0', async (t) => {
+    const clock = useFakeClock(t);
     const calls: string[] = [];
     const task = new TaskDebounced({
       debounceTimeInMillis: 0,
@@ -141,7 +147,7 @@ describe('TaskDebounced', () => {
         return input;
       },
     });
-    const results = await Promise.all([task.trigger('x'), task.trigger('y'), task.trigger('z')]);
+    const results = await clock.settle(Promise.all([task.trigger('x'), task.trigger('y'), task.trigger('z')]));
     assert.deepEqual(calls, ['z']);
     assert.deepEqual(results, ['z', 'z', 'z']);
   });

@@ -16,15 +16,19 @@
  * stays within its cap, and live tries never outnumber the slots held for their key.
  * Checked at the end: every trigger settled exactly once with an outcome its job allows,
  * no function ran more tries than its policy allows, after a draining stop() everything
- * is settled, stop() resolved within its timeout (plus generous slack), no function is
- * called after stop() resolved, and no slot is held.
+ * is settled, stop() resolved within its timeout, no function is called after stop()
+ * resolved, and no slot is held.
+ *
+ * Each case runs on a fake clock of its own (fake-clock.ts): delays, durations, timeouts and
+ * aborts happen at their exact ms without waiting for them, and a case plays out the same
+ * way every time it is run (so fast-check's replay and shrinking see the same case).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { AbortError, ShutdownError, Task, TaskConstraintGroup, TaskManager, TimeoutError } from '../ts/index.js';
-import { within } from './manager-helpers.js';
-import { flush, sleep } from './rule-helpers.js';
+import { withFakeClock, type FakeClock } from './fake-clock.js';
+import { flush } from './rule-helpers.js';
 
 const DATA_KEYS = ['a', 'b'] as const;
 
@@ -106,10 +110,11 @@ const scenarioArb: fc.Arbitrary<IScenario> = fc
 
 type TOutcome = { state: 'fulfilled'; value: unknown } | { state: 'rejected'; reason: unknown };
 
-/** Generous slack for a loaded machine: stop() must resolve within its timeout plus this. */
-const STOP_SLACK_MS = 1000;
-
 async function runScenario(scenario: IScenario): Promise<void> {
+  await withFakeClock({}, (clock) => runScenarioOn(clock, scenario));
+}
+
+async function runScenarioOn(clock: FakeClock, scenario: IScenario): Promise<void> {
   const { tasks: specs, jobs, globalCap } = scenario;
   const violations: string[] = [];
   const manager = new TaskManager();
@@ -123,7 +128,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
     name: 'global-cap',
     maxConcurrent: globalCap,
     constraintKeyForExecution: () => 'all',
-    shouldExecute: (_task, input?: IJobInput) => (input!.job.checkMs === 0 ? true : sleep(input!.job.checkMs).then(() => true)),
+    shouldExecute: (_task, input?: IJobInput) => (input!.job.checkMs === 0 ? true : clock.sleep(input!.job.checkMs).then(() => true)),
   });
   manager.addConstraintGroup(mutex);
   manager.addConstraintGroup(global);
@@ -172,12 +177,12 @@ async function runScenario(scenario: IScenario): Promise<void> {
         try {
           if (job.durationMs > 0) {
             if (job.ignoresSignal) {
-              await sleep(job.durationMs);
+              await clock.sleep(job.durationMs);
             } else {
               await new Promise<void>((resolve, reject) => {
-                const timer = setTimeout(resolve, job.durationMs);
+                const timer = clock.setTimeout(resolve, job.durationMs);
                 signal.addEventListener('abort', () => {
-                  clearTimeout(timer);
+                  clock.clearTimeout(timer);
                   reject(signal.reason);
                 }, { once: true });
               });
@@ -200,7 +205,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
   const aborted = new Array<boolean>(jobs.length).fill(false);
   const reasons = jobs.map((_, id) => new Error(`abort of job ${id}`));
   const firedBeforeStopResolved = new Array<boolean>(jobs.length).fill(false);
-  const timers: Array<ReturnType<typeof setTimeout>> = [];
+  const timers: Array<ReturnType<typeof clock.setTimeout>> = [];
   let stopCalled = false;
 
   const fire = (job: IJob, id: number): Promise<void> => {
@@ -211,7 +216,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
     if (job.abortAfterMs !== undefined) {
       const controller = new AbortController();
       signal = controller.signal;
-      timers.push(setTimeout(() => {
+      timers.push(clock.setTimeout(() => {
         aborted[id] = true;
         controller.abort(reasons[id]);
       }, job.abortAfterMs));
@@ -238,10 +243,12 @@ async function runScenario(scenario: IScenario): Promise<void> {
   let stopTook: number | undefined;
   const doStop = async (timeoutMs: number) => {
     stopCalled = true;
-    const begin = Date.now();
-    await within(manager.stop({ drain: true, timeoutMs }), `stop({ drain: true, timeoutMs: ${timeoutMs} })`, timeoutMs + STOP_SLACK_MS);
-    stopTook = Date.now() - begin;
+    const begin = clock.now();
+    await manager.stop({ drain: true, timeoutMs });
+    stopTook = clock.now() - begin;
     stopResolved = true;
+    // A timer of 0 ms fires after 1 ms, on the fake clock as in node.
+    if (stopTook > Math.max(1, timeoutMs)) violations.push(`stop({ drain: true, timeoutMs: ${timeoutMs} }) took ${stopTook} ms`);
   };
 
   try {
@@ -249,12 +256,12 @@ async function runScenario(scenario: IScenario): Promise<void> {
     const settled: Array<Promise<void>> = [];
     jobs.forEach((job, id) => {
       if (job.delayMs === undefined) settled.push(fire(job, id));
-      else settled.push(sleep(job.delayMs).then(() => fire(job, id)));
+      else settled.push(clock.sleep(job.delayMs).then(() => fire(job, id)));
     });
     if (scenario.stop !== undefined) {
       const { atMs, timeoutMs } = scenario.stop;
-      await sleep(atMs);
-      await doStop(timeoutMs);
+      await clock.advance(atMs);
+      await clock.settle(doStop(timeoutMs), `stop({ drain: true, timeoutMs: ${timeoutMs} })`);
       // Everything triggered before stop() resolved has settled by now.
       jobs.forEach((_, id) => {
         if (firedBeforeStopResolved[id] && settleCounts[id] === 0) {
@@ -262,10 +269,10 @@ async function runScenario(scenario: IScenario): Promise<void> {
         }
       });
     }
-    await within(Promise.all(settled), `all ${jobs.length} triggers to settle`, 10_000);
-    if (!stopCalled) await doStop(50);
+    await clock.settle(Promise.all(settled), `all ${jobs.length} triggers to settle`);
+    if (!stopCalled) await clock.settle(doStop(50), 'stop({ drain: true, timeoutMs: 50 })');
     // Let functions that ignored their signal, and timers they left, run out; nothing may start anew.
-    await sleep(60);
+    await clock.advance(60_000);
     await flush();
 
     assert.deepEqual(violations, []);
@@ -315,8 +322,9 @@ async function runScenario(scenario: IScenario): Promise<void> {
     for (const [id, count] of live) assert.equal(count, 0, `${id} still counted as live`);
     for (const task of tasks) assert.equal(task.running, false, `${task.name} still running`);
   } finally {
-    for (const timer of timers) clearTimeout(timer);
-    if (!stopResolved) await Promise.race([manager.stop(), sleep(100)]);
+    for (const timer of timers) clock.clearTimeout(timer);
+    // A failed case may leave runs behind; a stop that hangs must not hide the failure.
+    if (!stopResolved) await clock.settle(manager.stop(), 'stop()').catch(() => {});
   }
 }
 

@@ -3,10 +3,12 @@
  * cancellation while queued, running, waiting for shouldExecute or between retries,
  * timeouts that give the slot back, pause and resume of tasks and constraint groups, and
  * the draining stop(). Slot accounting is checked through the groups' getRunningCount.
+ * Timeouts, retry delays and drains run on a fake clock (fake-clock.ts) and are checked to
+ * the millisecond; a run that a release lets in is checked right after the release.
  */
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   AbortError,
   InvalidOptionError,
@@ -20,8 +22,9 @@ import {
   type IConstraintGroupEvent,
   type ITaskEvent,
 } from '../ts/index.js';
-import { managerFor, rejectionOf, waitFor, within } from './manager-helpers.js';
-import { deferred, flush, sleep, track, type Deferred } from './rule-helpers.js';
+import { useFakeClock } from './fake-clock.js';
+import { managerFor, rejectionOf, within } from './manager-helpers.js';
+import { deferred, flush, track, type Deferred } from './rule-helpers.js';
 
 interface IData {
   key: string | null;
@@ -72,15 +75,6 @@ function mutexGroup(): TaskConstraintGroup<IData> {
   });
 }
 
-function useMockTimers(t: TestContext): void {
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-}
-
-async function tick(t: TestContext, ms: number): Promise<void> {
-  t.mock.timers.tick(ms);
-  await flush();
-}
-
 const errorOf = (settlement: { current: unknown }): Error => (settlement.current as { reason: Error }).reason;
 
 describe('priority in the TaskManager', () => {
@@ -93,14 +87,13 @@ describe('priority in the TaskManager', () => {
     const all: Array<Promise<unknown>> = [manager.triggerTask(task, 'holder')];
     const queued: Array<[string, number]> = [['a', 0], ['b', 5], ['c', 0], ['d', 5], ['e', -1], ['f', 10], ['g', 5]];
     for (const [label, priority] of queued) all.push(manager.triggerTask(task, label, { priority }));
-    await flush();
-    assert.deepEqual(h.started, ['holder']);
-    for (const label of ['holder', 'f', 'b', 'd', 'g', 'a', 'c', 'e']) {
-      await waitFor(() => h.started.includes(label), `${label} to start`);
-      h.release(label);
+    const expected = ['holder', 'f', 'b', 'd', 'g', 'a', 'c', 'e'];
+    for (let i = 0; i < expected.length; i++) {
+      await flush();
+      assert.deepEqual(h.started, expected.slice(0, i + 1), 'the next one starts as soon as the slot is free');
+      h.release(expected[i]!);
     }
     await within(Promise.all(all), 'all triggers');
-    assert.deepEqual(h.started, ['holder', 'f', 'b', 'd', 'g', 'a', 'c', 'e']);
   });
 
   it('uses the Task priority when the trigger gives none, and lets a trigger priority override it', async (t) => {
@@ -122,12 +115,12 @@ describe('priority in the TaskManager', () => {
       manager.triggerTaskByName('urgent', 'urgent-by-name'),
     ];
     const expected = ['holder', 'plain-4', 'urgent-3', 'urgent-by-name', 'plain-0', 'urgent-as-0'];
-    for (const label of expected) {
-      await waitFor(() => h.started.includes(label), `${label} to start`);
-      h.release(label);
+    for (let i = 0; i < expected.length; i++) {
+      await flush();
+      assert.deepEqual(h.started, expected.slice(0, i + 1), 'the next one starts as soon as the slot is free');
+      h.release(expected[i]!);
     }
     await within(Promise.all(all), 'all triggers');
-    assert.deepEqual(h.started, expected);
   });
 
   it('does not let a higher priority on a free key wait for a busy one', async (t) => {
@@ -145,7 +138,8 @@ describe('priority in the TaskManager', () => {
     assert.deepEqual(h.started, ['a1', 'b1']);
     h.release('a1');
     h.release('b1');
-    await waitFor(() => h.started.includes('a2'), 'a2 to start');
+    await flush();
+    assert.deepEqual(h.started, ['a1', 'b1', 'a2']);
     h.release('a2');
     await within(Promise.all([first, second, third]), 'all triggers');
   });
@@ -177,7 +171,8 @@ describe('aborting a trigger in the TaskManager', () => {
     assert.equal(manager.getConstraintGroupStates()[0]!.keys[0]!.waiting, 1);
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'no listener is left on the signal');
     h.release('holder');
-    await waitFor(() => h.started.includes('later'), 'later to start');
+    await flush();
+    assert.deepEqual(h.started, ['holder', 'later'], 'later starts once the holder is done');
     assert.equal(group.getRunningCount('k'), 1);
     h.release('later');
     assert.equal(await within(later, 'later'), 'done later');
@@ -201,11 +196,12 @@ describe('aborting a trigger in the TaskManager', () => {
     await flush();
     controllers[0]!.abort('head leaves');
     h.release('holder');
-    await waitFor(() => h.started.includes('w1'), 'w1 to start');
+    await flush();
+    assert.deepEqual(h.started, ['holder', 'w1'], 'w1 starts once the holder is done');
     controllers[1]!.abort('running one leaves');
     await flush();
     assert.equal(errorOf(waiting[1]!).name, 'AbortError');
-    await waitFor(() => h.started.includes('last'), 'last to start after the running run was aborted');
+    assert.deepEqual(h.started, ['holder', 'w1', 'last'], 'last starts once the running run was aborted');
     h.release('last');
     await within(last, 'last');
     await holder;
@@ -299,7 +295,7 @@ describe('aborting a trigger in the TaskManager', () => {
     assert.equal(pending.current.state, 'rejected');
     assert.equal(errorOf(pending).name, 'AbortError');
     assert.equal(errorOf(pending).cause, reason);
-    await waitFor(() => h.started.includes('next'), 'next to start');
+    assert.deepEqual(h.started, ['next'], 'next starts once the aborted run gave the slot back');
     check.resolve(true);
     await flush();
     assert.deepEqual(h.started, ['next'], 'the aborted run never calls the function, even when the check says yes later');
@@ -330,7 +326,7 @@ describe('aborting a trigger in the TaskManager', () => {
 
 describe('timeouts in the TaskManager', () => {
   it('gives the slot back when a function that ignores its signal times out, so the next queued run starts right then', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const group = mutexGroup();
     manager.addConstraintGroup(group);
@@ -343,9 +339,9 @@ describe('timeouts in the TaskManager', () => {
     const queued = track(manager.triggerTask(next, 'queued'));
     await flush();
     assert.deepEqual(h.started, ['hang']);
-    await tick(t, 99);
+    await clock.advance(99);
     assert.deepEqual(h.started, ['hang']);
-    await tick(t, 1);
+    await clock.advance(1);
     assert.equal(timedOut.current.state, 'rejected');
     const error = errorOf(timedOut);
     assert.equal(error.name, 'TimeoutError');
@@ -363,7 +359,7 @@ describe('timeouts in the TaskManager', () => {
   });
 
   it('measures the timeout from the start of running, not from the trigger', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     manager.addConstraintGroup(mutexGroup());
     const h = new Harness();
@@ -372,45 +368,45 @@ describe('timeouts in the TaskManager', () => {
     const holder = track(manager.triggerTask(task, 'holder'));
     const limited = track(manager.triggerTask(task, 'limited', { timeoutMs: 50 }));
     const limitedToo = track(manager.triggerTask(task, 'limited-too', { timeoutMs: 50 }));
-    await tick(t, 500); // far longer than the limit, while queued
+    await clock.advance(500); // far longer than the limit, while queued
     assert.equal(limited.current.state, 'pending');
     assert.equal(limitedToo.current.state, 'pending');
     h.release('holder');
     await flush();
     assert.equal(holder.current.state, 'fulfilled');
     assert.deepEqual(h.started, ['holder', 'limited']);
-    await tick(t, 49);
+    await clock.advance(49);
     h.release('limited');
     await flush();
     assert.deepEqual(limited.current, { state: 'fulfilled', value: 'done limited' });
     assert.deepEqual(h.started, ['holder', 'limited', 'limited-too']);
-    await tick(t, 49);
+    await clock.advance(49);
     assert.equal(limitedToo.current.state, 'pending');
-    await tick(t, 1);
+    await clock.advance(1);
     assert.equal(limitedToo.current.state, 'rejected');
     assert.equal(errorOf(limitedToo).name, 'TimeoutError');
   });
 
   it('uses the task timeoutMs for manager triggers and lets the trigger override it', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const h = new Harness();
     const task = h.task('limited', null, { timeoutMs: 30 });
     manager.addTask(task);
     const byTask = track(manager.triggerTaskByName('limited', 'one'));
     const byTrigger = track(manager.triggerTask(task, 'two', { timeoutMs: 80 }));
-    await tick(t, 30);
+    await clock.advance(30);
     assert.equal(byTask.current.state, 'rejected');
     assert.equal((errorOf(byTask) as TimeoutError).timeoutMs, 30);
     assert.equal(byTrigger.current.state, 'pending');
-    await tick(t, 50);
+    await clock.advance(50);
     assert.equal((errorOf(byTrigger) as TimeoutError).timeoutMs, 80);
   });
 });
 
 describe('retries in the TaskManager', () => {
   it('holds no constraint slot during the retry delay: another run of the same key runs meanwhile', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const group = mutexGroup();
     manager.addConstraintGroup(group);
@@ -420,7 +416,7 @@ describe('retries in the TaskManager', () => {
       data: { key: 'k' },
       retry: { attempts: 2, delayMs: 100 },
       taskFunction: async (label, _s, context) => {
-        calls.push([label, context.attempt, Date.now()]);
+        calls.push([label, context.attempt, clock.now()]);
         if (context.attempt === 1) throw new Error('first try fails');
         return 'flaky ok';
       },
@@ -438,12 +434,12 @@ describe('retries in the TaskManager', () => {
     await flush();
     assert.deepEqual(h.started, ['meanwhile'], 'a run of the same key starts during the delay');
     assert.equal(group.getRunningCount('k'), 1);
-    await tick(t, 100);
+    await clock.advance(100);
     assert.equal(calls.length, 1, 'the retry waits for the slot it needs');
     h.release('meanwhile');
     await flush();
     assert.deepEqual(meanwhile.current, { state: 'fulfilled', value: 'done meanwhile' });
-    assert.deepEqual(calls.map(([label, attempt]) => [label, attempt]), [['f', 1], ['f', 2]]);
+    assert.deepEqual(calls, [['f', 1, 0], ['f', 2, 100]], 'the retry starts when the slot is free, at the end of its delay here');
     assert.deepEqual(retried.current, { state: 'fulfilled', value: 'flaky ok' });
     assert.equal(group.getRunningCount('k'), 0);
     const retrying = events.filter((e) => e.type === 'retrying');
@@ -455,7 +451,7 @@ describe('retries in the TaskManager', () => {
   });
 
   it('stops the retries of a trigger aborted during the delay and leaves no slot held', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const group = mutexGroup();
     manager.addConstraintGroup(group);
@@ -472,7 +468,7 @@ describe('retries in the TaskManager', () => {
     manager.addTask(flaky);
     const controller = new AbortController();
     const outcome = track(manager.triggerTask(flaky, 'f', { signal: controller.signal }));
-    await tick(t, 300);
+    await clock.advance(300);
     assert.equal(calls, 1);
     const reason = new Error('stop retrying');
     controller.abort(reason);
@@ -480,14 +476,14 @@ describe('retries in the TaskManager', () => {
     assert.equal(outcome.current.state, 'rejected');
     assert.equal(errorOf(outcome).name, 'AbortError');
     assert.equal(errorOf(outcome).cause, reason);
-    await tick(t, 10_000);
+    await clock.advance(10_000);
     assert.equal(calls, 1);
     assert.equal(group.getRunningCount('k'), 0);
     assert.equal(flaky.running, false);
   });
 
   it('takes a retry that waits for its slot out of the line when it is aborted, so it never runs again', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const group = mutexGroup();
     manager.addConstraintGroup(group);
@@ -510,7 +506,7 @@ describe('retries in the TaskManager', () => {
     await flush();
     const holder = manager.triggerTask(other, 'holder');
     const after = manager.triggerTask(other, 'after');
-    await tick(t, 50); // the delay is over; the retry now waits for the slot
+    await clock.advance(50); // the delay is over; the retry now waits for the slot
     assert.equal(flakyCalls, 1);
     assert.equal(manager.getConstraintGroupStates()[0]!.keys[0]!.waiting, 2);
     controller.abort('give up');
@@ -524,7 +520,7 @@ describe('retries in the TaskManager', () => {
     h.release('after');
     await flush();
     await Promise.all([holder, after]);
-    await tick(t, 1000);
+    await clock.advance(1000);
     assert.equal(flakyCalls, 1, 'the aborted retry never ran');
     assert.equal(group.getRunningCount('k'), 0);
   });
@@ -578,17 +574,17 @@ describe('pause and resume', () => {
     await flush();
     assert.deepEqual(h.started, []);
     manager.resumeTask('serial');
-    for (const label of ['a', 'b', 'c']) {
-      await waitFor(() => h.started.includes(label), `${label} to start`);
-      assert.equal(h.started[h.started.length - 1], label);
-      h.release(label);
+    const expected = ['a', 'b', 'c'];
+    for (let i = 0; i < expected.length; i++) {
+      await flush();
+      assert.deepEqual(h.started, expected.slice(0, i + 1), 'one at a time, in trigger order');
+      h.release(expected[i]!);
     }
     await within(Promise.all(all), 'all');
-    assert.deepEqual(h.started, ['a', 'b', 'c']);
   });
 
   it('lets a run that started before the pause finish its retries: only new triggers wait', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const tries: number[] = [];
     const flaky = new Task({
@@ -606,14 +602,14 @@ describe('pause and resume', () => {
     assert.deepEqual(tries, [1]);
     manager.pauseTask('flaky');
     const fresh = track(manager.triggerTask(flaky));
-    await tick(t, 30);
+    await clock.advance(30);
     assert.deepEqual(tries, [1, 2], 'the retry of running work goes ahead while paused');
     assert.deepEqual(started.current, { state: 'fulfilled', value: 'ok' });
     assert.equal(fresh.current.state, 'pending', 'a new trigger waits');
     manager.resumeTask('flaky');
     await flush();
     assert.deepEqual(tries, [1, 2, 1], 'the waiting trigger starts on resume');
-    await tick(t, 30);
+    await clock.advance(30);
     assert.deepEqual(fresh.current, { state: 'fulfilled', value: 'ok' });
   });
 
@@ -691,7 +687,8 @@ describe('pause and resume', () => {
 });
 
 describe('stopping the TaskManager', () => {
-  it('resolves stop({ drain: true, timeoutMs: 100 }) in about 100 ms with a never-ending task, rejecting what runs and what waits', async () => {
+  it('resolves stop({ drain: true, timeoutMs: 100 }) exactly 100 ms later with a never-ending task, rejecting what runs and what waits', async (t) => {
+    const clock = useFakeClock(t);
     const manager = new TaskManager();
     manager.addConstraintGroup(mutexGroup());
     const h = new Harness();
@@ -702,12 +699,12 @@ describe('stopping the TaskManager', () => {
     const queued = track(manager.triggerTask(endless, 'queued'));
     await flush();
     assert.deepEqual(h.started, ['forever']);
-    const begin = Date.now();
-    await within(manager.stop({ drain: true, timeoutMs: 100 }), 'stop with drain', 5000);
-    const took = Date.now() - begin;
-    assert.ok(took >= 90, `stop waited for running work only ${took} ms`);
-    assert.ok(took < 1500, `stop took ${took} ms`);
-    await flush();
+    const stopping = track(manager.stop({ drain: true, timeoutMs: 100 }));
+    await clock.advance(99);
+    assert.equal(stopping.current.state, 'pending', 'stop waits for running work until its timeout');
+    assert.equal(running.current.state, 'pending');
+    await clock.advance(1);
+    assert.equal(stopping.current.state, 'fulfilled', 'and resolves when it is over');
     assert.equal(queued.current.state, 'rejected');
     assert.ok(errorOf(queued) instanceof ShutdownError);
     assert.equal(errorOf(queued).name, 'ShutdownError');
@@ -744,16 +741,16 @@ describe('stopping the TaskManager', () => {
     assert.deepEqual(h.started, ['running']);
   });
 
-  it('waits for running work without a timeout and resolves once it finished', async () => {
+  it('waits for running work within its timeout and resolves the moment it finished', async (t) => {
+    const clock = useFakeClock(t);
     const manager = new TaskManager();
-    const task = new Task({ name: 'short', taskFunction: async () => (await sleep(60), 'finished') });
+    const task = new Task({ name: 'short', taskFunction: async () => (await clock.sleep(60), 'finished') });
     manager.addTask(task);
-    const run = manager.triggerTask(task);
+    const run = track(manager.triggerTask(task));
     await flush();
-    const begin = Date.now();
-    await within(manager.stop({ drain: true, timeoutMs: 10_000 }), 'drain');
-    assert.ok(Date.now() - begin >= 40);
-    assert.equal(await run, 'finished');
+    await clock.settle(manager.stop({ drain: true, timeoutMs: 10_000 }), 'drain');
+    assert.equal(clock.now(), 60, 'stop resolves when the run ends, not at its timeout');
+    assert.deepEqual(run.current, { state: 'fulfilled', value: 'finished' });
   });
 
   it('without drain refuses new triggers but lets accepted work run', async () => {
@@ -769,7 +766,8 @@ describe('stopping the TaskManager', () => {
     assert.equal(await accepted, 'done accepted');
   });
 
-  it('aborts a run that waits for its shouldExecute when the drain times out', async () => {
+  it('aborts a run that waits for its shouldExecute when the drain times out', async (t) => {
+    const clock = useFakeClock(t);
     const manager = new TaskManager();
     manager.addConstraintGroup(new TaskConstraintGroup<IData>({
       name: 'slow-check',
@@ -782,16 +780,15 @@ describe('stopping the TaskManager', () => {
     manager.addTask(task);
     const pending = track(manager.triggerTask(task, 'x'));
     await flush();
-    const begin = Date.now();
-    await within(manager.stop({ drain: true, timeoutMs: 50 }), 'stop');
-    assert.ok(Date.now() - begin < 1500);
-    await flush();
+    await clock.settle(manager.stop({ drain: true, timeoutMs: 50 }), 'stop');
+    assert.equal(clock.now(), 50, 'stop resolves at its timeout');
     assert.equal(pending.current.state, 'rejected');
     assert.deepEqual(h.started, []);
     assert.equal(manager.constraintGroups[0]!.getRunningCount('k'), 0);
   });
 
-  it('resolves within the drain timeout when a retry becomes due during the drain and must wait for a never-ending run', async () => {
+  it('resolves at the drain timeout when a retry becomes due during the drain and must wait for a never-ending run', async (t) => {
+    const clock = useFakeClock(t);
     const manager = new TaskManager();
     const group = mutexGroup();
     manager.addConstraintGroup(group);
@@ -817,21 +814,17 @@ describe('stopping the TaskManager', () => {
     const holder = track(manager.triggerTask(endless, 'holder')); // takes the slot during the delay
     await flush();
     assert.deepEqual(h.started, ['holder']);
-    const begin = Date.now();
-    // The retry's delay ends during the drain; it then waits in line for the slot "holder" keeps.
-    const stopped = manager.stop({ drain: true, timeoutMs: 200 });
-    const outcome = await Promise.race([stopped.then(() => 'stopped'), sleep(2000).then(() => 'hung')]);
-    const took = Date.now() - begin;
-    assert.equal(outcome, 'stopped', `stop() did not resolve within ${took} ms`);
-    assert.ok(took < 1500, `stop took ${took} ms`);
-    await flush();
+    // The retry's delay ends during the drain (at 60 ms); it then waits in line for the slot "holder" keeps.
+    await clock.settle(manager.stop({ drain: true, timeoutMs: 200 }), 'stop({ drain: true, timeoutMs: 200 })');
+    assert.equal(clock.now(), 200, 'stop resolves at its timeout');
     assert.equal(retried.current.state, 'rejected');
     assert.equal(holder.current.state, 'rejected');
     assert.equal(flakyCalls, 1, 'the retry never ran after the drain gave up');
     assert.equal(group.getRunningCount('k'), 0, 'no slot is held after stop');
   });
 
-  it('withdraws a call waiting in a buffered task queue when the drain times out, so its function never runs after stop()', async () => {
+  it('withdraws a call waiting in a buffered task queue when the drain times out, so its function never runs after stop()', async (t) => {
+    const clock = useFakeClock(t);
     const manager = new TaskManager();
     const group = new TaskConstraintGroup<IData>({
       name: 'cap',
@@ -857,8 +850,8 @@ describe('stopping the TaskManager', () => {
     const waiting = track(manager.triggerTask(buffered, 'waiting-in-buffer'));
     await flush();
     assert.deepEqual(h.started, ['running']);
-    await within(manager.stop({ drain: true, timeoutMs: 50 }), 'stop');
-    await sleep(30);
+    await clock.settle(manager.stop({ drain: true, timeoutMs: 50 }), 'stop');
+    await clock.advance(60_000);
     assert.equal(running.current.state, 'rejected');
     assert.equal(waiting.current.state, 'rejected');
     assert.deepEqual(h.started, ['running'], 'the withdrawn call never runs');

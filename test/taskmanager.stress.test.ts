@@ -18,13 +18,18 @@
  * of its cooldown key has passed; every trigger settles exactly once with the expected
  * outcome; skipped runs resolve undefined and never call the function; at the end no
  * group holds a slot.
+ *
+ * Each case runs on a fake clock of its own (fake-clock.ts): the few ms that functions,
+ * checks and delayed triggers take pass without waiting, a case plays out the same way
+ * every time it is run (so fast-check's replay and shrinking see the same case), and the
+ * cooldown is checked to the millisecond.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
-import { within } from './manager-helpers.js';
-import { flush, sleep } from './rule-helpers.js';
+import { withFakeClock, type FakeClock } from './fake-clock.js';
+import { flush } from './rule-helpers.js';
 
 const DATA_KEYS = ['a', 'b', '__proto__'] as const;
 const TENANTS = ['t1', 't2', 'constructor'] as const;
@@ -100,6 +105,10 @@ const scenarioArb: fc.Arbitrary<IScenario> = fc
 type TOutcome = { state: 'fulfilled'; value: unknown } | { state: 'rejected'; reason: unknown };
 
 async function runScenario(scenario: IScenario): Promise<void> {
+  await withFakeClock({}, (clock) => runScenarioOn(clock, scenario));
+}
+
+async function runScenarioOn(clock: FakeClock, scenario: IScenario): Promise<void> {
   const { tasks: taskData, jobs, tenantCap, globalCap, cooldownMs } = scenario;
   const violations: string[] = [];
   const manager = new TaskManager();
@@ -112,13 +121,13 @@ async function runScenario(scenario: IScenario): Promise<void> {
       const answer = !input!.veto;
       if (input!.checkThrows) {
         if (input!.checkMode === 0) throw new Error(`check ${input!.id} threw`);
-        return (input!.checkMode === 1 ? Promise.resolve() : sleep(1)).then(() => {
+        return (input!.checkMode === 1 ? Promise.resolve() : clock.sleep(1)).then(() => {
           throw new Error(`check ${input!.id} threw`);
         });
       }
       if (input!.checkMode === 0) return answer;
       if (input!.checkMode === 1) return Promise.resolve(answer);
-      return sleep(1).then(() => answer);
+      return clock.sleep(1).then(() => answer);
     },
   });
   const tenant = new TaskConstraintGroup<ITaskData>({
@@ -160,7 +169,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
       name: `task-${index}`,
       data,
       taskFunction: async (input: IJobInput) => {
-        const start = Date.now();
+        const start = clock.now();
         calls[input.id]!++;
         if (checked && input.veto) violations.push(`job ${input.id}: the function ran although shouldExecute said no`);
         if (checked && input.checkThrows) violations.push(`job ${input.id}: the function ran although shouldExecute threw`);
@@ -177,16 +186,15 @@ async function runScenario(scenario: IScenario): Promise<void> {
           if (held < now) violations.push(`job ${input.id}: ${group.name}.getRunningCount(${key}) = ${held} < ${now} runs inside their function`);
         }
         if (input.cdKey !== null && registered.has(cooldown)) {
-          // The group records the end when it releases the slot, which is after the function
-          // returned, so `previous.end` can only be earlier than the group's: the gap seen here
-          // is never shorter than the real one. 1 ms allows for clock rounding.
+          // The group records the end when it releases the slot, right after the function
+          // returned and at the same fake instant, so the gap seen here is the group's own.
           const previous = lastEndByCdKey.get(input.cdKey);
-          if (previous !== undefined && start < previous.end + cooldownMs - 1) {
+          if (previous !== undefined && start < previous.end + cooldownMs) {
             violations.push(`job ${input.id}: cooldown key ${input.cdKey} started ${start - previous.end} ms after job ${previous.id} ended (cooldown ${cooldownMs} ms)`);
           }
         }
         try {
-          if (input.durationMs > 0) await sleep(input.durationMs);
+          if (input.durationMs > 0) await clock.sleep(input.durationMs);
           if (input.throws) throw new Error(`job ${input.id} failed`);
           return `result-${input.id}`;
         } finally {
@@ -194,7 +202,7 @@ async function runScenario(scenario: IScenario): Promise<void> {
             const id = `${group.name}\u0000${key}`;
             active.set(id, active.get(id)! - 1);
           }
-          if (input.cdKey !== null) lastEndByCdKey.set(input.cdKey, { id: input.id, end: Date.now() });
+          if (input.cdKey !== null) lastEndByCdKey.set(input.cdKey, { id: input.id, end: clock.now() });
         }
       },
     });
@@ -236,9 +244,9 @@ async function runScenario(scenario: IScenario): Promise<void> {
     const settled: Array<Promise<void>> = [];
     jobs.forEach((job, id) => {
       if (job.delayMs === undefined) settled.push(fire(job, id));
-      else settled.push(sleep(job.delayMs).then(() => fire(job, id)));
+      else settled.push(clock.sleep(job.delayMs).then(() => fire(job, id)));
     });
-    await within(Promise.all(settled), `all ${jobs.length} triggers to settle`, 15_000);
+    await clock.settle(Promise.all(settled), `all ${jobs.length} triggers to settle`);
     await flush();
 
     assert.deepEqual(violations, []);

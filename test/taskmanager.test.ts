@@ -21,8 +21,9 @@ import {
   type ITaskEvent,
 } from '../ts/index.js';
 import { useClock, type TTimer } from '../ts/internal/clock.js';
+import { useFakeClock } from './fake-clock.js';
 import { managerFor, rejectionOf, waitFor, within } from './manager-helpers.js';
-import { sleep, track } from './rule-helpers.js';
+import { flush, track } from './rule-helpers.js';
 import { catchStrayErrors } from './stray-error-helpers.js';
 
 function named(name: string, labels?: Record<string, string>) {
@@ -188,6 +189,7 @@ describe('TaskManager triggers', () => {
   });
 
   test('every trigger method waits for the constraint groups', async (t) => {
+    const clock = useFakeClock(t);
     const manager = managerFor(t);
     const mutex = new TaskConstraintGroup({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: () => 'only' });
     manager.addConstraintGroup(mutex);
@@ -203,10 +205,11 @@ describe('TaskManager triggers', () => {
       track(manager.triggerTaskConstrained(make('constrained'))),
       track(manager.addExecuteRemoveTask(make('execute-remove'))),
     ];
-    await sleep(20);
-    assert.deepEqual(calls, [], 'nothing runs while the key is busy');
+    await clock.advance(60_000);
+    assert.deepEqual(calls, [], 'nothing runs while the key is busy, however long');
     mutex.releaseSlot('only');
-    await waitFor(() => pending.every((p) => p.current.state !== 'pending'), 'all triggers to settle');
+    await flush();
+    assert.deepEqual(pending.map((p) => p.current.state), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'], 'all triggers settle once the key is free');
     assert.deepEqual(calls, ['by-name', 'trigger-task', 'constrained', 'execute-remove']);
   });
 

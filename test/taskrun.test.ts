@@ -2,11 +2,12 @@
  * Execution control of a single Task, outside any TaskManager: the context argument,
  * cancellation through the trigger's signal, timeouts, retries with backoff, and how
  * the wrappers (Taskchain, Taskparallel, buffered tasks, TaskDebounced, TaskOnce) pass
- * signals on. Timing-sensitive tests use node's mock timers, so they are exact and fast.
+ * signals on. Timing-sensitive tests run on a fake clock (fake-clock.ts), so they are
+ * exact and fast.
  */
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   AbortError,
   InvalidOptionError,
@@ -20,18 +21,9 @@ import {
   type ITaskContext,
 } from '../ts/index.js';
 import { rejectionOf } from './manager-helpers.js';
+import { useFakeClock } from './fake-clock.js';
 import { collectEvents, deferred, flush, track } from './rule-helpers.js';
 
-
-function useMockTimers(t: TestContext): void {
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-}
-
-/** Advances mocked time by `ms` and lets the promise reactions it caused run. */
-async function tick(t: TestContext, ms: number): Promise<void> {
-  t.mock.timers.tick(ms);
-  await flush();
-}
 
 /** A promise that never settles, for functions that ignore their signal and hang. */
 const never = () => new Promise<never>(() => {});
@@ -227,7 +219,7 @@ describe('cancelling a Task trigger', () => {
 
 describe('timeouts of a Task', () => {
   it('rejects with a TimeoutError naming the task and the limit, and aborts the function signal with it', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     let functionSignal: AbortSignal | undefined;
     const task = new Task({
       name: 'slow-report',
@@ -238,10 +230,10 @@ describe('timeouts of a Task', () => {
       },
     });
     const outcome = track(task.trigger());
-    await tick(t, 249);
+    await clock.advance(249);
     assert.equal(outcome.current.state, 'pending');
     assert.equal(functionSignal?.aborted, false);
-    await tick(t, 1);
+    await clock.advance(1);
     assert.equal(outcome.current.state, 'rejected');
     const error = (outcome.current as { reason: Error }).reason;
     assert.equal(error.name, 'TimeoutError');
@@ -258,21 +250,21 @@ describe('timeouts of a Task', () => {
   });
 
   it('lets a trigger timeoutMs override the task timeoutMs', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const task = new Task({ name: 'override', timeoutMs: 1000, taskFunction: never });
     const outcome = track(task.trigger(undefined, { timeoutMs: 40 }));
-    await tick(t, 40);
+    await clock.advance(40);
     assert.equal(outcome.current.state, 'rejected');
     assert.equal(((outcome.current as { reason: TimeoutError }).reason).timeoutMs, 40);
   });
 
   it('does not report the late result of a timed-out function as success', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const release = deferred<string>();
     const task = new Task({ name: 'too-late', timeoutMs: 10, taskFunction: () => release.promise });
     const events = collectEvents(task);
     const outcome = track(task.trigger());
-    await tick(t, 10);
+    await clock.advance(10);
     assert.equal(outcome.current.state, 'rejected');
     release.resolve('late');
     await flush();
@@ -283,39 +275,39 @@ describe('timeouts of a Task', () => {
   });
 
   it('lets a run that finishes in time succeed and clears its timer', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const task = new Task({
       name: 'quick',
       timeoutMs: 100,
-      taskFunction: () => new Promise<string>((resolve) => setTimeout(() => resolve('done'), 60)),
+      taskFunction: () => clock.sleep(60).then(() => 'done'),
     });
     const outcome = track(task.trigger());
-    await tick(t, 60);
+    await clock.advance(60);
     assert.deepEqual(outcome.current, { state: 'fulfilled', value: 'done' });
-    await tick(t, 1000);
+    await clock.advance(1000);
     assert.equal(task.status, 'completed');
     assert.equal(task.errorCount, 0);
   });
 
   it('limits each try on its own, so a retry after a timeout gets the full limit again', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const starts: number[] = [];
     const task = new Task({
       name: 'per-try',
       timeoutMs: 50,
       retry: { attempts: 2, delayMs: 10 },
       taskFunction: (_input: undefined, _setup, context) => {
-        starts.push(Date.now());
+        starts.push(clock.now());
         if (context.attempt === 1) return never();
-        return new Promise<string>((resolve) => setTimeout(() => resolve('second try'), 45));
+        return clock.sleep(45).then(() => 'second try');
       },
     });
     const outcome = track(task.trigger());
-    await tick(t, 50); // try 1 times out
+    await clock.advance(50); // try 1 times out
     assert.equal(outcome.current.state, 'pending');
-    await tick(t, 10); // the retry delay
+    await clock.advance(10); // the retry delay
     assert.deepEqual(starts, [0, 60]);
-    await tick(t, 45);
+    await clock.advance(45);
     assert.deepEqual(outcome.current, { state: 'fulfilled', value: 'second try' });
     assert.equal(task.errorCount, 1);
   });
@@ -323,38 +315,38 @@ describe('timeouts of a Task', () => {
 
 describe('retries of a Task', () => {
   it('spaces exponential retries exactly as configured: delayMs, then doubling', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const calls: number[] = [];
     const task = new Task({
       name: 'backoff',
       retry: { attempts: 4, backoff: 'exponential', delayMs: 100 },
       taskFunction: async () => {
-        calls.push(Date.now());
+        calls.push(clock.now());
         throw new Error(`fail ${calls.length}`);
       },
     });
     const outcome = track(task.trigger());
     await flush();
     assert.deepEqual(calls, [0]);
-    await tick(t, 99);
+    await clock.advance(99);
     assert.deepEqual(calls, [0], 'not a millisecond early');
-    await tick(t, 1);
+    await clock.advance(1);
     assert.deepEqual(calls, [0, 100]);
-    await tick(t, 199);
+    await clock.advance(199);
     assert.equal(calls.length, 2);
-    await tick(t, 1);
+    await clock.advance(1);
     assert.deepEqual(calls, [0, 100, 300]);
-    await tick(t, 399);
+    await clock.advance(399);
     assert.equal(calls.length, 3);
-    await tick(t, 1);
+    await clock.advance(1);
     assert.deepEqual(calls, [0, 100, 300, 700]);
     assert.equal(outcome.current.state, 'rejected');
-    await tick(t, 10_000);
+    await clock.advance(10_000);
     assert.equal(calls.length, 4, 'attempts counts all tries, the first included');
   });
 
   it('counts every failed try in errorCount, keeps the last try error and counts one run', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     let n = 0;
     const task = new Task({
       name: 'always-fails',
@@ -366,8 +358,8 @@ describe('retries of a Task', () => {
     const events = collectEvents(task);
     const outcome = track(task.trigger());
     await flush();
-    await tick(t, 5);
-    await tick(t, 5);
+    await clock.advance(5);
+    await clock.advance(5);
     assert.equal(outcome.current.state, 'rejected');
     assert.equal((outcome.current as { reason: Error }).reason.message, 'fail 3');
     assert.equal(n, 3);
@@ -380,7 +372,7 @@ describe('retries of a Task', () => {
   });
 
   it('resolves when a retry succeeds, with the failed tries counted and lastError cleared', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const task = new Task({
       name: 'third-time-lucky',
       retry: { attempts: 5, delayMs: 20 },
@@ -392,8 +384,8 @@ describe('retries of a Task', () => {
     const events = collectEvents(task);
     const outcome = track(task.trigger());
     await flush();
-    await tick(t, 20);
-    await tick(t, 20);
+    await clock.advance(20);
+    await clock.advance(20);
     assert.deepEqual(outcome.current, { state: 'fulfilled', value: 'ok on 3' });
     assert.equal(task.errorCount, 2);
     assert.equal(task.runCount, 1);
@@ -403,7 +395,7 @@ describe('retries of a Task', () => {
   });
 
   it('emits a retrying event per retry with the next attempt number, the delay and the error message', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const task = new Task({
       name: 'announces',
       retry: { attempts: 3, backoff: 'exponential', delayMs: 30 },
@@ -414,8 +406,8 @@ describe('retries of a Task', () => {
     const events = collectEvents(task);
     const outcome = track(task.trigger());
     await flush();
-    await tick(t, 30);
-    await tick(t, 60);
+    await clock.advance(30);
+    await clock.advance(60);
     assert.equal(outcome.current.state, 'rejected');
     const retrying = events.filter((e) => e.type === 'retrying');
     assert.deepEqual(
@@ -429,37 +421,33 @@ describe('retries of a Task', () => {
   });
 
   it('caps the waits at maxDelayMs', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const calls: number[] = [];
     const task = new Task({
       name: 'capped',
       retry: { attempts: 5, backoff: 'exponential', delayMs: 100, maxDelayMs: 250 },
       taskFunction: async () => {
-        calls.push(Date.now());
+        calls.push(clock.now());
         throw new Error('no');
       },
     });
-    const outcome = track(task.trigger());
-    await flush();
-    for (let i = 0; i < 1000 && outcome.current.state === 'pending'; i++) await tick(t, 10);
+    await assert.rejects(clock.settle(task.trigger()), { message: 'no' });
     assert.deepEqual(calls, [0, 100, 300, 550, 800]);
   });
 
   it('keeps jittered waits between (1 - jitter) times the wait and the wait, and waits what it announced', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const calls: number[] = [];
     const task = new Task({
       name: 'jittery',
       retry: { attempts: 6, delayMs: 200, jitter: 0.5 },
       taskFunction: async () => {
-        calls.push(Date.now());
+        calls.push(clock.now());
         throw new Error('no');
       },
     });
     const events = collectEvents(task);
-    const outcome = track(task.trigger());
-    await flush();
-    for (let i = 0; i < 2000 && outcome.current.state === 'pending'; i++) await tick(t, 1);
+    await assert.rejects(clock.settle(task.trigger()), { message: 'no' });
     assert.equal(calls.length, 6);
     const delays = events.flatMap((e) => (e.type === 'retrying' ? [e.delayMs] : []));
     assert.equal(delays.length, 5);
@@ -471,7 +459,7 @@ describe('retries of a Task', () => {
   });
 
   it('stops retrying when retryIf says no', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     let calls = 0;
     const fatal = new Error('fatal');
     const task = new Task({
@@ -483,8 +471,8 @@ describe('retries of a Task', () => {
       },
     });
     const outcome = track(task.trigger());
-    await tick(t, 10);
-    await tick(t, 1000);
+    await clock.advance(10);
+    await clock.advance(1000);
     assert.equal(calls, 2);
     assert.equal(outcome.current.state, 'rejected');
     assert.equal((outcome.current as { reason: unknown }).reason, fatal);
@@ -509,7 +497,7 @@ describe('retries of a Task', () => {
   });
 
   it('stops retrying when the signal aborts during the delay, and rejects at once', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     let calls = 0;
     const task = new Task({
       name: 'abort-in-delay',
@@ -521,7 +509,7 @@ describe('retries of a Task', () => {
     });
     const controller = new AbortController();
     const outcome = track(task.trigger(undefined, { signal: controller.signal }));
-    await tick(t, 500);
+    await clock.advance(500);
     assert.equal(calls, 1);
     assert.equal(outcome.current.state, 'pending');
     const reason = new Error('enough');
@@ -531,14 +519,14 @@ describe('retries of a Task', () => {
     const error = (outcome.current as { reason: Error }).reason;
     assert.equal(error.name, 'AbortError');
     assert.equal(error.cause, reason);
-    await tick(t, 10_000);
+    await clock.advance(10_000);
     assert.equal(calls, 1, 'no retry after the abort');
     assert.equal(task.runCount, 1);
     assert.equal(task.running, false);
   });
 
   it('retries a try that timed out like any other failure', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const task = new Task({
       name: 'timeout-retry',
       timeoutMs: 20,
@@ -547,7 +535,10 @@ describe('retries of a Task', () => {
     });
     const events = collectEvents(task);
     const outcome = track(task.trigger());
-    for (let i = 0; i < 20; i++) await tick(t, 5);
+    // Three tries of 20 ms with 5 ms between them: the last one times out at 70 ms.
+    await clock.advance(69);
+    assert.equal(outcome.current.state, 'pending');
+    await clock.advance(1);
     assert.equal(outcome.current.state, 'rejected');
     assert.equal((outcome.current as { reason: Error }).reason.name, 'TimeoutError');
     assert.equal(task.errorCount, 3);
@@ -608,12 +599,12 @@ describe('signals through Taskchain and Taskparallel', () => {
   });
 
   it('a Taskchain timeout aborts the signal of the task that runs', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     let inner: AbortSignal | undefined;
     const slow = new Task({ name: 'slow', taskFunction: (_x: unknown, _s, c) => ((inner = c.signal), never()) });
     const chain = new Taskchain({ name: 'timed-chain', taskArray: [slow] });
     const outcome = track(chain.trigger(undefined, { timeoutMs: 30 }));
-    await tick(t, 30);
+    await clock.advance(30);
     assert.equal(outcome.current.state, 'rejected');
     assert.equal((outcome.current as { reason: Error }).reason.name, 'TimeoutError');
     assert.equal(inner?.aborted, true);
@@ -706,7 +697,7 @@ describe('signals of buffered tasks', () => {
 
 describe('signals of TaskDebounced', () => {
   it('rejects a caller that aborts at once while the others still get the run', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     const ran: string[] = [];
     const task = new TaskDebounced({
       name: 'debounced',
@@ -716,7 +707,7 @@ describe('signals of TaskDebounced', () => {
     const controller = new AbortController();
     const leaving = track(task.trigger('a', { signal: controller.signal }));
     const staying = track(task.trigger('b'));
-    await tick(t, 10);
+    await clock.advance(10);
     const reason = new Error('changed my mind');
     controller.abort(reason);
     await flush();
@@ -725,30 +716,30 @@ describe('signals of TaskDebounced', () => {
     assert.equal(error.name, 'AbortError');
     assert.equal(error.cause, reason);
     assert.equal(staying.current.state, 'pending');
-    await tick(t, 50);
+    await clock.advance(50);
     assert.deepEqual(staying.current, { state: 'fulfilled', value: 'B' });
     assert.deepEqual(ran, ['b']);
   });
 
   it('runs nothing when every waiting caller aborted', async (t) => {
-    useMockTimers(t);
+    const clock = useFakeClock(t);
     let calls = 0;
     const task = new TaskDebounced({ name: 'all-leave', debounceTimeInMillis: 50, taskFunction: async () => ++calls });
     const a = new AbortController();
     const b = new AbortController();
     const first = track(task.trigger(1, { signal: a.signal }));
     const second = track(task.trigger(2, { signal: b.signal }));
-    await tick(t, 20);
+    await clock.advance(20);
     a.abort('x');
     b.abort('y');
-    await tick(t, 1000);
+    await clock.advance(1000);
     assert.equal(first.current.state, 'rejected');
     assert.equal(second.current.state, 'rejected');
     assert.equal(calls, 0);
     assert.equal(task.runCount, 0);
     // A later trigger starts a fresh quiet period and runs normally.
     const later = track(task.trigger(3));
-    await tick(t, 50);
+    await clock.advance(50);
     assert.deepEqual(later.current, { state: 'fulfilled', value: 1 });
   });
 });
