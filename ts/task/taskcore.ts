@@ -8,7 +8,7 @@ import { LabelSet } from './labels.js';
 import { RetryPolicy, type IRetryOptions } from './retry.js';
 import { StepTracker } from './steptracker.js';
 
-/** What TaskCore is built from: the options `new Task` checked already. @internal */
+/** What TaskCore is built from: the options `new Task` checked already. */
 export interface ITaskCoreSettings {
   owner: string;
   name: string | undefined;
