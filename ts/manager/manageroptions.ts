@@ -1,5 +1,8 @@
 import type { AbstractDistributedCoordinator } from '../coordinator/abstract.js';
-import type { TaskbufferError } from '../errors.js';
+import { InvalidOptionError, type TaskbufferError } from '../errors.js';
+import { assertBoolean, assertNonEmptyString, assertNonNegativeFinite, describeValue } from '../internal/validate.js';
+import { timeNow } from '../internal/clock.js';
+import type { AnyTask } from '../task/task.js';
 import type { ITaskStep, ITriggerOptions } from '../types.js';
 
 /** Options of `new TaskManager(...)`. */
@@ -70,4 +73,40 @@ export interface IConstraintGroupState {
   cooldownMs: number;
   paused: boolean;
   keys: Array<{ key: string; running: number; waiting: number; cooldownRemainingMs: number }>;
+}
+
+/** Checks the options of `stop()` where they enter. */
+export function checkStopOptions(options: IStopOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', options, `stop(options): expected an options object, got ${describeValue(options)}`);
+  }
+  if (options.drain !== undefined) assertBoolean('stop', 'drain', options.drain);
+  if (options.timeoutMs !== undefined && options.timeoutMs !== Number.POSITIVE_INFINITY) {
+    assertNonNegativeFinite('stop', 'timeoutMs', options.timeoutMs);
+  }
+}
+
+/** Checks the options of `new TaskManager` where they enter. */
+export function checkManagerOptions(options: ITaskManagerOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', options, `new TaskManager(options): expected an options object, got ${describeValue(options)}`);
+  }
+  if (options.instanceId !== undefined) assertNonEmptyString('TaskManager', 'instanceId', options.instanceId);
+}
+
+/** What `addExecuteRemoveTask` resolves with, for a run that began at `startTime` and ended now. */
+export function executionReport<TResult>(task: AnyTask, startTime: number, skipped: boolean, result: TResult | undefined): ITaskExecutionReport<TResult> {
+  const endTime = timeNow();
+  const steps = task.getStepsMetadata();
+  return {
+    taskName: task.name!,
+    startTime,
+    endTime,
+    duration: endTime - startTime,
+    steps,
+    stepsCompleted: steps.filter((step) => step.status === 'completed').map((step) => step.name),
+    progress: task.getProgress(),
+    skipped,
+    result,
+  };
 }

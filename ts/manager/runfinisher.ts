@@ -1,4 +1,5 @@
-import { AbortError, describeTask, messageOf } from '../errors.js';
+import { AbortError, describeTask, messageOf, ShutdownError } from '../errors.js';
+import { clearTimer, setTimer, type TTimer } from '../internal/clock.js';
 import { ActiveRunList } from './activeruns.js';
 import type { ClusterSlotTaker } from './clusterslots.js';
 import type { IKeyState } from './constraintgroup.js';
@@ -60,8 +61,22 @@ export class RunFinisher implements IRunOwner {
 
   // ---- shutdown ---------------------------------------------------------------------------
 
+  /** See RunQueue's `drain`. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.rejectWaiting(new ShutdownError('the TaskManager was stopped before this trigger started'));
+    let timer: TTimer | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      if (timeoutMs !== Number.POSITIVE_INFINITY) timer = setTimer(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([this.whenIdle(), timedOut]);
+    if (timer !== undefined) clearTimer(timer);
+    if (outcome !== 'timeout') return;
+    this.abortActive(new ShutdownError(`stop(): running work did not finish within ${timeoutMs} ms`));
+    await this.whenIdle();
+  }
+
   /** Rejects every waiting run with `error` (retries waiting for their slots included). */
-  rejectWaiting(error: Error): void {
+  private rejectWaiting(error: Error): void {
     this.waiters.takeEveryRun((run) => {
       if (run.state === REQUEUED) {
         // The task's retry loop ends the run with this error; its promise settles through it.
@@ -75,7 +90,7 @@ export class RunFinisher implements IRunOwner {
   }
 
   /** Aborts every started run: the function is signalled and the trigger rejects at once. */
-  abortActive(reason: Error): void {
+  private abortActive(reason: Error): void {
     for (const run of this.actives.current()) {
       if (isOver(run)) continue; // ended meanwhile, by the abort of another
       const active = run.active!; // taken before `finish` below lets go of it
@@ -93,7 +108,7 @@ export class RunFinisher implements IRunOwner {
   }
 
   /** Resolves once no run is started or waiting. */
-  whenIdle(): Promise<void> {
+  private whenIdle(): Promise<void> {
     if (this.actives.count === 0 && this.waiters.count === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }

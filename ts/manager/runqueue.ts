@@ -125,16 +125,12 @@ export class RunQueue {
     this.waiters.open(gate);
   }
 
-  rejectWaiting(error: Error): void {
-    this.finisher.rejectWaiting(error);
-  }
-
-  abortActive(reason: Error): void {
-    this.finisher.abortActive(reason);
-  }
-
-  whenIdle(): Promise<void> {
-    return this.finisher.whenIdle();
+  /**
+   * For a draining stop: rejects what waits with a ShutdownError, lets running work
+   * finish, and aborts what still runs after `timeoutMs`.
+   */
+  drain(timeoutMs: number): Promise<void> {
+    return this.finisher.drain(timeoutMs);
   }
 
   /** Lets the cooldown timer keep the process alive (while the manager runs) or not. */

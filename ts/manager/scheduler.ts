@@ -2,6 +2,7 @@ import { clearTimer, setTimer, timeNow, type TTimer } from '../internal/clock.js
 import { Cron } from 'croner';
 import { describeTask, InvalidCronError, InvalidOptionError } from '../errors.js';
 import { describeValue } from '../internal/validate.js';
+import type { ITaskMetadata } from '../types.js';
 
 /** Options of `manager.addAndScheduleTask` and `manager.scheduleTaskByName`. */
 export interface IScheduleOptions {
@@ -140,6 +141,17 @@ export class Scheduler {
   stop(): void {
     this.running = false;
     for (const schedule of this.schedules.values()) this.disarm(schedule);
+  }
+
+  /** Adds the cron schedule of `taskName` (expression, zone, next tick), if it has one, to its metadata. */
+  describeInto(metadata: ITaskMetadata, taskName: string): void {
+    const expression = this.expressionOf(taskName);
+    if (expression === undefined) return;
+    metadata.cronSchedule = expression;
+    const timezone = this.timezoneOf(taskName);
+    if (timezone !== undefined) metadata.cronTimezone = timezone;
+    const nextRun = this.nextRunOf(taskName);
+    if (nextRun !== undefined) metadata.nextRun = nextRun;
   }
 
   /** The next tick of `taskName` (epoch ms), if it is scheduled and has one. */

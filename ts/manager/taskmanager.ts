@@ -1,4 +1,4 @@
-import { clearTimer, setTimer, timeNow, type TTimer } from '../internal/clock.js';
+import { timeNow } from '../internal/clock.js';
 import { ObjectMap } from '@push.rocks/lik';
 import { Subject } from 'rxjs';
 import type { TaskConstraintGroup } from './constraintgroup.js';
@@ -17,13 +17,13 @@ import { IsolatedSubject } from '../internal/isolatedsubject.js';
 import { randomId } from '../internal/ids.js';
 import { CronTicks } from './cronticks.js';
 import { GroupRegistry } from './groupregistry.js';
-import type { IConstraintGroupState, IExecuteRemoveOptions, IStopOptions, ITaskExecutionReport, ITaskManagerOptions } from './manageroptions.js';
+import { checkManagerOptions, checkStopOptions, executionReport, type IConstraintGroupState, type IExecuteRemoveOptions, type IStopOptions, type ITaskExecutionReport, type ITaskManagerOptions } from './manageroptions.js';
 import { RunQueue } from './runqueue.js';
 import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo, type IScheduleOptions } from './scheduler.js';
 import { Task, type AnyTask } from '../task/task.js';
 import { checkTriggerOptions } from '../task/triggeroptions.js';
 import type { ITaskMetadata, ITriggerOptions } from '../types.js';
-import { assertBoolean, assertNonEmptyString, assertNonNegativeFinite, assertPositiveInteger, describeValue } from '../internal/validate.js';
+import { assertPositiveInteger, describeValue } from '../internal/validate.js';
 
 type TManagerState = 'new' | 'started' | 'stopping' | 'stopped';
 
@@ -33,10 +33,7 @@ type TManagerState = 'new' | 'started' | 'stopping' | 'stopped';
  */
 export class TaskManager {
   /** Every event of every added task. A subscriber that throws is reported to `onError`, once. */
-  readonly taskSubject: Subject<ITaskEvent> = new IsolatedSubject<ITaskEvent>(
-    'TaskManager.taskSubject',
-    (error) => this.reportError(error),
-  );
+  readonly taskSubject: Subject<ITaskEvent> = new IsolatedSubject<ITaskEvent>('TaskManager.taskSubject', (error) => this.reportError(error));
   /** Constraint groups paused and resumed. A subscriber that throws is reported to `onError`, once. */
   readonly constraintGroupSubject: Subject<IConstraintGroupEvent> = new IsolatedSubject<IConstraintGroupEvent>(
     'TaskManager.constraintGroupSubject',
@@ -57,10 +54,7 @@ export class TaskManager {
   private state: TManagerState = 'new';
 
   constructor(options: ITaskManagerOptions = {}) {
-    if (options === null || typeof options !== 'object') {
-      throw new InvalidOptionError('options', options, `new TaskManager(options): expected an options object, got ${describeValue(options)}`);
-    }
-    if (options.instanceId !== undefined) assertNonEmptyString('TaskManager', 'instanceId', options.instanceId);
+    checkManagerOptions(options);
     this.instanceId = options.instanceId ?? options.distributedCoordinator?.instanceId ?? randomId();
     this.distributedCoordinator = options.distributedCoordinator;
     this.reportError = options.onError ?? ((error) => console.error(`taskbuffer TaskManager: ${error.message}`, error));
@@ -91,9 +85,7 @@ export class TaskManager {
     if (!(task instanceof Task)) {
       throw new InvalidOptionError('task', task, `addTask: expected a Task, got ${describeValue(task)}`);
     }
-    if (task.name === undefined) {
-      throw new InvalidOptionError('name', undefined, 'addTask: a Task added to a TaskManager needs a name');
-    }
+    if (task.name === undefined) throw new InvalidOptionError('name', undefined, 'addTask: a Task added to a TaskManager needs a name');
     if (this.tasksByName.has(task.name)) throw new DuplicateTaskError(task.name);
     this.tasksByName.set(task.name, task);
     this.taskMap.add(task);
@@ -235,19 +227,7 @@ export class TaskManager {
     try {
       const run = this.runQueue.createRun(task, input, triggerOptions);
       const result = (await this.runQueue.submit(run)) as TResult | undefined;
-      const endTime = timeNow();
-      const steps = task.getStepsMetadata();
-      return {
-        taskName: task.name!,
-        startTime,
-        endTime,
-        duration: endTime - startTime,
-        steps,
-        stepsCompleted: steps.filter((step) => step.status === 'completed').map((step) => step.name),
-        progress: task.getProgress(),
-        skipped: run.skipped,
-        result,
-      };
+      return executionReport(task, startTime, run.skipped, result);
     } finally {
       this.removeTask(task);
     }
@@ -320,34 +300,15 @@ export class TaskManager {
    * after `timeoutMs` is aborted; `stop()` then resolves.
    */
   async stop(options: IStopOptions = {}): Promise<void> {
-    if (options === null || typeof options !== 'object') {
-      throw new InvalidOptionError('options', options, `stop(options): expected an options object, got ${describeValue(options)}`);
-    }
-    if (options.drain !== undefined) assertBoolean('stop', 'drain', options.drain);
-    if (options.timeoutMs !== undefined && options.timeoutMs !== Number.POSITIVE_INFINITY) {
-      assertNonNegativeFinite('stop', 'timeoutMs', options.timeoutMs);
-    }
+    checkStopOptions(options);
     const wasStarted = this.state === 'started';
     this.state = 'stopping';
     this.scheduler.stop();
-    if (options.drain === true) await this.drain(options.timeoutMs ?? Number.POSITIVE_INFINITY);
+    if (options.drain === true) await this.runQueue.drain(options.timeoutMs ?? Number.POSITIVE_INFINITY);
     for (const task of this.tasksByName.values()) task.removeEventSink(this.taskSubject);
     this.runQueue.setKeepAlive(false);
     this.state = 'stopped';
     if (wasStarted) await this.distributedCoordinator?.stop();
-  }
-
-  private async drain(timeoutMs: number): Promise<void> {
-    this.runQueue.rejectWaiting(new ShutdownError('the TaskManager was stopped before this trigger started'));
-    let timer: TTimer | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      if (timeoutMs !== Number.POSITIVE_INFINITY) timer = setTimer(() => resolve('timeout'), timeoutMs);
-    });
-    const outcome = await Promise.race([this.runQueue.whenIdle(), timedOut]);
-    if (timer !== undefined) clearTimer(timer);
-    if (outcome !== 'timeout') return;
-    this.runQueue.abortActive(new ShutdownError(`stop(): running work did not finish within ${timeoutMs} ms`));
-    await this.runQueue.whenIdle();
   }
 
   private refuseTrigger(action: string): Promise<never> | undefined {
@@ -363,14 +324,8 @@ export class TaskManager {
 
   private metadataOf(task: AnyTask): ITaskMetadata {
     const metadata = task.getMetadata();
-    const schedule = task.name === undefined ? undefined : this.scheduler.expressionOf(task.name);
-    if (schedule !== undefined) {
-      metadata.cronSchedule = schedule;
-      const timezone = this.scheduler.timezoneOf(task.name!);
-      if (timezone !== undefined) metadata.cronTimezone = timezone;
-      const nextRun = this.scheduler.nextRunOf(task.name!);
-      if (nextRun !== undefined) metadata.nextRun = nextRun;
-    }
+    if (task.name !== undefined) this.scheduler.describeInto(metadata, task.name);
     return metadata;
   }
+
 }
