@@ -34,14 +34,16 @@ const to = (...states: number[]): number => states.reduce((mask, state) => mask 
 
 /**
  * Every move a run may make, by the state it is in; nothing leaves DONE or SKIPPED. A
- * run moves only through `moveTo`, which refuses any other move.
+ * run moves only through `moveTo`, which refuses any other move. A retry waiting in a
+ * line (REQUEUED) never ends there: an abort or a draining stop first takes it out of the
+ * line (RETRY_WAIT), and its task's run then ends it.
  */
 const ALLOWED_MOVES: readonly number[] = [
   /* NEW        */ to(QUEUED, HOLDING, DONE),
   /* QUEUED     */ to(QUEUED, HOLDING, DONE),
   /* HOLDING    */ to(RETRY_WAIT, DONE, SKIPPED),
   /* RETRY_WAIT */ to(REQUEUED, DONE),
-  /* REQUEUED   */ to(HOLDING, RETRY_WAIT, DONE),
+  /* REQUEUED   */ to(HOLDING, RETRY_WAIT),
   /* DONE       */ 0,
   /* SKIPPED    */ 0,
 ];
