@@ -35,15 +35,16 @@ const to = (...states: number[]): number => states.reduce((mask, state) => mask 
 /**
  * Every move a run may make, by the state it is in; nothing leaves DONE or SKIPPED. A
  * run moves only through `moveTo`, which refuses any other move. A retry waiting in a
- * line (REQUEUED) never ends there: an abort or a draining stop first takes it out of the
- * line (RETRY_WAIT), and its task's run then ends it.
+ * line (REQUEUED) ends there only when a draining stop gives up on it (it came back to
+ * the line after the stop rejected the waiting runs); an abort through its signal first
+ * takes it out of the line (RETRY_WAIT).
  */
 const ALLOWED_MOVES: readonly number[] = [
   /* NEW        */ to(QUEUED, HOLDING, DONE),
   /* QUEUED     */ to(QUEUED, HOLDING, DONE),
   /* HOLDING    */ to(RETRY_WAIT, DONE, SKIPPED),
   /* RETRY_WAIT */ to(REQUEUED, DONE),
-  /* REQUEUED   */ to(HOLDING, RETRY_WAIT),
+  /* REQUEUED   */ to(HOLDING, RETRY_WAIT, DONE),
   /* DONE       */ 0,
   /* SKIPPED    */ 0,
 ];
