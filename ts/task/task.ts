@@ -158,7 +158,7 @@ export class Task<
     this.callBuffer = this.bufferMax === undefined
       ? undefined
       : new CallBuffer(this.name, this.bufferMax, (input, runOptions, control) => this.startRun(input, runOptions, control));
-    this.runsDirectly = this.callBuffer === undefined && this.trigger === Task.prototype.trigger;
+    this.runsDirectly = this.callBuffer === undefined && this.trigger === Task.prototype.trigger && this.admit === Task.prototype.admit;
   }
 
   /**
@@ -170,8 +170,7 @@ export class Task<
   trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
     const refusal = refuseTrigger(this.name, options);
     if (refusal !== undefined) return refusal;
-    const outcome = this.callBuffer === undefined ? this.startRun(input, options, undefined) : this.callBuffer.push(input, options, undefined);
-    return outcome as Promise<TResult>;
+    return this.admit(input, options, undefined) as Promise<TResult>;
   }
 
   /**
@@ -181,8 +180,19 @@ export class Task<
    * @internal
    */
   triggerUnder(control: IRunControl, input: unknown, options: ITriggerOptions): Promise<unknown> {
-    if (this.callBuffer !== undefined) return this.callBuffer.push(input, options, control);
-    return this.trigger(input as TInput, options);
+    // A subclass with a trigger of its own gets the trigger, as every other caller would.
+    if (this.trigger !== Task.prototype.trigger) return this.trigger(input as TInput, options);
+    return this.admit(input, options, control);
+  }
+
+  /**
+   * What this kind of task does with a trigger whose options were checked: run it, or
+   * queue it (buffered), or share a run (TaskOnce, TaskDebounced override it). `control`
+   * is set when a TaskManager triggered it.
+   * @internal
+   */
+  protected admit(input: unknown, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<unknown> {
+    return this.callBuffer === undefined ? this.startRun(input, options, control) : this.callBuffer.push(input, options, control);
   }
 
   /** Marks `stepName` active (and the previously active step completed). */

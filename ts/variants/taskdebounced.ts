@@ -3,7 +3,6 @@ import { describeTask } from '../errors.js';
 import { SharedCall } from '../task/sharedcall.js';
 import { Task, type ITaskOptions } from '../task/task.js';
 import type { IRunControl } from '../task/taskrun.js';
-import { refuseTrigger } from '../task/triggeroptions.js';
 import type { ITaskStepDefinition, ITriggerOptions } from '../types.js';
 import { assertNonNegativeFinite } from '../internal/validate.js';
 
@@ -51,21 +50,11 @@ export class TaskDebounced<
   /**
    * Starts (or restarts) the quiet period; the run gets the last input. A caller that
    * aborts leaves at once; when every waiting caller aborted, no run happens.
+   * @internal
    */
-  override trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
-    const refusal = refuseTrigger(this.name, options);
-    if (refusal !== undefined) return refusal;
-    return this.debounce(input, options, undefined);
-  }
-
-  /** @internal */
-  override triggerUnder(control: IRunControl, input: unknown, options: ITriggerOptions): Promise<unknown> {
-    return this.debounce(input as TInput, options, control);
-  }
-
-  private debounce(input: TInput | undefined, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<TResult> {
+  protected override admit(input: unknown, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<unknown> {
     const callers = (this.callers ??= new SharedCall(this.name, () => this.cancelPending()));
-    this.pendingInput = input;
+    this.pendingInput = input as TInput;
     this.pendingOptions = options;
     if (this.timer !== undefined) clearTimer(this.timer);
     this.timer = setTimer(this.flush, this.debounceTimeInMillis);
@@ -85,6 +74,6 @@ export class TaskDebounced<
     const input = this.pendingInput;
     const options = { ...this.pendingOptions, signal: callers.signalForWork() };
     this.cancelPending();
-    callers.settleWith(super.trigger(input, options));
+    callers.settleWith(super.admit(input, options, undefined) as Promise<TResult>);
   };
 }

@@ -1,7 +1,6 @@
 import { SharedCall } from '../task/sharedcall.js';
 import { Task, type ITaskOptions } from '../task/task.js';
 import type { IRunControl } from '../task/taskrun.js';
-import { refuseTrigger } from '../task/triggeroptions.js';
 import type { ITaskStepDefinition, ITriggerOptions } from '../types.js';
 
 /**
@@ -26,20 +25,13 @@ export class TaskOnce<
     return this.once !== undefined;
   }
 
-  /** The first trigger starts the one run; every trigger gets its outcome. A caller's signal only ends that caller's wait. */
-  override trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
-    const refusal = refuseTrigger(this.name, options);
-    if (refusal !== undefined) return refusal;
-    return this.join(input, options, undefined);
-  }
-
-  /** @internal */
-  override triggerUnder(control: IRunControl, input: unknown, options: ITriggerOptions): Promise<unknown> {
-    return this.join(input as TInput, options, control);
-  }
-
-  private join(input: TInput | undefined, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<TResult> {
-    this.once ??= super.trigger(input, { timeoutMs: options?.timeoutMs });
+  /**
+   * The first trigger starts the one run; every trigger gets its outcome. A caller's
+   * signal only ends that caller's wait.
+   * @internal
+   */
+  protected override admit(_input: unknown, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<unknown> {
+    this.once ??= super.admit(_input, { timeoutMs: options?.timeoutMs }, undefined) as Promise<TResult>;
     if (options?.signal === undefined && control === undefined) return this.once;
     const caller = new SharedCall<TResult>(this.name, () => {});
     const wait = caller.join(options?.signal, control);
