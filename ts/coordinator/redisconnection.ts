@@ -1,0 +1,170 @@
+import { CoordinatorError, TaskbufferError } from '../errors.js';
+import { ClusterUnreachableError, CoordinatorStoppedError } from './errors.js';
+import { Redis } from './ioredis.js';
+import type { RedisKeys } from './rediskeys.js';
+import { LUA_SCRIPTS } from './redis.lua.js';
+import type { IRedisTarget } from './redisoptions.js';
+
+type TScriptName = keyof typeof LUA_SCRIPTS;
+type TMessageHandler = (channel: string, message: string) => void;
+
+/** What the coordinator gives each of its parts (ticks, slots, presence, the event relay). */
+export interface ICoordinatorContext {
+  readonly connection: RedisConnection;
+  readonly keys: RedisKeys;
+  readonly instanceId: string;
+  readonly leaseMs: number;
+  /** Between start() and stop(): the instance takes part in the cluster. */
+  isRunning(): boolean;
+  /** A held tick or slot was let go; after stop(), the last one lets the connections close. */
+  letGo(): void;
+}
+
+/**
+ * A coordinator's two ioredis clients, from start() until nothing is held any more: one
+ * for commands and the Lua scripts, one subscribed to the cluster's channels (a
+ * subscribed client can send nothing else). Failures are reported here, once per outage.
+ */
+export class RedisConnection {
+  private client: Redis | undefined;
+  private subscriber: Redis | undefined;
+  private onMessage: TMessageHandler | undefined;
+  private outageReported = false;
+  /** Stopped, but runs that still go on hold slots or ticks: the sockets must not keep the process alive. */
+  private lingering = false;
+
+  constructor(
+    private readonly target: IRedisTarget,
+    private readonly keys: RedisKeys,
+    private readonly reportError: (error: TaskbufferError) => void,
+  ) {}
+
+  /** Opened by start() and not closed yet (stop() keeps it open while something is held). */
+  get isOpen(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Whether Redis answers commands right now. */
+  get isReady(): boolean {
+    return this.client?.status === 'ready';
+  }
+
+  /** ioredis's status of the command client (`ready`, `reconnecting`, …), for messages. */
+  get status(): string {
+    return this.client?.status ?? 'closed';
+  }
+
+  /**
+   * Opens both clients, defines the scripts and subscribes to both channels. `onReady`
+   * runs each time the command client is ready: after a reconnect (perhaps to a restarted,
+   * empty Redis) waiting runs try again at once.
+   */
+  async open(onMessage: TMessageHandler, onReady: () => void): Promise<void> {
+    const { url, givenClient } = this.target;
+    const client = (this.client = givenClient ?? connect(url!));
+    const subscriber = (this.subscriber = connect(url, givenClient));
+    this.watch(client, onReady);
+    this.watch(subscriber, onReady);
+    for (const [name, script] of Object.entries(LUA_SCRIPTS)) {
+      client.defineCommand(commandName(name as TScriptName), { numberOfKeys: script.keys, lua: script.lua });
+    }
+    this.onMessage = onMessage;
+    subscriber.on('message', onMessage);
+    await subscriber.subscribe(this.keys.eventsChannel, this.keys.slotsChannel);
+  }
+
+  /** Runs one of the Lua scripts (redis.lua.ts); rejects when the connection is closed. */
+  call(name: TScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
+    const client = this.client;
+    if (client === undefined) return Promise.reject(new CoordinatorStoppedError(`RedisCoordinator is not started (or was stopped): cannot run ${name}`));
+    const command = (client as unknown as Record<string, (...params: Array<string | number>) => Promise<unknown>>)[commandName(name)]!;
+    return command.call(client, ...keys, ...args);
+  }
+
+  /** Sends `message` on `channel`; rejects when the connection is closed. */
+  publish(channel: string, message: string): Promise<unknown> {
+    const client = this.client;
+    if (client === undefined) return Promise.reject(new CoordinatorStoppedError(`RedisCoordinator is not started (or was stopped): cannot publish on ${channel}`));
+    return client.publish(channel, message);
+  }
+
+  /** Reports a failure as a TaskbufferError: ours as they are, Redis's wrapped with what failed. */
+  report(error: unknown, what: string): void {
+    // One message per outage is enough; the connection retries by itself.
+    if (this.outageReported) return;
+    this.outageReported = true;
+    this.reportError(error instanceof TaskbufferError ? error : new CoordinatorError(what, error));
+  }
+
+  /** Redis answered again: the next failure is a new outage, reported again. */
+  recovered(): void {
+    this.outageReported = false;
+  }
+
+  /** After stop(), while runs still hold something: the sockets stop keeping the process alive. */
+  linger(): void {
+    this.lingering = true;
+    this.unrefSockets();
+  }
+
+  /** Closes what open() opened; a given client is only left, not closed. */
+  async close(graceMs: number): Promise<void> {
+    const client = this.client;
+    const subscriber = this.subscriber;
+    if (client === undefined || subscriber === undefined) return;
+    this.client = undefined;
+    this.subscriber = undefined;
+    this.lingering = false;
+    subscriber.off('message', this.onMessage!);
+    subscriber.disconnect();
+    if (this.target.givenClient === undefined) {
+      if (client.status === 'ready') await quietly(withTimeout(client.quit(), graceMs, 'closing the connection'));
+      client.disconnect();
+    }
+  }
+
+  private watch(client: Redis, onReady: () => void): void {
+    client.on('error', (error: Error) => this.report(error, 'Redis connection failed (reconnecting)'));
+    client.on('ready', () => {
+      this.outageReported = false;
+      if (this.lingering) this.unrefSockets();
+      // Commands go through the command client only: the subscriber being back says nothing about them.
+      if (client === this.client) onReady();
+    });
+  }
+
+  private unrefSockets(): void {
+    for (const client of [this.client, this.subscriber]) unrefHandle((client as unknown as { stream?: unknown } | undefined)?.stream);
+  }
+}
+
+function connect(url: string | undefined, template?: Redis): Redis {
+  const options = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false } as const;
+  return template !== undefined ? template.duplicate(options) : new Redis(url!, options);
+}
+
+function commandName(name: TScriptName): string {
+  return `taskbuffer_${name}`;
+}
+
+/** Rejects when `promise` has not settled within `ms`; `what` names the call in the error. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new ClusterUnreachableError(`${what}: Redis did not answer within ${ms} ms`, ms)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Node timers and sockets can stop keeping the process alive; elsewhere this does nothing. */
+export function unrefHandle(handle: unknown): void {
+  (handle as { unref?: () => void } | undefined)?.unref?.();
+}
+
+async function quietly(promise: Promise<unknown>): Promise<void> {
+  try {
+    await promise;
+  } catch {
+    // Closing a connection that is already gone is not worth an error.
+  }
+}
