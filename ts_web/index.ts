@@ -11,8 +11,7 @@ export {
 export {
   TaskManagerController,
   type ITaskManagerControllerOptions,
-  type ITaskView,
-  type IRunRecord,
-  type TRunOutcome,
   type IConstraintGroupView,
 } from './taskmanager-controller.js';
+export type { ITaskView } from './task-view.js';
+export type { IRunRecord, TRunOutcome } from './run-history.js';

@@ -1,11 +1,8 @@
-import {
-  TaskbufferDashboard,
-  type IDashboardFilterChangeDetail,
-  type IDashboardThemeChangeDetail,
-} from './taskbuffer-dashboard.component.js';
+import type { IDashboardFilterChangeDetail, IDashboardThemeChangeDetail } from './dashboard-types.js';
+import { TaskbufferDashboard } from './taskbuffer-dashboard.component.js';
 
 export { TaskbufferDashboard };
-export type { IDashboardFilterChangeDetail, IDashboardThemeChangeDetail, TDashboardTheme } from './taskbuffer-dashboard.component.js';
+export type { IDashboardFilterChangeDetail, IDashboardThemeChangeDetail, TDashboardTheme } from './dashboard-types.js';
 
 /** The tag this module registers. */
 export const TASKBUFFER_DASHBOARD_TAG = 'taskbuffer-dashboard';

@@ -1,0 +1,66 @@
+import { css } from 'lit';
+
+/** The constraint groups above the tasks: one box per group, one line per active key. */
+export const groupStyles = css`
+  .groups {
+    display: flex;
+    flex-wrap: wrap;
+    gap: var(--tb-gap);
+    margin-bottom: var(--tb-gap);
+  }
+
+  .group {
+    flex: 1 1 var(--tb-card-min-width);
+    background: var(--tb-surface);
+    border: 1px solid var(--tb-border);
+    border-radius: var(--tb-radius);
+    padding: 8px 12px;
+    min-width: 0;
+  }
+
+  .group-head {
+    display: flex;
+    justify-content: space-between;
+    gap: 8px;
+    flex-wrap: wrap;
+  }
+
+  .group-name {
+    font-weight: 600;
+    overflow-wrap: anywhere;
+    margin-right: auto;
+  }
+
+  .group-limits,
+  .group-idle {
+    color: var(--tb-text-muted);
+    font-size: 0.9em;
+  }
+
+  .group-keys {
+    margin-top: 4px;
+    display: grid;
+    gap: 2px;
+  }
+
+  .group-key {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 2px 10px;
+    font-size: 0.9em;
+  }
+
+  .key-name {
+    font-family: var(--tb-mono-font-family);
+    overflow-wrap: anywhere;
+  }
+
+  .key-running {
+    color: var(--tb-accent);
+  }
+
+  .key-waiting,
+  .key-cooldown {
+    color: var(--tb-warning);
+  }
+`;

@@ -1,0 +1,28 @@
+import { html, nothing, type TemplateResult } from 'lit';
+import type { IConstraintGroupView } from './taskmanager-controller.js';
+import type { ITaskView } from './task-view.js';
+import { statusOf } from './task-status.js';
+
+/** The counts next to the heading: tasks (shown of all), running, failed, and runs waiting in groups. */
+export function renderSummary(all: ITaskView[], shown: number, groups: IConstraintGroupView[]): TemplateResult {
+  const counts = countByStatus(all);
+  const waiting = groups.reduce(
+    (sum, group) => sum + group.keys.reduce((keys, key) => keys + key.waiting, 0),
+    0,
+  );
+  return html`<div class="summary">
+      <span data-count="tasks">${shown === all.length ? `${all.length} tasks` : `${shown} of ${all.length} tasks`}</span>
+      <span data-count="running">${counts.get('running') ?? 0} running</span>
+      <span data-count="failed">${counts.get('failed') ?? 0} failed</span>
+      ${waiting > 0 ? html`<span data-count="waiting">${waiting} waiting</span>` : nothing}
+    </div>`;
+}
+
+function countByStatus(views: ITaskView[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const view of views) {
+    const status = statusOf(view.metadata);
+    counts.set(status, (counts.get(status) ?? 0) + 1);
+  }
+  return counts;
+}

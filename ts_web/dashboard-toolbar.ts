@@ -1,0 +1,79 @@
+import { html, nothing, type TemplateResult } from 'lit';
+import type { IDashboardFilters } from './dashboard-filters.js';
+import type { TDashboardTheme } from './dashboard-types.js';
+import type { ITaskView } from './task-view.js';
+import { KNOWN_STATUSES, statusOf } from './task-status.js';
+
+/** What the toolbar's controls call when the user changes them. */
+export interface IToolbarHandlers {
+  onStatusChange(event: Event): void;
+  onLabelChange(event: Event): void;
+  onNameInput(event: Event): void;
+  onThemeChange(event: Event): void;
+}
+
+/** What the status and label selects offer. */
+interface IFilterChoices {
+  statuses: Set<string>;
+  /** Label keys, each with the values seen. */
+  labels: Map<string, Set<string>>;
+}
+
+/** The filter selects (status, label, name) and the theme select, showing the current choices. */
+export function renderToolbar(
+  all: ITaskView[],
+  filters: IDashboardFilters,
+  theme: TDashboardTheme,
+  handlers: IToolbarHandlers,
+): TemplateResult {
+  const { statuses, labels } = collectFilterChoices(all);
+  // Keep a filter set from outside selectable even when no task has that value (yet).
+  if (filters.status !== '') statuses.add(filters.status);
+  const labelKeys = [...labels.keys()].sort();
+  const labelFilterKnown = filters.label === '' || labelKeys.some((key) =>
+    key === filters.label || [...labels.get(key)!].some((value) => `${key}=${value}` === filters.label));
+  return html`<div class="toolbar" part="toolbar">
+      <label>Status
+        <select name="status" @change=${handlers.onStatusChange}>
+          <option value="" ?selected=${filters.status === ''}>all</option>
+          ${[...statuses].map((status) => html`<option value=${status} ?selected=${status === filters.status}>${status}</option>`)}
+        </select>
+      </label>
+      <label>Label
+        <select name="label" @change=${handlers.onLabelChange}>
+          <option value="" ?selected=${filters.label === ''}>all</option>
+          ${labelFilterKnown ? nothing : html`<option value=${filters.label} selected>${filters.label}</option>`}
+          ${labelKeys.map((key) => html`<optgroup label=${key}>
+            <option value=${key} ?selected=${filters.label === key}>${key} (any)</option>
+            ${[...labels.get(key)!].sort().map((value) => {
+              const filter = `${key}=${value}`;
+              return html`<option value=${filter} ?selected=${filters.label === filter}>${filter}</option>`;
+            })}
+          </optgroup>`)}
+        </select>
+      </label>
+      <label>Name
+        <input name="name" type="search" placeholder="filter" .value=${filters.name} @input=${handlers.onNameInput} />
+      </label>
+      <label>Theme
+        <select name="theme" @change=${handlers.onThemeChange}>
+          ${(['auto', 'light', 'dark'] as const).map((option) => html`<option value=${option} ?selected=${option === theme}>${option}</option>`)}
+        </select>
+      </label>
+    </div>`;
+}
+
+/** Every status and label (key and values) the tasks have, plus the statuses the core knows. */
+function collectFilterChoices(all: ITaskView[]): IFilterChoices {
+  const statuses = new Set<string>(KNOWN_STATUSES);
+  const labels = new Map<string, Set<string>>();
+  for (const view of all) {
+    statuses.add(statusOf(view.metadata));
+    for (const [key, value] of Object.entries(view.metadata.labels)) {
+      let values = labels.get(key);
+      if (values === undefined) labels.set(key, (values = new Set()));
+      values.add(value);
+    }
+  }
+  return { statuses, labels };
+}
