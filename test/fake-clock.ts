@@ -69,6 +69,11 @@ export class FakeClock implements IClock {
     return this.reading === undefined ? this.current : this.reading(this.current);
   }
 
+  /** Timers armed and not yet fired or cleared. */
+  get pendingTimers(): number {
+    return this.timers.size;
+  }
+
   /** The time the timers run on: what `now()` reads, unless the clock was given a `reading`. */
   get time(): number {
     return this.current;

@@ -203,7 +203,7 @@ export class ActiveRun extends TaskRun implements IRunControl {
   /** Withdraws the trigger from a task's own waiting line (buffer, debounce, once). */
   cancelWaiter: ((reason: unknown) => void) | undefined = undefined;
   /** While a retry waits for its slots again. */
-  reacquired: Deferred<void> | undefined = undefined;
+  private reacquired: Deferred<void> | undefined = undefined;
 
   constructor(
     private readonly owner: IRunOwner,
@@ -227,10 +227,29 @@ export class ActiveRun extends TaskRun implements IRunControl {
     );
   }
 
-  /** Waits for the slots of a retry: `owner` settles it. */
+  /** Whether a retry of this run waits for its slots. */
+  get waitsForSlots(): boolean {
+    return this.reacquired !== undefined;
+  }
+
+  /** Waits for the slots of a retry: `owner` settles it with `slotsTaken` or `slotsRefused`. */
   waitForSlots(): Promise<void> {
     this.reacquired = createDeferred<void>();
     return this.reacquired.promise;
+  }
+
+  /** The retry holds its slots again: its next try goes on. */
+  slotsTaken(): void {
+    const reacquired = this.reacquired;
+    this.reacquired = undefined;
+    reacquired?.resolve();
+  }
+
+  /** The retry cannot have its slots (an abort, a draining stop, the cluster): the run fails with `error`. */
+  slotsRefused(error: unknown): void {
+    const reacquired = this.reacquired;
+    this.reacquired = undefined;
+    reacquired?.reject(error);
   }
 
   protected report(ok: boolean, value: unknown, endedAt: number | undefined): void {

@@ -81,7 +81,7 @@ export class RunFinisher implements IRunOwner {
       if (run.state === REQUEUED) {
         // The task's retry loop ends the run with this error; its promise settles through it.
         moveTo(run, RETRY_WAIT);
-        run.active!.reacquired?.reject(error);
+        run.active!.slotsRefused(error);
       } else {
         this.end(run, DONE);
         rejectRun(run, error);
@@ -120,8 +120,6 @@ export class RunFinisher implements IRunOwner {
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
-
-  // ---- the end of a run ------------------------------------------------------------------------
 
   // ---- the end of a run ----------------------------------------------------------------------
 
@@ -176,7 +174,6 @@ export class RunFinisher implements IRunOwner {
   }
 
   /** The signal of a run's trigger aborted. */
-
   onAbort(run: ConstrainedRun): void {
     const reason = run.extras!.signal!.reason;
     switch (run.state) {
@@ -185,9 +182,11 @@ export class RunFinisher implements IRunOwner {
         rejectRun(run, new AbortError(`${describeTask(run.task.name)} was aborted while it waited: ${messageOf(reason)}`, reason));
         return;
       case REQUEUED:
-        // The task's own listener ends the run; this only takes it out of the line.
+        // Out of the line, and its wait for slots fails: the task's run then ends with the
+        // AbortError (a run of the task's own trigger may not listen to this signal).
         this.waiters.leave(run);
         moveTo(run, RETRY_WAIT);
+        run.active!.slotsRefused(new AbortError(`${describeTask(run.task.name)} was aborted while its retry waited: ${messageOf(reason)}`, reason));
         return;
       case HOLDING:
         if (run.active?.taskRun !== undefined) return; // the task's run rejects at once and settles through `settled`

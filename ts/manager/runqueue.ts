@@ -162,10 +162,7 @@ export class RunQueue {
   /** With every slot held: a retry goes on with its next try, a new run begins. */
   private proceed(run: ConstrainedRun, requeued: boolean): void {
     if (!requeued) return this.begin(run, undefined);
-    const active = run.active!;
-    const reacquired = active.reacquired!;
-    active.reacquired = undefined;
-    reacquired.resolve();
+    run.active!.slotsTaken();
   }
 
   /** Takes the run's cluster slots one by one, then proceeds; meanwhile it holds its local slots. */
@@ -183,12 +180,11 @@ export class RunQueue {
   /** A retry that cannot have its cluster slots back fails its run; a new run fails at once. */
   private clusterSlotRefused(run: ConstrainedRun, error: unknown): void {
     if (run.state !== HOLDING) return;
-    const reacquired = run.active!.reacquired;
-    if (reacquired !== undefined) {
+    if (run.active!.waitsForSlots) {
       this.finisher.giveBackSlots(run, false);
       moveTo(run, RETRY_WAIT);
       this.finisher.wakeKeysOf(run);
-      return reacquired.reject(error);
+      return run.active!.slotsRefused(error);
     }
     this.finisher.finish(run, false, DONE, undefined);
     rejectRun(run, error);

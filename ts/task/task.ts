@@ -13,7 +13,7 @@ import { CallBuffer } from './callbuffer.js';
 import type { IRetryOptions } from './retry.js';
 import { TaskCore } from './taskcore.js';
 import { PromisedRun, type IRunControl } from './taskrun.js';
-import { refuseTrigger } from './triggeroptions.js';
+import { refuseTrigger, RUN_CONTROL, type TControlledOptions } from './triggeroptions.js';
 
 /** A task of any type parameters, for APIs that accept every kind of task. */
 export type AnyTask = Task<any, any, any, any, any>;
@@ -122,12 +122,6 @@ export class Task<
   readonly timeoutMs: number | undefined;
   /** The default priority of this task's triggers in a TaskManager. */
   readonly priority: number;
-  /**
-   * Whether a TaskManager may run this task's runs itself: its trigger is the plain one
-   * (not buffered, and no subclass brings a trigger of its own). Decided once, here.
-   * @internal
-   */
-  readonly runsDirectly: boolean;
 
   private setupPromise: Promise<T> | undefined;
   private readonly hasHooks: boolean;
@@ -158,7 +152,6 @@ export class Task<
     this.callBuffer = this.bufferMax === undefined
       ? undefined
       : new CallBuffer(this.name, this.bufferMax, (input, runOptions, control) => this.startRun(input, runOptions, control));
-    this.runsDirectly = this.callBuffer === undefined && this.trigger === Task.prototype.trigger && this.admit === Task.prototype.admit;
   }
 
   /**
@@ -170,7 +163,17 @@ export class Task<
   trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
     const refusal = refuseTrigger(this.name, options);
     if (refusal !== undefined) return refusal;
-    return this.admit(input, options, undefined) as Promise<TResult>;
+    return this.admit(input, options, (options as TControlledOptions | undefined)?.[RUN_CONTROL]) as Promise<TResult>;
+  }
+
+  /**
+   * Whether a TaskManager may run this task's runs itself: its trigger is the plain one
+   * (not buffered, and neither a subclass nor a wrapper brings a trigger of its own).
+   * Asked at every launch, so that a trigger replaced on the instance counts too.
+   * @internal
+   */
+  get runsDirectly(): boolean {
+    return this.callBuffer === undefined && this.trigger === Task.prototype.trigger && this.admit === Task.prototype.admit;
   }
 
   /**
@@ -180,8 +183,8 @@ export class Task<
    * @internal
    */
   triggerUnder(control: IRunControl, input: unknown, options: ITriggerOptions): Promise<unknown> {
-    // A subclass with a trigger of its own gets the trigger, as every other caller would.
-    if (this.trigger !== Task.prototype.trigger) return this.trigger(input as TInput, options);
+    // A trigger of its own is called as every other caller would, with the control in the options.
+    if (this.trigger !== Task.prototype.trigger) return this.trigger(input as TInput, { ...options, [RUN_CONTROL]: control } as TControlledOptions);
     return this.admit(input, options, control);
   }
 

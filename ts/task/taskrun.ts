@@ -99,15 +99,22 @@ export abstract class TaskRun implements IAbortableRun {
    * Returns the promise of the first try's end: it settles with what that try's `report`
    * returns (or throws), which is the run's outcome when nothing else can end the run.
    */
-  start(startedAt: number | undefined): Promise<unknown> {
+  start(startedAt: number | undefined): Promise<unknown> | undefined {
+    // Abortable from the first moment: a `started` subscriber may abort the caller's signal.
+    this.began();
     this.startedAt = this.task.beginRun(startedAt);
     const signal = this.signal;
     if (signal !== undefined) {
-      this.onCallerAbort = () => this.abort(signal.reason);
-      signal.addEventListener('abort', this.onCallerAbort, { once: true });
+      if (signal.aborted) return void this.abort(signal.reason);
+      this.listenToCaller(signal);
     }
-    this.began();
     return this.nextTry();
+  }
+
+  // Apart from `start`: a closure in `start` would make a context at every call, signal or not.
+  private listenToCaller(signal: AbortSignal): void {
+    this.onCallerAbort = () => this.abort(signal.reason);
+    signal.addEventListener('abort', this.onCallerAbort, { once: true });
   }
 
   /** Whether nothing but its tries can end the run: no signal, timeout or retry. */
@@ -146,8 +153,9 @@ export abstract class TaskRun implements IAbortableRun {
   private onTryFulfilled(context: TryContext, result: unknown): unknown {
     if (context !== this.current) return undefined;
     this.current = undefined;
-    const endedAt = this.task.endRunSucceeded(this.startedAt);
+    // Over before the bookkeeping: its `completed` event runs subscribers, which may abort.
     this.end();
+    const endedAt = this.task.endRunSucceeded(this.startedAt);
     return this.report(true, result, endedAt);
   }
 
@@ -182,7 +190,8 @@ export abstract class TaskRun implements IAbortableRun {
     const delayMs = policy!.delayBefore(this.attempt + 1);
     this.task.emitRetrying(this.attempt + 1, delayMs, error);
     this.releaseForRetry();
-    this.timer = setTimer(() => this.afterRetryDelay(), delayMs);
+    // Giving slots back starts other runs, and a `retrying` subscriber runs too: either may have aborted this one.
+    if (!this.over) this.timer = setTimer(() => this.afterRetryDelay(), delayMs);
     return undefined;
   }
 
@@ -205,8 +214,8 @@ export abstract class TaskRun implements IAbortableRun {
   private fail(error: unknown, catchable: boolean): unknown {
     if (this.over) return undefined;
     this.current = undefined;
-    this.task.endRunFailed(this.startedAt, error);
     this.end();
+    this.task.endRunFailed(this.startedAt, error);
     if (catchable && this.task.catchErrors) return this.report(true, undefined, undefined);
     return this.report(false, error, undefined);
   }
@@ -245,13 +254,18 @@ export class PromisedRun extends TaskRun {
    * a promise and its settle functions per run.
    */
   promise(): Promise<unknown> {
-    if (this.endsOnlyByItsTry && this.control === undefined) return this.start(undefined);
-    const promise = new Promise((resolve, reject) => {
+    if (this.endsOnlyByItsTry && this.control === undefined) return this.start(undefined)!;
+    const promise = this.promiseOfReport();
+    void this.start(undefined);
+    return promise;
+  }
+
+  // Apart from `promise`, so that the common path makes no context for this executor.
+  private promiseOfReport(): Promise<unknown> {
+    return new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
-    void this.start(undefined);
-    return promise;
   }
 
   protected report(ok: boolean, value: unknown): unknown {

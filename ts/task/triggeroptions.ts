@@ -1,6 +1,17 @@
 import { AbortError, describeTask, InvalidOptionError, messageOf } from '../errors.js';
 import { assertFinite, assertNonNegativeFinite, describeValue } from '../internal/validate.js';
 import type { ITriggerOptions } from '../types.js';
+import type { IRunControl } from './taskrun.js';
+
+/**
+ * Where a TaskManager's control rides along a trigger's options, so that it reaches the run
+ * through a subclass that overrides `trigger` and calls `super.trigger(input, options)`.
+ * Only the manager sets it.
+ */
+export const RUN_CONTROL: unique symbol = Symbol('taskbuffer.runControl');
+
+/** Trigger options as a TaskManager passes them through a task's own `trigger`. */
+export type TControlledOptions = ITriggerOptions & { [RUN_CONTROL]?: IRunControl };
 
 /** Checks a trigger's options where they enter; `owner` names the caller in messages. */
 export function checkTriggerOptions(owner: string, options: ITriggerOptions): void {

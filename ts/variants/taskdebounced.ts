@@ -33,6 +33,8 @@ export class TaskDebounced<
   readonly debounceTimeInMillis: number;
   private pendingInput: TInput | undefined;
   private pendingOptions: ITriggerOptions | undefined;
+  /** The TaskManager's control of the newest caller, when a manager triggered it. */
+  private pendingControl: IRunControl | undefined;
   private callers: SharedCall<TResult> | undefined;
   private timer: TTimer | undefined;
 
@@ -56,6 +58,7 @@ export class TaskDebounced<
     const callers = (this.callers ??= new SharedCall(this.name, () => this.cancelPending()));
     this.pendingInput = input as TInput;
     this.pendingOptions = options;
+    this.pendingControl = control;
     if (this.timer !== undefined) clearTimer(this.timer);
     this.timer = setTimer(this.flush, this.debounceTimeInMillis);
     return callers.join(options?.signal, control);
@@ -67,13 +70,15 @@ export class TaskDebounced<
     this.callers = undefined;
     this.pendingInput = undefined;
     this.pendingOptions = undefined;
+    this.pendingControl = undefined;
   }
 
   private readonly flush = (): void => {
     const callers = this.callers!;
     const input = this.pendingInput;
     const options = { ...this.pendingOptions, signal: callers.signalForWork() };
+    const control = this.pendingControl;
     this.cancelPending();
-    callers.settleWith(super.admit(input, options, undefined) as Promise<TResult>);
+    callers.settleWith(super.admit(input, options, control) as Promise<TResult>);
   };
 }
