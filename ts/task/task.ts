@@ -12,7 +12,7 @@ import type { ITaskContext, ITaskFunction, ITaskStepDefinition, ITriggerOptions,
 import { CallBuffer } from './callbuffer.js';
 import type { IRetryOptions } from './retry.js';
 import { TaskCore } from './taskcore.js';
-import { PromisedRun, type IRunControl } from './taskrun.js';
+import { PromisedRun, runOneTry, type IRunControl } from './taskrun.js';
 import { refuseTrigger, RUN_CONTROL, type TControlledOptions } from './triggeroptions.js';
 
 /** A task of any type parameters, for APIs that accept every kind of task. */
@@ -233,7 +233,10 @@ export class Task<
 
   /** One run, not buffered: its tries, timeouts, retries, bookkeeping and events. */
   private startRun(input: unknown, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<unknown> {
-    return new PromisedRun(this, input, options?.signal, options?.timeoutMs ?? this.timeoutMs, control).promise();
+    const signal = options?.signal;
+    const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
+    if (signal === undefined && timeoutMs === undefined && control === undefined && this.retryPolicy === undefined) return runOneTry(this, input);
+    return new PromisedRun(this, input, signal, timeoutMs, control).promise();
   }
 
   private async runWithHooks(input: TInput, context: ITaskContext): Promise<TResult> {

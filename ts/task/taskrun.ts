@@ -76,12 +76,8 @@ export abstract class TaskRun implements IAbortableRun {
     private readonly timeoutMs: number | undefined,
   ) {}
 
-  /**
-   * Where the outcome goes, exactly once; `endedAt` is a fresh reading of the clock, if
-   * one was taken. What it returns (or throws) settles the promise `start` returned, when
-   * the outcome came from the first try.
-   */
-  protected abstract report(ok: boolean, value: unknown, endedAt: number | undefined): unknown;
+  /** Where the outcome goes, exactly once; `endedAt` is a fresh reading of the clock, if one was taken. */
+  protected abstract report(ok: boolean, value: unknown, endedAt: number | undefined): void;
 
   /** The run has begun and can be aborted from now on. */
   protected began(): void {}
@@ -94,32 +90,23 @@ export abstract class TaskRun implements IAbortableRun {
     return undefined;
   }
 
-  /**
-   * Begins the run, at `startedAt` when the caller has a fresh reading of the clock.
-   * Returns the promise of the first try's end: it settles with what that try's `report`
-   * returns (or throws), which is the run's outcome when nothing else can end the run.
-   */
-  start(startedAt: number | undefined): Promise<unknown> | undefined {
+  /** Begins the run, at `startedAt` when the caller has a fresh reading of the clock. */
+  start(startedAt: number | undefined): void {
     // Abortable from the first moment: a `started` subscriber may abort the caller's signal.
     this.began();
     this.startedAt = this.task.beginRun(startedAt);
     const signal = this.signal;
     if (signal !== undefined) {
-      if (signal.aborted) return void this.abort(signal.reason);
+      if (signal.aborted) return this.abort(signal.reason);
       this.listenToCaller(signal);
     }
-    return this.nextTry();
+    this.nextTry();
   }
 
   // Apart from `start`: a closure in `start` would make a context at every call, signal or not.
   private listenToCaller(signal: AbortSignal): void {
     this.onCallerAbort = () => this.abort(signal.reason);
     signal.addEventListener('abort', this.onCallerAbort, { once: true });
-  }
-
-  /** Whether nothing but its tries can end the run: no signal, timeout or retry. */
-  protected get endsOnlyByItsTry(): boolean {
-    return this.signal === undefined && this.timeoutMs === undefined && this.task.retryPolicy === undefined;
   }
 
   /** Ends the run at once with an `AbortError`; the try going on is signalled and its outcome dropped. */
@@ -133,36 +120,30 @@ export abstract class TaskRun implements IAbortableRun {
     this.fail(error, false);
   }
 
-  private nextTry(): Promise<unknown> {
+  private nextTry(): void {
     const context = new TryContext(++this.attempt);
     this.current = context;
     const timeoutMs = this.timeoutMs;
     if (timeoutMs !== undefined) this.timer = setTimer(() => this.onTimeout(context, timeoutMs), timeoutMs);
-    let pending: unknown;
-    try {
-      pending = this.task.callFunction(this.input, context);
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    return Promise.resolve(pending).then(
+    callTry(this.task, this.input, context).then(
       (result) => this.onTryFulfilled(context, result),
       (error: unknown) => this.onTryRejected(context, error),
     );
   }
 
-  private onTryFulfilled(context: TryContext, result: unknown): unknown {
-    if (context !== this.current) return undefined;
+  private onTryFulfilled(context: TryContext, result: unknown): void {
+    if (context !== this.current) return;
     this.current = undefined;
     // Over before the bookkeeping: its `completed` event runs subscribers, which may abort.
     this.end();
     const endedAt = this.task.endRunSucceeded(this.startedAt);
-    return this.report(true, result, endedAt);
+    this.report(true, result, endedAt);
   }
 
-  private onTryRejected(context: TryContext, error: unknown): unknown {
-    if (context !== this.current) return undefined;
+  private onTryRejected(context: TryContext, error: unknown): void {
+    if (context !== this.current) return;
     this.clearTimer();
-    return this.tryFailed(error);
+    this.tryFailed(error);
   }
 
   private onTimeout(context: TryContext, timeoutMs: number): void {
@@ -173,7 +154,7 @@ export abstract class TaskRun implements IAbortableRun {
     this.tryFailed(error);
   }
 
-  private tryFailed(error: unknown): unknown {
+  private tryFailed(error: unknown): void {
     this.current = undefined;
     this.task.recordTryFailure(error);
     const policy = this.task.retryPolicy;
@@ -192,32 +173,28 @@ export abstract class TaskRun implements IAbortableRun {
     this.releaseForRetry();
     // Giving slots back starts other runs, and a `retrying` subscriber runs too: either may have aborted this one.
     if (!this.over) this.timer = setTimer(() => this.afterRetryDelay(), delayMs);
-    return undefined;
   }
 
   private afterRetryDelay(): void {
     this.timer = undefined;
     if (this.over) return;
     const reacquired = this.reacquireForRetry();
-    if (reacquired === undefined) {
-      void this.nextTry();
-      return;
-    }
+    if (reacquired === undefined) return this.nextTry();
     reacquired.then(
       () => {
-        if (!this.over) void this.nextTry();
+        if (!this.over) this.nextTry();
       },
       (error: unknown) => this.fail(error, false),
     );
   }
 
-  private fail(error: unknown, catchable: boolean): unknown {
-    if (this.over) return undefined;
+  private fail(error: unknown, catchable: boolean): void {
+    if (this.over) return;
     this.current = undefined;
     this.end();
     this.task.endRunFailed(this.startedAt, error);
-    if (catchable && this.task.catchErrors) return this.report(true, undefined, undefined);
-    return this.report(false, error, undefined);
+    if (catchable && this.task.catchErrors) this.report(true, undefined, undefined);
+    else this.report(false, error, undefined);
   }
 
   private end(): void {
@@ -248,31 +225,19 @@ export class PromisedRun extends TaskRun {
     super(task, input, signal, timeoutMs);
   }
 
-  /**
-   * Starts the run and returns the promise of its outcome. A run that only its one try
-   * can end (most runs of `task.trigger`) settles with the try's own promise, which saves
-   * a promise and its settle functions per run.
-   */
+  /** Starts the run and returns the promise of its outcome. */
   promise(): Promise<unknown> {
-    if (this.endsOnlyByItsTry && this.control === undefined) return this.start(undefined)!;
-    const promise = this.promiseOfReport();
-    void this.start(undefined);
-    return promise;
-  }
-
-  // Apart from `promise`, so that the common path makes no context for this executor.
-  private promiseOfReport(): Promise<unknown> {
-    return new Promise((resolve, reject) => {
+    const promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
+    this.start(undefined);
+    return promise;
   }
 
-  protected report(ok: boolean, value: unknown): unknown {
-    const settle = ok ? this.resolve : this.reject;
-    if (settle !== undefined) return settle(value);
-    if (ok) return value;
-    throw value;
+  protected report(ok: boolean, value: unknown): void {
+    if (ok) this.resolve!(value);
+    else this.reject!(value);
   }
 
   protected override began(): void {
@@ -286,6 +251,37 @@ export class PromisedRun extends TaskRun {
   protected override reacquireForRetry(): Promise<void> | undefined {
     return this.control?.reacquireForRetry();
   }
+}
+
+/** Calls the task function for one try; a synchronous throw becomes a rejection like an async one. */
+function callTry(task: TaskCore, input: unknown, context: TryContext): Promise<unknown> {
+  try {
+    return Promise.resolve(task.callFunction(input, context));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * A run that nothing but its one try can end: no signal, timeout, retry or manager, as
+ * most runs of `task.trigger` are. The same try (`callTry`) and the same bookkeeping as a
+ * TaskRun's, with the run's one piece of state, its start, held by the try's reactions
+ * instead of a run object (internal/hotpath.ts, trick 6).
+ */
+export function runOneTry(task: TaskCore, input: unknown): Promise<unknown> {
+  const startedAt = task.beginRun(undefined);
+  return callTry(task, input, new TryContext(1)).then(
+    (result) => {
+      task.endRunSucceeded(startedAt);
+      return result;
+    },
+    (error: unknown) => {
+      task.recordTryFailure(error);
+      task.endRunFailed(startedAt, error);
+      if (task.catchErrors) return undefined;
+      throw error;
+    },
+  );
 }
 
 keepShapeAlive(new TryContext(0));
