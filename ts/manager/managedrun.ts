@@ -198,18 +198,18 @@ export interface IRunOwner {
  * Either way it is what a draining stop aborts.
  */
 export class ActiveRun extends TaskRun implements IRunControl {
-  /** The run of the task once it began (this one, or the one a task's own trigger made). */
-  taskRun: IAbortableRun | undefined = undefined;
-  /** Withdraws the trigger from a task's own waiting line (buffer, debounce, once). */
-  cancelWaiter: ((reason: unknown) => void) | undefined = undefined;
-  /** While a retry waits for its slots again. */
-  private reacquired: Deferred<void> | undefined = undefined;
+  /** What only some runs need; made for the first of them (most runs never do). */
+  private aside: IActiveRunAside | undefined = undefined;
 
   constructor(
     private readonly owner: IRunOwner,
     readonly run: ConstrainedRun,
   ) {
-    super(run.task, run.input, run.extras?.signal, run.extras?.timeoutMs ?? run.task?.timeoutMs);
+    super(run.task, run.extras?.signal, run.extras?.timeoutMs ?? run.task?.timeoutMs);
+  }
+
+  protected get input(): unknown {
+    return this.run.input;
   }
 
   /** Triggers a task that has a trigger of its own (buffered, debounced, once), with this run as its control. */
@@ -227,47 +227,50 @@ export class ActiveRun extends TaskRun implements IRunControl {
     );
   }
 
+  /** The run of the task once it began: this one, or the one a task's own trigger made. */
+  get taskRun(): IAbortableRun | undefined {
+    return this.begun ? this : this.aside?.taskRun;
+  }
+
+  /** Withdraws the trigger from a task's own waiting line (buffer, debounce, once), if it waits in one. */
+  get cancelWaiter(): ((reason: unknown) => void) | undefined {
+    return this.aside?.cancelWaiter;
+  }
+
   /** Whether a retry of this run waits for its slots. */
   get waitsForSlots(): boolean {
-    return this.reacquired !== undefined;
+    return this.aside?.reacquired !== undefined;
   }
 
   /** Waits for the slots of a retry: `owner` settles it with `slotsTaken` or `slotsRefused`. */
   waitForSlots(): Promise<void> {
-    this.reacquired = createDeferred<void>();
-    return this.reacquired.promise;
+    const reacquired = createDeferred<void>();
+    this.asidePart().reacquired = reacquired;
+    return reacquired.promise;
   }
 
   /** The retry holds its slots again: its next try goes on. */
   slotsTaken(): void {
-    const reacquired = this.reacquired;
-    this.reacquired = undefined;
-    reacquired?.resolve();
+    this.takeReacquired()?.resolve();
   }
 
   /** The retry cannot have its slots (an abort, a draining stop, the cluster): the run fails with `error`. */
   slotsRefused(error: unknown): void {
-    const reacquired = this.reacquired;
-    this.reacquired = undefined;
-    reacquired?.reject(error);
+    this.takeReacquired()?.reject(error);
   }
 
   protected report(ok: boolean, value: unknown, endedAt: number | undefined): void {
     this.owner.settled(this.run, ok, value, endedAt);
   }
 
-  protected override began(): void {
-    this.taskRun = this;
-  }
-
   // ---- as the control of a task's own trigger ------------------------------------------
 
   attach(taskRun: IAbortableRun): void {
-    this.taskRun = taskRun;
+    this.asidePart().taskRun = taskRun;
   }
 
   attachWaiter(cancel: (reason: unknown) => void): void {
-    this.cancelWaiter = cancel;
+    this.asidePart().cancelWaiter = cancel;
   }
 
   override releaseForRetry(): void {
@@ -277,6 +280,26 @@ export class ActiveRun extends TaskRun implements IRunControl {
   override reacquireForRetry(): Promise<void> {
     return this.owner.reacquireForRetry(this.run) ?? Promise.resolve();
   }
+
+  private asidePart(): IActiveRunAside {
+    return (this.aside ??= { taskRun: undefined, cancelWaiter: undefined, reacquired: undefined });
+  }
+
+  private takeReacquired(): Deferred<void> | undefined {
+    const aside = this.aside;
+    const reacquired = aside?.reacquired;
+    if (reacquired !== undefined) aside!.reacquired = undefined;
+    return reacquired;
+  }
+}
+
+/** What only some active runs need: a task's own trigger to follow, a retry waiting for slots. */
+interface IActiveRunAside {
+  /** The run a task's own trigger made, once it began. */
+  taskRun: IAbortableRun | undefined;
+  cancelWaiter: ((reason: unknown) => void) | undefined;
+  /** While a retry waits for its slots again. */
+  reacquired: Deferred<void> | undefined;
 }
 
 keepShapeAlive(new ConstrainedRun(undefined as unknown as AnyTask, undefined, NO_GROUPS, '', 0, undefined));

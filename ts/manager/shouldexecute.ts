@@ -21,12 +21,7 @@ export class ShouldExecuteCheck {
   allows(run: ConstrainedRun): typeof NO_CHECK | Promise<boolean> {
     const groups = this.currentGroups();
     if (!this.anyShouldExecute(groups)) return NO_CHECK;
-    return (async () => {
-      for (const group of groups) {
-        if (group.hasShouldExecute && !(await group.checkShouldExecute(run.task, run.input))) return false;
-      }
-      return true;
-    })();
+    return askEvery(groups, run);
   }
 
   /** Whether a group of `groups` has a `shouldExecute`; remembered per array. */
@@ -37,4 +32,13 @@ export class ShouldExecuteCheck {
     }
     return this.found;
   }
+}
+
+// Apart from `allows`, which runs for every run: a function with a closure (or an async
+// body) makes a context at every call, even the calls that return before it.
+async function askEvery(groups: ReadonlyArray<AnyGroup>, run: ConstrainedRun): Promise<boolean> {
+  for (const group of groups) {
+    if (group.hasShouldExecute && !(await group.checkShouldExecute(run.task, run.input))) return false;
+  }
+  return true;
 }

@@ -28,6 +28,19 @@ export interface IRunControl {
   reacquireForRetry(): Promise<void>;
 }
 
+const NOT_BEGUN = 0;
+const BEGUN = 1;
+const OVER = 2;
+
+/** What only a run with a signal, a time limit or retries needs. */
+interface IRunLimits {
+  readonly signal: AbortSignal | undefined;
+  readonly timeoutMs: number | undefined;
+  onCallerAbort: (() => void) | undefined;
+  /** The try's time limit, or the wait before a retry. */
+  timer: TTimer | undefined;
+}
+
 /** The context of one try. Its signal is made only when the function asks for it. */
 export class TryContext implements ITaskContext {
   private controller: AbortController | undefined = undefined;
@@ -64,17 +77,32 @@ export abstract class TaskRun implements IAbortableRun {
   private attempt = 0;
   /** The try going on now; undefined between tries and after the end. */
   private current: TryContext | undefined = undefined;
-  private timer: TTimer | undefined = undefined;
   private startedAt = NO_TIME;
-  private onCallerAbort: (() => void) | undefined = undefined;
-  private over = false;
+  private phase = NOT_BEGUN;
+  /** Made only for a run with a signal, a time limit or retries: most runs have none. */
+  private readonly limits: IRunLimits | undefined;
 
   constructor(
     protected readonly task: TaskCore,
-    private readonly input: unknown,
-    private readonly signal: AbortSignal | undefined,
-    private readonly timeoutMs: number | undefined,
-  ) {}
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ) {
+    this.limits = signal === undefined && timeoutMs === undefined && task?.retryPolicy === undefined
+      ? undefined
+      : { signal, timeoutMs, onCallerAbort: undefined, timer: undefined };
+  }
+
+  /** Whether the run began (and can be aborted): it did from the moment `start` was called. */
+  protected get begun(): boolean {
+    return this.phase !== NOT_BEGUN;
+  }
+
+  private get over(): boolean {
+    return this.phase === OVER;
+  }
+
+  /** The trigger's input, which every try gets. */
+  protected abstract get input(): unknown;
 
   /** Where the outcome goes, exactly once; `endedAt` is a fresh reading of the clock, if one was taken. */
   protected abstract report(ok: boolean, value: unknown, endedAt: number | undefined): void;
@@ -93,20 +121,21 @@ export abstract class TaskRun implements IAbortableRun {
   /** Begins the run, at `startedAt` when the caller has a fresh reading of the clock. */
   start(startedAt: number | undefined): void {
     // Abortable from the first moment: a `started` subscriber may abort the caller's signal.
+    this.phase = BEGUN;
     this.began();
     this.startedAt = this.task.beginRun(startedAt);
-    const signal = this.signal;
+    const signal = this.limits?.signal;
     if (signal !== undefined) {
       if (signal.aborted) return this.abort(signal.reason);
-      this.listenToCaller(signal);
+      this.listenToCaller(this.limits!, signal);
     }
     this.nextTry();
   }
 
   // Apart from `start`: a closure in `start` would make a context at every call, signal or not.
-  private listenToCaller(signal: AbortSignal): void {
-    this.onCallerAbort = () => this.abort(signal.reason);
-    signal.addEventListener('abort', this.onCallerAbort, { once: true });
+  private listenToCaller(limits: IRunLimits, signal: AbortSignal): void {
+    limits.onCallerAbort = () => this.abort(signal.reason);
+    signal.addEventListener('abort', limits.onCallerAbort, { once: true });
   }
 
   /** Ends the run at once with an `AbortError`; the try going on is signalled and its outcome dropped. */
@@ -123,8 +152,8 @@ export abstract class TaskRun implements IAbortableRun {
   private nextTry(): void {
     const context = new TryContext(++this.attempt);
     this.current = context;
-    const timeoutMs = this.timeoutMs;
-    if (timeoutMs !== undefined) this.timer = setTimer(() => this.onTimeout(context, timeoutMs), timeoutMs);
+    const timeoutMs = this.limits?.timeoutMs;
+    if (timeoutMs !== undefined) this.limits!.timer = setTimer(() => this.onTimeout(context, timeoutMs), timeoutMs);
     callTry(this.task, this.input, context).then(
       (result) => this.onTryFulfilled(context, result),
       (error: unknown) => this.onTryRejected(context, error),
@@ -148,7 +177,7 @@ export abstract class TaskRun implements IAbortableRun {
 
   private onTimeout(context: TryContext, timeoutMs: number): void {
     if (context !== this.current) return;
-    this.timer = undefined;
+    this.limits!.timer = undefined;
     const error = new TimeoutError(this.task.name, timeoutMs);
     context.abort(error);
     this.tryFailed(error);
@@ -172,11 +201,11 @@ export abstract class TaskRun implements IAbortableRun {
     this.task.emitRetrying(this.attempt + 1, delayMs, error);
     this.releaseForRetry();
     // Giving slots back starts other runs, and a `retrying` subscriber runs too: either may have aborted this one.
-    if (!this.over) this.timer = setTimer(() => this.afterRetryDelay(), delayMs);
+    if (!this.over) this.limits!.timer = setTimer(() => this.afterRetryDelay(), delayMs);
   }
 
   private afterRetryDelay(): void {
-    this.timer = undefined;
+    this.limits!.timer = undefined;
     if (this.over) return;
     const reacquired = this.reacquireForRetry();
     if (reacquired === undefined) return this.nextTry();
@@ -198,15 +227,18 @@ export abstract class TaskRun implements IAbortableRun {
   }
 
   private end(): void {
-    this.over = true;
+    this.phase = OVER;
+    const limits = this.limits;
+    if (limits === undefined) return;
     this.clearTimer();
-    if (this.onCallerAbort !== undefined) this.signal!.removeEventListener('abort', this.onCallerAbort);
+    if (limits.onCallerAbort !== undefined) limits.signal!.removeEventListener('abort', limits.onCallerAbort);
   }
 
   private clearTimer(): void {
-    if (this.timer === undefined) return;
-    clearTimer(this.timer);
-    this.timer = undefined;
+    const limits = this.limits;
+    if (limits?.timer === undefined) return;
+    clearTimer(limits.timer);
+    limits.timer = undefined;
   }
 }
 
@@ -220,9 +252,9 @@ export class PromisedRun extends TaskRun {
   private resolve: ((value: unknown) => void) | undefined = undefined;
   private reject: ((reason: unknown) => void) | undefined = undefined;
 
-  constructor(task: TaskCore, input: unknown, signal: AbortSignal | undefined, timeoutMs: number | undefined,
+  constructor(task: TaskCore, protected readonly input: unknown, signal: AbortSignal | undefined, timeoutMs: number | undefined,
     private readonly control: IRunControl | undefined) {
-    super(task, input, signal, timeoutMs);
+    super(task, signal, timeoutMs);
   }
 
   /** Starts the run and returns the promise of its outcome. */
