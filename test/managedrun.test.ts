@@ -115,74 +115,74 @@ function seeded(seed: number): () => number {
 
 /** Checks the property over `numRuns` random scenarios; returns every move that was made. */
 async function checkRandomWork(parameters: { numRuns: number; seed?: number }): Promise<Set<string>> {
-    const seen = new Set<string>();
-    await fc.assert(
-      fc.asyncProperty(scenarioArbitrary, async ({ steps, drainTimeoutMs, seed }) => {
-        await withFakeClock({}, async (clock) => {
-          const moves = new Map<ConstrainedRun, number[]>();
-          const refused: string[] = [];
-          observeRunMoves((run, from, next) => {
-            if (!isAllowedMove(from, next)) refused.push(moveName(from, next));
-            seen.add(moveName(from, next));
-            const path = moves.get(run) ?? [from];
-            path.push(next);
-            moves.set(run, path);
-          });
-          const random = seeded(seed);
-          const tasks = tasksFor(random, (ms) => clock.sleep(ms));
-          const groups = groupsFor(random);
-          const manager = new TaskManager({ onError: () => {} });
-          for (const task of tasks) manager.addTask(task);
-          for (const group of groups) manager.addConstraintGroup(group);
-          await manager.start();
-          const settlements: number[] = [];
-          const outcomes: Array<Promise<unknown>> = [];
-          const trigger = (step: Extract<TStep, { kind: 'trigger' }>) => {
-            const index = settlements.push(0) - 1;
-            const controller = step.abortAfter === undefined ? undefined : new AbortController();
-            if (step.abortAfter === 0) controller!.abort(new Error('cut before'));
-            else if (controller !== undefined) clock.setTimeout(() => controller.abort(new Error('cut')), step.abortAfter!);
-            const options = controller === undefined && step.timeoutMs === undefined && step.priority === undefined
-              ? undefined
-              : { signal: controller?.signal, timeoutMs: step.timeoutMs, priority: step.priority };
-            const outcome = manager.triggerTask(tasks[step.task]!, { key: step.key }, options);
-            outcomes.push(outcome.then(
-              () => { settlements[index]!++; },
-              (error: unknown) => {
-                settlements[index]!++;
-                assert.ok(!(error instanceof RunStateError), `a trigger failed with ${String(error)}`);
-              },
-            ));
-          };
-          for (const step of steps) {
-            switch (step.kind) {
-              case 'trigger': trigger(step); break;
-              case 'advance': await clock.advance(step.ms); break;
-              case 'pauseTask': manager.pauseTask(tasks[step.task]!.name!); break;
-              case 'resumeTask': manager.resumeTask(tasks[step.task]!.name!); break;
-              case 'pauseGroup': if (groups[step.group] && manager.constraintGroups.includes(groups[step.group]!)) manager.pauseConstraintGroup(groups[step.group]!.name); break;
-              case 'resumeGroup': if (groups[step.group] && manager.constraintGroups.includes(groups[step.group]!)) manager.resumeConstraintGroup(groups[step.group]!.name); break;
-              case 'removeGroup': manager.removeConstraintGroup(groups[step.group]!.name); break;
-            }
-          }
-          for (const task of tasks) manager.resumeTask(task.name!);
-          for (const group of manager.constraintGroups) manager.resumeConstraintGroup(group.name);
-          await clock.settle(manager.stop({ drain: true, timeoutMs: drainTimeoutMs ?? Number.POSITIVE_INFINITY }), 'the draining stop');
-          await clock.settle(Promise.all(outcomes), 'every trigger');
-          assert.deepEqual(refused, [], 'moves outside the table');
-          assert.ok(settlements.every((count) => count === 1), `every trigger settles exactly once: ${settlements.join(',')}`);
-          for (const [, path] of moves) {
-            assert.equal(path[0], NEW, `a run starts at NEW: ${path.map((s) => RUN_STATE_NAMES[s]).join(' > ')}`);
-            const ends = path.filter((state) => state === DONE || state === SKIPPED).length;
-            assert.equal(ends, 1, `a run ends exactly once: ${path.map((s) => RUN_STATE_NAMES[s]).join(' > ')}`);
-            assert.ok(path.at(-1) === DONE || path.at(-1) === SKIPPED, 'a run ends in DONE or SKIPPED');
-          }
-          observeRunMoves(undefined);
+  const seen = new Set<string>();
+  await fc.assert(
+    fc.asyncProperty(scenarioArbitrary, async ({ steps, drainTimeoutMs, seed }) => {
+      await withFakeClock({}, async (clock) => {
+        const moves = new Map<ConstrainedRun, number[]>();
+        const refused: string[] = [];
+        observeRunMoves((run, from, next) => {
+          if (!isAllowedMove(from, next)) refused.push(moveName(from, next));
+          seen.add(moveName(from, next));
+          const path = moves.get(run) ?? [from];
+          path.push(next);
+          moves.set(run, path);
         });
-      }),
-      parameters,
-    );
-    return seen;
+        const random = seeded(seed);
+        const tasks = tasksFor(random, (ms) => clock.sleep(ms));
+        const groups = groupsFor(random);
+        const manager = new TaskManager({ onError: () => {} });
+        for (const task of tasks) manager.addTask(task);
+        for (const group of groups) manager.addConstraintGroup(group);
+        await manager.start();
+        const settlements: number[] = [];
+        const outcomes: Array<Promise<unknown>> = [];
+        const trigger = (step: Extract<TStep, { kind: 'trigger' }>) => {
+          const index = settlements.push(0) - 1;
+          const controller = step.abortAfter === undefined ? undefined : new AbortController();
+          if (step.abortAfter === 0) controller!.abort(new Error('cut before'));
+          else if (controller !== undefined) clock.setTimeout(() => controller.abort(new Error('cut')), step.abortAfter!);
+          const options = controller === undefined && step.timeoutMs === undefined && step.priority === undefined
+            ? undefined
+            : { signal: controller?.signal, timeoutMs: step.timeoutMs, priority: step.priority };
+          const outcome = manager.triggerTask(tasks[step.task]!, { key: step.key }, options);
+          outcomes.push(outcome.then(
+            () => { settlements[index]!++; },
+            (error: unknown) => {
+              settlements[index]!++;
+              assert.ok(!(error instanceof RunStateError), `a trigger failed with ${String(error)}`);
+            },
+          ));
+        };
+        for (const step of steps) {
+          switch (step.kind) {
+            case 'trigger': trigger(step); break;
+            case 'advance': await clock.advance(step.ms); break;
+            case 'pauseTask': manager.pauseTask(tasks[step.task]!.name!); break;
+            case 'resumeTask': manager.resumeTask(tasks[step.task]!.name!); break;
+            case 'pauseGroup': if (groups[step.group] && manager.constraintGroups.includes(groups[step.group]!)) manager.pauseConstraintGroup(groups[step.group]!.name); break;
+            case 'resumeGroup': if (groups[step.group] && manager.constraintGroups.includes(groups[step.group]!)) manager.resumeConstraintGroup(groups[step.group]!.name); break;
+            case 'removeGroup': manager.removeConstraintGroup(groups[step.group]!.name); break;
+          }
+        }
+        for (const task of tasks) manager.resumeTask(task.name!);
+        for (const group of manager.constraintGroups) manager.resumeConstraintGroup(group.name);
+        await clock.settle(manager.stop({ drain: true, timeoutMs: drainTimeoutMs ?? Number.POSITIVE_INFINITY }), 'the draining stop');
+        await clock.settle(Promise.all(outcomes), 'every trigger');
+        assert.deepEqual(refused, [], 'moves outside the table');
+        assert.ok(settlements.every((count) => count === 1), `every trigger settles exactly once: ${settlements.join(',')}`);
+        for (const [, path] of moves) {
+          assert.equal(path[0], NEW, `a run starts at NEW: ${path.map((s) => RUN_STATE_NAMES[s]).join(' > ')}`);
+          const ends = path.filter((state) => state === DONE || state === SKIPPED).length;
+          assert.equal(ends, 1, `a run ends exactly once: ${path.map((s) => RUN_STATE_NAMES[s]).join(' > ')}`);
+          assert.ok(path.at(-1) === DONE || path.at(-1) === SKIPPED, 'a run ends in DONE or SKIPPED');
+        }
+        observeRunMoves(undefined);
+      });
+    }),
+    parameters,
+  );
+  return seen;
 }
 
 describe('runs under random work', () => {

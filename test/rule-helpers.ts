@@ -1,5 +1,6 @@
 /** Small helpers shared by the rule tests (not a test file itself). */
 import type { Subject } from 'rxjs';
+import { createDeferred, type Deferred } from '../ts/internal/deferred.js';
 import type { ITaskEvent } from '../ts/index.js';
 
 /** Records every event `task` emits from now on, in a live array. */
@@ -9,20 +10,11 @@ export function collectEvents(task: { eventSubject: Subject<ITaskEvent> }): ITas
   return events;
 }
 
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (reason: unknown) => void;
-}
+export type { Deferred } from '../ts/internal/deferred.js';
 
+/** A promise with its settle functions, as the core makes them. */
 export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+  return createDeferred<T>();
 }
 
 /**

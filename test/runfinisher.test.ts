@@ -10,6 +10,13 @@ import { AbortError, Task, TaskConstraintGroup, TaskDebounced, TaskManager } fro
 import { useFakeClock } from './fake-clock.js';
 import { deferred, flush, track } from './rule-helpers.js';
 
+/** A subclass with a trigger of its own that hands every call on to Task's. */
+class Wrapped extends Task<undefined, [], Record<string, unknown>, unknown, unknown> {
+  override trigger(input?: unknown, options?: Parameters<Task['trigger']>[1]) {
+    return super.trigger(input, options);
+  }
+}
+
 function managerWithGroup(maxConcurrent: number): TaskManager {
   const manager = new TaskManager();
   manager.addConstraintGroup(new TaskConstraintGroup({ name: 'k', maxConcurrent, constraintKeyForExecution: () => 'k' }));
@@ -33,11 +40,6 @@ function failingOnce(name: string, log: string[], now: () => number, sleep: (ms:
 describe('a task with a trigger of its own, under a manager', () => {
   it('a subclass that overrides trigger and calls super.trigger gives its slot back while its retry waits', async (t) => {
     const clock = useFakeClock(t);
-    class Wrapped extends Task<undefined, [], Record<string, unknown>, unknown, unknown> {
-      override trigger(input?: unknown, options?: Parameters<Task['trigger']>[1]) {
-        return super.trigger(input, options);
-      }
-    }
     const log: string[] = [];
     const manager = managerWithGroup(1);
     const wrapped = new Wrapped({ name: 'wrapped', ...failingOnce('wrapped', log, () => clock.now(), (ms) => clock.sleep(ms)) });
@@ -52,11 +54,6 @@ describe('a task with a trigger of its own, under a manager', () => {
 
   it('a subclass that overrides trigger is aborted by a draining stop that gives up: its function is signalled', async (t) => {
     const clock = useFakeClock(t);
-    class Wrapped extends Task<undefined, [], Record<string, unknown>, unknown, unknown> {
-      override trigger(input?: unknown, options?: Parameters<Task['trigger']>[1]) {
-        return super.trigger(input, options);
-      }
-    }
     const signals: AbortSignal[] = [];
     const endless = new Wrapped({ name: 'endless', taskFunction: (_input, _setup, ctx) => { signals.push(ctx.signal); return new Promise(() => {}); } });
     const manager = managerWithGroup(1);

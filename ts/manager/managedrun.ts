@@ -188,7 +188,7 @@ export function rejectRun(run: ConstrainedRun, error: unknown): void {
 export interface IRunOwner {
   settled(run: ConstrainedRun, ok: boolean, value: unknown, endedAt: number | undefined): void;
   releaseForRetry(run: ConstrainedRun): void;
-  reacquireForRetry(run: ConstrainedRun): Promise<void> | undefined;
+  reacquireForRetry(run: ConstrainedRun): Promise<void>;
 }
 
 /**
@@ -278,7 +278,7 @@ export class ActiveRun extends TaskRun implements IRunControl {
   }
 
   override reacquireForRetry(): Promise<void> {
-    return this.owner.reacquireForRetry(this.run) ?? Promise.resolve();
+    return this.owner.reacquireForRetry(this.run);
   }
 
   private asidePart(): IActiveRunAside {

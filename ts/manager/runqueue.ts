@@ -210,7 +210,7 @@ export class RunQueue {
     const { groups, keys } = run;
     let keyState: IKeyState | undefined;
     for (let i = 0; i < groups.length; i++) keyState = groups[i]!.takeSlot(keyAt(keys, i));
-    // Only a run of one group hands its slot over (see lineToHandOverTo), so only it keeps the state.
+    // Only a run of one group hands its slot over (see WaitingRuns' heirLineFor), so only it keeps the state.
     run.keyState = groups.length === 1 ? keyState : undefined;
     moveTo(run, HOLDING);
     if (!requeued) this.finisher.activate(run);

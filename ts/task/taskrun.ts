@@ -42,7 +42,7 @@ interface IRunLimits {
 }
 
 /** The context of one try. Its signal is made only when the function asks for it. */
-export class TryContext implements ITaskContext {
+class TryContext implements ITaskContext {
   private controller: AbortController | undefined = undefined;
   private abortedWith: { reason: unknown } | undefined = undefined;
 

@@ -30,8 +30,8 @@ export class TaskOnce<
    * signal only ends that caller's wait.
    * @internal
    */
-  protected override admit(_input: unknown, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<unknown> {
-    this.once ??= super.admit(_input, { timeoutMs: options?.timeoutMs }, undefined) as Promise<TResult>;
+  protected override admit(input: unknown, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<unknown> {
+    this.once ??= super.admit(input, { timeoutMs: options?.timeoutMs }, undefined) as Promise<TResult>;
     if (options?.signal === undefined && control === undefined) return this.once;
     const caller = new SharedCall<TResult>(this.name, () => {});
     const wait = caller.join(options?.signal, control);
