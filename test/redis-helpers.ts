@@ -18,8 +18,8 @@ export interface IRedisServer {
   /** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. Idempotent. */
   stop(): Promise<void>;
   /**
-   * Stops the server (SIGKILL by default, as a crash would; all data is gone, as there is
-   * no persistence) and starts a new one on the same port; resolves once it answers PING.
+   * Stops the server (SIGKILL by default, as a crash would; all data is gone unless it was
+   * started with `aofDir`) and starts a new one on the same port; resolves once it answers PING.
    */
   restart(options?: { signal?: 'SIGKILL' | 'SIGTERM'; downMs?: number }): Promise<void>;
 }
@@ -128,16 +128,18 @@ async function killChild(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL', gra
 }
 
 /** Starts redis-server on `port` and resolves once it answers PING (rejects with its output if it dies or hangs). */
-async function spawnOn(executable: string, port: number, readyWithinMs = 10_000): Promise<ChildProcess> {
+async function spawnOn(executable: string, port: number, aofDir?: string, readyWithinMs = 10_000): Promise<ChildProcess> {
   installExitHook();
+  // With aofDir, every write is fsynced to an append-only file there before Redis answers it.
+  const persistence = aofDir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
   const child = spawn(executable, [
     '--port', String(port),
     '--bind', '127.0.0.1',
     '--save', '',
-    '--appendonly', 'no',
+    ...persistence,
     '--protected-mode', 'no',
-    // Nothing is written, but keep any stray file out of the work tree.
-    '--dir', process.env.TMPDIR ?? '/tmp',
+    // Without aofDir nothing is written, but keep any stray file out of the work tree.
+    '--dir', aofDir ?? process.env.TMPDIR ?? '/tmp',
     '--loglevel', 'warning',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
@@ -167,10 +169,11 @@ async function spawnOn(executable: string, port: number, readyWithinMs = 10_000)
 }
 
 /**
- * Starts a private redis-server on a free port with no persistence. Throws, saying how to
- * install it, when redis-server cannot be found.
+ * Starts a private redis-server on a free port, with no persistence unless `aofDir` names
+ * a directory for its append-only file. Throws, saying how to install it, when
+ * redis-server cannot be found.
  */
-export async function startRedis(): Promise<IRedisServer> {
+export async function startRedis(options: { aofDir?: string } = {}): Promise<IRedisServer> {
   const executable = findRedisServer();
   // A port found free can be taken by someone else before redis-server binds it: retry.
   let port = 0;
@@ -178,7 +181,7 @@ export async function startRedis(): Promise<IRedisServer> {
   for (let attempt = 1; child === undefined; attempt++) {
     port = await freePort();
     try {
-      child = await spawnOn(executable, port);
+      child = await spawnOn(executable, port, options.aofDir);
     } catch (error) {
       if (attempt >= 3) throw error;
     }
@@ -195,12 +198,12 @@ export async function startRedis(): Promise<IRedisServer> {
       current = undefined;
       if (stopping !== undefined) await killChild(stopping, 'SIGTERM');
     },
-    async restart(options = {}) {
+    async restart(restartOptions = {}) {
       const stopping = current;
       current = undefined;
-      if (stopping !== undefined) await killChild(stopping, options.signal ?? 'SIGKILL');
-      if (options.downMs !== undefined && options.downMs > 0) await new Promise((resolve) => setTimeout(resolve, options.downMs));
-      current = await spawnOn(executable, port);
+      if (stopping !== undefined) await killChild(stopping, restartOptions.signal ?? 'SIGKILL');
+      if (restartOptions.downMs !== undefined && restartOptions.downMs > 0) await new Promise((resolve) => setTimeout(resolve, restartOptions.downMs));
+      current = await spawnOn(executable, port, options.aofDir);
     },
   };
 }

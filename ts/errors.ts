@@ -17,6 +17,13 @@ export type TTaskbufferErrorCode =
   | 'COORDINATOR_STOPPED'
   | 'CLUSTER_UNREACHABLE'
   | 'MISSING_DEPENDENCY'
+  | 'INVALID_JOB_DATA'
+  | 'JOB_FAILED'
+  | 'JOB_CANCELLED'
+  | 'JOB_STALLED'
+  | 'LEASE_LOST'
+  | 'QUEUE_STOPPED'
+  | 'UNKNOWN_JOB'
   | 'INTERNAL';
 
 /** Base class of all errors raised by taskbuffer itself. */

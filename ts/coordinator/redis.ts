@@ -1,10 +1,37 @@
 /**
- * `taskbuffer/redis`: runs TaskManager instances as one cluster on a shared Redis (Node
- * only; needs the optional peer dependency ioredis). This entry point only names what the
- * package offers; the coordinator and its parts live in the files named below.
+ * `taskbuffer/redis`: runs TaskManager instances as one cluster on a shared Redis, and a
+ * durable job queue on it (Node only; needs the optional peer dependency ioredis). This
+ * entry point only names what the package offers; the parts live in the files named below.
  */
 export { RedisCoordinator } from './rediscoordinator.js';
 export type { IRedisCoordinatorOptions } from './redisoptions.js';
 export type { IClusterInstance } from './redispresence.js';
 export type { IClusterTaskEvent } from './redisevents.js';
 export { ClusterUnreachableError, CoordinatorStoppedError, MissingDependencyError } from './errors.js';
+export { RedisTaskQueue } from '../jobqueue/redistaskqueue.js';
+export type { IAddedJob, IQueueCounts } from '../jobqueue/redistaskqueue.js';
+export type { IRedisTaskQueueOptions, IAddJobOptions, IBulkJob, IJobRetryOptions, IQueueStopOptions, IListJobsOptions } from '../jobqueue/queueoptions.js';
+export type { IJob, TJobState } from '../jobqueue/jobrecord.js';
+export type {
+  IQueueEvent,
+  TQueueEventType,
+  IJobAddedEvent,
+  IJobStartedEvent,
+  IJobStepEvent,
+  IJobProgressEvent,
+  IJobRetryingEvent,
+  IJobCompletedEvent,
+  IJobFailedEvent,
+  IJobCancelledEvent,
+  IJobStalledEvent,
+} from '../jobqueue/queueevents.js';
+export {
+  InvalidJobDataError,
+  JobFailedError,
+  JobCancelledError,
+  LeaseLostError,
+  QueueStoppedError,
+  ResultTimeoutError,
+  UnknownJobError,
+} from '../jobqueue/queueerrors.js';
+export type { IJobError } from '../jobqueue/queueerrors.js';

@@ -1,0 +1,367 @@
+/**
+ * The Lua scripts of RedisTaskQueue. Every change of a job's state happens inside one of
+ * them, atomically, which is what makes a lease exclusive and an outcome final when
+ * workers race. Times come from Redis's clock (TIME), so workers whose clocks disagree
+ * still agree on leases and due times. Events and wake-ups are published from inside
+ * the scripts: they cost no client command and can never disagree with the state.
+ *
+ * Keys, all under `<keyPrefix>:queue:<name>` (ARGV[1] of every script):
+ * - `job:<id>`: the job's hash (fields: see `JOB_FIELDS` in jobrecord.ts)
+ * - `wait:<task>`: waiting jobs of one task, by priority then arrival (claims read these)
+ * - `waiting`, `delayed`, `active`, `completed`, `failed`, `cancelled`: one sorted set per
+ *   state, for counts and listing (`delayed` scored by due time, `active` by lease end)
+ * - `tasks`: names of tasks that had waiting jobs; `seq`: arrival counter; `paused`: a flag
+ * - `workers`: live workers by lease end; `worker:<instanceId>`: their task names (JSON)
+ * - channels `events` (JSON arrays of events), `wake` (a task name, or `*`), `cancel` (a job id)
+ */
+
+const PRELUDE = `local P = ARGV[1]
+local function key(a, b) if b then return P .. ':' .. a .. ':' .. b end return P .. ':' .. a end
+local TIME = redis.call('TIME')
+local NOW = tonumber(TIME[1]) * 1000 + math.floor(tonumber(TIME[2]) / 1000)
+local EVENTS = {}
+local WAKE = {}
+local function emit(event) event.timestamp = NOW; EVENTS[#EVENTS + 1] = event end
+local function flush()
+  if #EVENTS > 0 then redis.call('PUBLISH', key('events'), cjson.encode(EVENTS)) end
+  for task in pairs(WAKE) do redis.call('PUBLISH', key('wake'), task) end
+end
+-- Larger priority first, then arrival; |priority| <= 1e6 keeps every score an exact integer.
+local function waitScore(priority, seq) return -priority * 8589934592 + seq end
+local function enqueue(id, jk, task, priority)
+  local seq = redis.call('INCR', key('seq'))
+  redis.call('ZADD', key('wait', task), waitScore(priority, seq), id)
+  redis.call('ZADD', key('waiting'), seq, id)
+  redis.call('SADD', key('tasks'), task)
+  redis.call('HSET', jk, 'state', 'waiting')
+  WAKE[task] = true
+end
+local function trim(state, keepMs)
+  if keepMs < 0 then return end
+  local old = redis.call('ZRANGEBYSCORE', key(state), '-inf', NOW - keepMs, 'LIMIT', 0, 50)
+  for _, id in ipairs(old) do
+    redis.call('ZREM', key(state), id)
+    redis.call('DEL', key('job', id))
+  end
+end
+-- A job reaches its final state: completed, failed or cancelled.
+local function finish(id, jk, state, field, payload, keepMs, event)
+  redis.call('HSET', jk, 'state', state, field, payload, 'finishedAt', NOW)
+  redis.call('HDEL', jk, 'lease')
+  redis.call('ZADD', key(state), NOW, id)
+  if keepMs >= 0 then redis.call('PEXPIRE', jk, math.max(keepMs, 1)) end
+  trim(state, keepMs)
+  event.type = state
+  event.jobId = id
+  emit(event)
+end
+local function promoteDue(limit)
+  local due = redis.call('ZRANGEBYSCORE', key('delayed'), '-inf', NOW, 'LIMIT', 0, limit)
+  for _, id in ipairs(due) do
+    redis.call('ZREM', key('delayed'), id)
+    local jk = key('job', id)
+    local f = redis.call('HMGET', jk, 'taskName', 'priority')
+    if f[1] then enqueue(id, jk, f[1], tonumber(f[2])) end
+  end
+end
+local function nextDue()
+  local first = redis.call('ZRANGE', key('delayed'), 0, 0, 'WITHSCORES')
+  if first[2] then return tonumber(first[2]) - NOW end
+  return -1
+end
+-- Takes up to count waiting jobs of the given tasks (best priority first) for inst.
+-- Appends 8 fields per job to out: id, task, input, priority, timeoutMs, retry, failures, lease.
+local function claim(inst, leaseMs, count, firstTask, out)
+  if count <= 0 or redis.call('EXISTS', key('paused')) == 1 then return 0 end
+  promoteDue(100)
+  local heads = {}
+  local function readHead(task)
+    local head = redis.call('ZRANGE', key('wait', task), 0, 0, 'WITHSCORES')
+    if head[1] then heads[task] = { head[1], tonumber(head[2]) } else heads[task] = nil end
+  end
+  for i = firstTask, #ARGV do readHead(ARGV[i]) end
+  local taken = 0
+  while taken < count do
+    local bestTask, best = nil, nil
+    for task, head in pairs(heads) do
+      if best == nil or head[2] < best[2] then bestTask, best = task, head end
+    end
+    if best == nil then break end
+    local id = best[1]
+    local jk = key('job', id)
+    redis.call('ZREM', key('wait', bestTask), id)
+    redis.call('ZREM', key('waiting'), id)
+    readHead(bestTask)
+    local f = redis.call('HMGET', jk, 'input', 'priority', 'timeoutMs', 'retry', 'failures')
+    local lease = inst .. '#' .. redis.call('HINCRBY', jk, 'starts', 1)
+    redis.call('HSET', jk, 'state', 'active', 'instanceId', inst, 'lease', lease, 'startedAt', NOW)
+    redis.call('ZADD', key('active'), NOW + leaseMs, id)
+    local n = #out
+    out[n + 1] = id; out[n + 2] = bestTask; out[n + 3] = f[1] or ''; out[n + 4] = f[2] or '0'
+    out[n + 5] = f[3] or ''; out[n + 6] = f[4] or ''; out[n + 7] = f[5] or '0'; out[n + 8] = lease
+    emit({ type = 'started', jobId = id, taskName = bestTask, instanceId = inst, attempt = tonumber(f[5] or '0') + 1 })
+    taken = taken + 1
+  end
+  return taken
+end
+`;
+
+/** The stalled-job error as the queue records it (a job's `error` field). */
+const STALLED = `local function stalledError(id, task, stalls, maxStalls)
+  return cjson.encode({ name = 'JobStalledError', code = 'JOB_STALLED',
+    message = 'job ' .. cjson.encode(id) .. ' of task ' .. cjson.encode(task) .. ' stalled ' .. stalls ..
+      ' times (its worker stopped renewing the lease, e.g. it died or its event loop was blocked for leaseMs); maxStalls is ' .. maxStalls })
+end
+`;
+
+function script(body: string, extra = ''): string {
+  return `${PRELUDE}${extra}${body}`;
+}
+
+export const QUEUE_SCRIPTS = {
+  /**
+   * ARGV: prefix, instanceId, count, then per job 8 fields: id, task, input, priority,
+   * delayMs, retry, timeoutMs, labels. Returns 1 per job added, 0 per id that existed.
+   */
+  add: script(`local inst = ARGV[2]
+local out = {}
+local i = 4
+for j = 1, tonumber(ARGV[3]) do
+  local id, task = ARGV[i], ARGV[i + 1]
+  local jk = key('job', id)
+  if redis.call('EXISTS', jk) == 1 then
+    out[j] = 0
+  else
+    redis.call('HSET', jk, 'id', id, 'taskName', task, 'priority', ARGV[i + 3], 'createdAt', NOW,
+      'failures', 0, 'stalls', 0, 'starts', 0, 'progress', 0)
+    if ARGV[i + 2] ~= '' then redis.call('HSET', jk, 'input', ARGV[i + 2]) end
+    if ARGV[i + 5] ~= '' then redis.call('HSET', jk, 'retry', ARGV[i + 5]) end
+    if ARGV[i + 6] ~= '' then redis.call('HSET', jk, 'timeoutMs', ARGV[i + 6]) end
+    if ARGV[i + 7] ~= '' then redis.call('HSET', jk, 'labels', ARGV[i + 7]) end
+    local delay = tonumber(ARGV[i + 4])
+    if delay > 0 then
+      redis.call('HSET', jk, 'state', 'delayed')
+      redis.call('ZADD', key('delayed'), NOW + delay, id)
+      WAKE['*'] = true
+    else
+      enqueue(id, jk, task, tonumber(ARGV[i + 3]))
+    end
+    emit({ type = 'added', jobId = id, taskName = task, instanceId = inst })
+    out[j] = 1
+  end
+  i = i + 8
+end
+flush()
+return out`),
+
+  /**
+   * ARGV: prefix, instanceId, leaseMs, count, then the worker's task names. Returns
+   * { ms until the next delayed job is due or -1, ...8 fields per claimed job }.
+   */
+  claim: script(`local out = { 0 }
+claim(ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), 5, out)
+out[1] = nextDue()
+flush()
+return out`),
+
+  /**
+   * Records the outcome of a run and, in the same call, claims the worker's next jobs.
+   * ARGV: prefix, id, lease, outcome (`completed`, `failed`, `retry`, `release`), payload
+   * (result or error JSON), retryDelayMs, keepMs, instanceId, leaseMs, count, task names.
+   * Returns { 'ok' or the state that made the outcome stale ('lost'), ms until next due, ...claimed }.
+   */
+  finish: script(`local id, lease, outcome, payload = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local keepMs, inst = tonumber(ARGV[7]), ARGV[8]
+local jk = key('job', id)
+local f = redis.call('HMGET', jk, 'state', 'lease', 'taskName', 'failures', 'cancel', 'priority')
+local status = 'ok'
+if f[1] ~= 'active' or f[2] ~= lease then
+  status = 'lost'
+else
+  local task = f[3]
+  redis.call('ZREM', key('active'), id)
+  if outcome == 'completed' then
+    redis.call('HSET', jk, 'progress', 100)
+    finish(id, jk, 'completed', 'result', payload, keepMs, { taskName = task, instanceId = inst })
+  elseif f[5] then
+    finish(id, jk, 'cancelled', 'error', f[5], keepMs, { taskName = task, instanceId = inst, error = cjson.decode(f[5]) })
+  elseif outcome == 'release' then
+    redis.call('HDEL', jk, 'lease')
+    enqueue(id, jk, task, tonumber(f[6]))
+  else
+    local failures = redis.call('HINCRBY', jk, 'failures', 1)
+    redis.call('HSET', jk, 'error', payload)
+    if outcome == 'retry' then
+      local delay = tonumber(ARGV[6])
+      redis.call('HDEL', jk, 'lease')
+      if delay > 0 then
+        redis.call('HSET', jk, 'state', 'delayed')
+        redis.call('ZADD', key('delayed'), NOW + delay, id)
+        WAKE['*'] = true
+      else
+        enqueue(id, jk, task, tonumber(f[6]))
+      end
+      emit({ type = 'retrying', jobId = id, taskName = task, instanceId = inst, attempt = failures + 1, delayMs = delay, error = cjson.decode(payload) })
+    else
+      finish(id, jk, 'failed', 'error', payload, keepMs, { taskName = task, instanceId = inst, error = cjson.decode(payload) })
+    end
+  end
+end
+local out = { status, 0 }
+claim(inst, tonumber(ARGV[9]), tonumber(ARGV[10]), 11, out)
+out[2] = nextDue()
+flush()
+return out`),
+
+  /**
+   * ARGV: prefix, instanceId, leaseMs, the worker's task names as JSON, then id/lease
+   * pairs. Renews the leases still held and the worker's presence. Returns { ids whose
+   * lease was lost, ids of held jobs whose cancellation was asked for }.
+   */
+  renew: script(`local inst, leaseMs = ARGV[2], tonumber(ARGV[3])
+local lost, cancels = {}, {}
+for i = 5, #ARGV, 2 do
+  local id = ARGV[i]
+  local f = redis.call('HMGET', key('job', id), 'state', 'lease', 'cancel')
+  if f[1] == 'active' and f[2] == ARGV[i + 1] then
+    redis.call('ZADD', key('active'), NOW + leaseMs, id)
+    if f[3] then cancels[#cancels + 1] = id end
+  else
+    lost[#lost + 1] = id
+  end
+end
+redis.call('ZADD', key('workers'), NOW + leaseMs, inst)
+redis.call('SET', key('worker', inst), ARGV[4], 'PX', leaseMs)
+return { lost, cancels }`),
+
+  /** ARGV: prefix, instanceId. Removes this worker's presence (on stop). */
+  leave: script(`redis.call('ZREM', key('workers'), ARGV[2])
+redis.call('DEL', key('worker', ARGV[2]))
+return 1`),
+
+  /**
+   * ARGV: prefix, maxStalls, keepFailedMs. Puts jobs whose lease ran out back to waiting
+   * (or fails those that stalled too often), moves due delayed jobs to waiting and forgets
+   * dead workers. Returns { ms until the next delayed job is due or -1, jobs stalled }.
+   */
+  sweep: script(`local maxStalls, keepMs = tonumber(ARGV[2]), tonumber(ARGV[3])
+promoteDue(1000)
+local expired = redis.call('ZRANGEBYSCORE', key('active'), '-inf', NOW, 'LIMIT', 0, 1000)
+for _, id in ipairs(expired) do
+  redis.call('ZREM', key('active'), id)
+  local jk = key('job', id)
+  local f = redis.call('HMGET', jk, 'state', 'taskName', 'cancel', 'instanceId', 'priority')
+  if f[1] == 'active' then
+    local task = f[2]
+    if f[3] then
+      finish(id, jk, 'cancelled', 'error', f[3], keepMs, { taskName = task, instanceId = f[4], error = cjson.decode(f[3]) })
+    else
+      local stalls = redis.call('HINCRBY', jk, 'stalls', 1)
+      emit({ type = 'stalled', jobId = id, taskName = task, instanceId = f[4], stalls = stalls })
+      if stalls > maxStalls then
+        local err = stalledError(id, task, stalls, maxStalls)
+        finish(id, jk, 'failed', 'error', err, keepMs, { taskName = task, instanceId = f[4], error = cjson.decode(err) })
+      else
+        redis.call('HDEL', jk, 'lease')
+        enqueue(id, jk, task, tonumber(f[5]))
+      end
+    end
+  end
+end
+local dead = redis.call('ZRANGEBYSCORE', key('workers'), '-inf', NOW)
+for _, inst in ipairs(dead) do
+  redis.call('ZREM', key('workers'), inst)
+  redis.call('DEL', key('worker', inst))
+end
+local out = { nextDue(), #expired }
+flush()
+return out`, STALLED),
+
+  /**
+   * ARGV: prefix, id, reason (error JSON), instanceId, keepMs. Returns `cancelled` (it was
+   * waiting or delayed), `requested` (it is active: its worker aborts it), `missing`, or
+   * the final state it already had.
+   */
+  cancel: script(`local id, reason, inst, keepMs = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local jk = key('job', id)
+local f = redis.call('HMGET', jk, 'state', 'taskName')
+local state, task = f[1], f[2]
+if not state then return 'missing' end
+if state == 'waiting' or state == 'delayed' then
+  redis.call('ZREM', key('wait', task), id)
+  redis.call('ZREM', key('waiting'), id)
+  redis.call('ZREM', key('delayed'), id)
+  finish(id, jk, 'cancelled', 'error', reason, keepMs, { taskName = task, instanceId = inst, error = cjson.decode(reason) })
+  flush()
+  return 'cancelled'
+end
+if state == 'active' then
+  redis.call('HSET', jk, 'cancel', reason)
+  redis.call('PUBLISH', key('cancel'), cjson.encode({ jobId = id, message = cjson.decode(reason).message }))
+  return 'requested'
+end
+return state`),
+
+  /** ARGV: prefix, id, lease, progress, steps JSON, step name, instanceId. Records a step of an active job. */
+  progress: script(`local id = ARGV[2]
+local jk = key('job', id)
+local f = redis.call('HMGET', jk, 'lease', 'taskName')
+if f[1] ~= ARGV[3] then return 0 end
+redis.call('HSET', jk, 'progress', ARGV[4], 'steps', ARGV[5])
+local progress = tonumber(ARGV[4])
+if ARGV[6] ~= '' then emit({ type = 'step', jobId = id, taskName = f[2], instanceId = ARGV[7], stepName = ARGV[6], progress = progress }) end
+emit({ type = 'progress', jobId = id, taskName = f[2], instanceId = ARGV[7], progress = progress })
+flush()
+return 1`),
+
+  /** ARGV: prefix, 1 to pause or 0 to resume. Resuming wakes every worker. */
+  pause: script(`if ARGV[2] == '1' then
+  redis.call('SET', key('paused'), NOW)
+else
+  redis.call('DEL', key('paused'))
+  WAKE['*'] = true
+end
+flush()
+return 1`),
+
+  /**
+   * ARGV: prefix. Returns { waiting, delayed, active, completed, failed, cancelled, paused,
+   * { task, waiting }..., { live worker task lists as JSON }... } as nested arrays.
+   */
+  counts: script(`local counts = {}
+for i, state in ipairs({ 'waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled' }) do
+  counts[i] = redis.call('ZCARD', key(state))
+end
+counts[7] = redis.call('EXISTS', key('paused'))
+local perTask = {}
+for _, task in ipairs(redis.call('SMEMBERS', key('tasks'))) do
+  local n = redis.call('ZCARD', key('wait', task))
+  if n > 0 then perTask[#perTask + 1] = task; perTask[#perTask + 1] = n end
+end
+local workers = {}
+for _, inst in ipairs(redis.call('ZRANGEBYSCORE', key('workers'), NOW, '+inf')) do
+  local tasks = redis.call('GET', key('worker', inst))
+  if tasks then workers[#workers + 1] = tasks end
+end
+return { counts, perTask, workers }`),
+
+  /**
+   * ARGV: prefix, state, limit, after (a job id or ''). Returns the hashes (as flat
+   * field/value arrays) of up to `limit` jobs in that state after `after`.
+   */
+  list: script(`local set = key(ARGV[2])
+local limit = tonumber(ARGV[3])
+local start = 0
+if ARGV[4] ~= '' then
+  local rank = redis.call('ZRANK', set, ARGV[4])
+  if rank then start = rank + 1 end
+end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', set, start, start + limit - 1)) do
+  local job = redis.call('HGETALL', key('job', id))
+  if #job > 0 then out[#out + 1] = job end
+end
+return out`),
+} as const;
+
+export type TQueueScript = keyof typeof QUEUE_SCRIPTS;

@@ -1,0 +1,123 @@
+import { CoordinatorError, TaskbufferError } from '../errors.js';
+import { Redis } from '../coordinator/ioredis.js';
+import type { IRedisTarget } from '../coordinator/redisoptions.js';
+import { QUEUE_SCRIPTS, type TQueueScript } from './queue.lua.js';
+import { QueueStoppedError } from './queueerrors.js';
+
+type TScriptCommand = (...args: Array<string | number>) => Promise<unknown>;
+
+/**
+ * A queue's two ioredis clients, each opened when first needed: one for commands and the
+ * Lua scripts (a producer needs only this one), one subscribed to the queue's channels
+ * (workers, `waitForResult` and `eventSubject` need it). Closed once, by `stop()`.
+ */
+export class QueueConnection {
+  /** Every key and channel of the queue starts with this. */
+  readonly prefix: string;
+  private client: Redis | undefined;
+  private subscriber: Redis | undefined;
+  private readonly handlers = new Map<string, (message: string) => void>();
+  private subscribed: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private outageReported = false;
+  /** Runs after the command client (re)connects: a restarted Redis may have been waiting. */
+  onReady: () => void = () => {};
+
+  constructor(
+    private readonly target: IRedisTarget,
+    keyPrefix: string,
+    queueName: string,
+    private readonly reportError: (error: TaskbufferError) => void,
+  ) {
+    this.prefix = `${keyPrefix}:queue:${queueName}`;
+  }
+
+  /** A channel's full name. */
+  channel(name: 'events' | 'wake' | 'cancel'): string {
+    return `${this.prefix}:${name}`;
+  }
+
+  /** Runs a script with the queue's prefix as its first argument; failures become `CoordinatorError`s. */
+  run(script: TQueueScript, args: Array<string | number>): Promise<unknown> {
+    if (this.closed) return Promise.reject(new QueueStoppedError(`RedisTaskQueue ${JSON.stringify(this.prefix)} was stopped: cannot run ${script}`));
+    const command = (this.commands() as unknown as Record<string, TScriptCommand>)[`taskbufferQueue_${script}`]!;
+    return command.call(this.client, this.prefix, ...args).catch((error: unknown) => {
+      throw error instanceof TaskbufferError ? error : new CoordinatorError(`RedisTaskQueue: the ${script} script failed`, error);
+    });
+  }
+
+  /** A job's hash, or an empty object when there is none. */
+  readJob(id: string): Promise<Record<string, string>> {
+    if (this.closed) return Promise.reject(new QueueStoppedError(`RedisTaskQueue ${JSON.stringify(this.prefix)} was stopped: cannot read job ${JSON.stringify(id)}`));
+    return this.commands().hgetall(`${this.prefix}:job:${id}`).catch((error: unknown) => {
+      throw new CoordinatorError(`RedisTaskQueue: could not read job ${JSON.stringify(id)}`, error);
+    });
+  }
+
+  /** Subscribes `handler` to a channel; resolves once Redis confirmed it. */
+  listen(name: 'events' | 'wake' | 'cancel', handler: (message: string) => void): Promise<unknown> {
+    const channel = this.channel(name);
+    if (this.handlers.has(channel) || this.closed) return this.subscribed;
+    this.handlers.set(channel, handler);
+    const subscriber = this.openSubscriber();
+    this.subscribed = this.subscribed.then(() => subscriber.subscribe(channel)).catch((error: unknown) => this.report(error, `could not subscribe to ${channel}`));
+    return this.subscribed;
+  }
+
+  /** Reports a failure once per outage; the connection retries by itself. */
+  report(error: unknown, what: string): void {
+    if (this.outageReported) return;
+    this.outageReported = true;
+    this.reportError(error instanceof TaskbufferError ? error : new CoordinatorError(`RedisTaskQueue: ${what}`, error));
+  }
+
+  /** Closes both clients (a given client is left open: it is the user's). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const { client, subscriber } = this;
+    this.client = this.subscriber = undefined;
+    subscriber?.disconnect();
+    if (client !== undefined && this.target.givenClient === undefined) {
+      if (client.status === 'ready') await client.quit().catch(() => undefined);
+      client.disconnect();
+    }
+  }
+
+  private commands(): Redis {
+    if (this.client !== undefined) return this.client;
+    const given = this.target.givenClient;
+    // A given client is shared with its owner: the queue's scripts get names of their own.
+    const client = (this.client = given ?? newClient(this.target.url!));
+    for (const [name, lua] of Object.entries(QUEUE_SCRIPTS)) {
+      if ((client as unknown as Record<string, unknown>)[`taskbufferQueue_${name}`] === undefined) {
+        client.defineCommand(`taskbufferQueue_${name}`, { numberOfKeys: 0, lua });
+      }
+    }
+    this.watch(client, true);
+    return client;
+  }
+
+  private openSubscriber(): Redis {
+    if (this.subscriber !== undefined) return this.subscriber;
+    const subscriber = (this.subscriber = this.target.givenClient?.duplicate(CLIENT_OPTIONS) ?? newClient(this.target.url!));
+    subscriber.on('message', (channel: string, message: string) => this.handlers.get(channel)?.(message));
+    this.watch(subscriber, false);
+    return subscriber;
+  }
+
+  private watch(client: Redis, isCommandClient: boolean): void {
+    // A given client already has its owner's listeners; ours only report and recover.
+    client.on('error', (error: Error) => this.report(error, 'Redis connection failed (reconnecting)'));
+    client.on('ready', () => {
+      this.outageReported = false;
+      if (isCommandClient) this.onReady();
+    });
+  }
+}
+
+const CLIENT_OPTIONS = { maxRetriesPerRequest: null, enableOfflineQueue: true } as const;
+
+function newClient(url: string): Redis {
+  return new Redis(url, CLIENT_OPTIONS);
+}

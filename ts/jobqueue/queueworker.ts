@@ -1,0 +1,299 @@
+import type { Subscription } from 'rxjs';
+import { messageOf } from '../errors.js';
+import { RetryPolicy } from '../task/retry.js';
+import type { TaskManager } from '../manager/taskmanager.js';
+import type { ITriggerOptions } from '../types.js';
+import { toJson } from './jsonsafe.js';
+import type { QueueConnection } from './queueconnection.js';
+import { JobCancelledError, LeaseLostError, QueueStoppedError, toJobError } from './queueerrors.js';
+import type { IJobRetryOptions, IQueueSettings } from './queueoptions.js';
+
+type TAnyTask = NonNullable<ReturnType<TaskManager['getTaskByName']>>;
+type TOutcome = 'completed' | 'failed' | 'retry' | 'release';
+type TEnded = 'stop' | 'lost' | 'cancel' | undefined;
+
+/** A job this worker holds the lease of, while its run goes on. */
+interface IHeldJob {
+  id: string;
+  taskName: string;
+  lease: string;
+  attempt: number;
+  retry: IJobRetryOptions | undefined;
+  controller: AbortController;
+  /** Why the worker aborted the run, if it did: decides what its outcome means. */
+  endedBy: TEnded;
+}
+
+const FIELDS_PER_JOB = 8;
+
+/**
+ * Takes jobs of the tasks a TaskManager has and runs them through it, one lease per job.
+ * Claims are exact: a claim asks for as many jobs as there are free slots and no more;
+ * the outcome of a run and the claim of the next job are one script call. Idle workers
+ * are woken by the `wake` channel; timers only renew leases, sweep expired ones and
+ * promote delayed jobs when they are due.
+ */
+export class QueueWorker {
+  private readonly held = new Map<string, IHeldJob>();
+  /** Slots asked for by claims whose reply has not come back yet. */
+  private reserved = 0;
+  /** A wake-up came while a claim was on its way: ask again once it is back. */
+  private wakePending = false;
+  private stopping = false;
+  private renewTimer: ReturnType<typeof setInterval> | undefined;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private dueTimer: ReturnType<typeof setTimeout> | undefined;
+  private dueAt = Number.POSITIVE_INFINITY;
+  private readonly stepSubscriptions = new Map<string, Subscription>();
+  private onIdle: (() => void) | undefined;
+
+  constructor(
+    private readonly connection: QueueConnection,
+    private readonly settings: IQueueSettings,
+    private readonly manager: TaskManager,
+  ) {}
+
+  /** Registers the worker, starts its timers and takes the first jobs. */
+  async start(): Promise<void> {
+    await Promise.all([
+      this.connection.listen('wake', (task) => this.woken(task)),
+      this.connection.listen('cancel', (message) => this.cancelRequested(message)),
+    ]);
+    this.connection.onReady = () => this.claim();
+    const { leaseMs } = this.settings;
+    this.renewTimer = setInterval(() => this.renew(), Math.floor(leaseMs / 3));
+    this.sweepTimer = setInterval(() => this.sweep(), Math.floor(leaseMs / 3));
+    await this.renew();
+    await this.sweep();
+    this.claim();
+  }
+
+  /**
+   * Takes no new job; lets running ones finish (with `drain`) until `timeoutMs`, then
+   * aborts the rest and puts them back to waiting without using up an attempt.
+   */
+  async stop(drain: boolean, timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.sweepTimer);
+    clearTimeout(this.dueTimer);
+    this.connection.onReady = () => {};
+    if (drain) await this.idleWithin(timeoutMs);
+    for (const job of this.held.values()) this.end(job, 'stop', new QueueStoppedError(`the worker ${this.settings.instanceId} stopped: job ${JSON.stringify(job.id)} goes back to waiting`));
+    await this.idleWithin(Math.max(timeoutMs, 1_000));
+    clearInterval(this.renewTimer);
+    for (const subscription of this.stepSubscriptions.values()) subscription.unsubscribe();
+    this.stepSubscriptions.clear();
+    await this.connection.run('leave', [this.settings.instanceId]).catch((error: unknown) => this.connection.report(error, 'could not remove the worker'));
+  }
+
+  /** The names of the tasks this worker can run: whatever the manager has right now. */
+  private taskNames(): string[] {
+    return this.manager.taskMap.getArray().map((task) => task.name!);
+  }
+
+  private get free(): number {
+    return this.stopping ? 0 : this.settings.concurrency - this.held.size - this.reserved;
+  }
+
+  private woken(task: string): void {
+    if (task !== '*' && this.manager.getTaskByName(task) === undefined) return;
+    if (this.reserved > 0) this.wakePending = true;
+    else this.claim();
+  }
+
+  private claim(): void {
+    const count = this.free;
+    if (count <= 0) return;
+    const { instanceId, leaseMs } = this.settings;
+    this.reserved += count;
+    this.wakePending = false;
+    this.connection.run('claim', [instanceId, leaseMs, count, ...this.taskNames()]).then(
+      (reply) => this.claimed(reply as string[], 0, count),
+      (error: unknown) => {
+        this.reserved -= count;
+        this.connection.report(error, 'could not claim jobs');
+      },
+    );
+  }
+
+  /** A reply with `{ …, ms until the next due job, …claimed jobs }` from index `dueAt`. */
+  private claimed(reply: Array<string | number>, dueIndex: number, asked: number): void {
+    this.reserved -= asked;
+    this.armDueTimer(Number(reply[dueIndex]));
+    for (let i = dueIndex + 1; i + FIELDS_PER_JOB <= reply.length; i += FIELDS_PER_JOB) this.runJob(reply, i);
+    if (this.wakePending && this.reserved === 0) this.claim();
+    this.checkIdle();
+  }
+
+  private runJob(reply: Array<string | number>, at: number): void {
+    const [id, taskName, input, priority, timeoutMs, retry, failures, lease] = reply.slice(at, at + FIELDS_PER_JOB).map(String) as string[];
+    const job: IHeldJob = {
+      id: id!, taskName: taskName!, lease: lease!, attempt: Number(failures) + 1,
+      retry: retry === '' ? undefined : (JSON.parse(retry!) as IJobRetryOptions),
+      controller: new AbortController(), endedBy: undefined,
+    };
+    this.held.set(job.id, job);
+    const task = this.manager.getTaskByName(job.taskName);
+    if (task !== undefined) this.followSteps(task);
+    const options: ITriggerOptions & { retry: false } = { signal: job.controller.signal, priority: Number(priority), retry: false };
+    if (timeoutMs !== '') options.timeoutMs = Number(timeoutMs);
+    let outcome: Promise<unknown>;
+    try {
+      outcome = this.manager.triggerTaskByName(job.taskName, input === '' ? undefined : JSON.parse(input!), options);
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome.then((result) => this.succeeded(job, result), (error: unknown) => this.failed(job, task, error));
+  }
+
+  private succeeded(job: IHeldJob, result: unknown): void {
+    let json: string | undefined;
+    try {
+      json = toJson(result, 'result', job.id, this.settings.maxInputBytes);
+    } catch (error) {
+      return this.record(job, 'failed', JSON.stringify(toJobError(error)), 0);
+    }
+    this.record(job, 'completed', json ?? '', 0);
+  }
+
+  private failed(job: IHeldJob, task: TAnyTask | undefined, error: unknown): void {
+    if (job.endedBy === 'stop') return this.record(job, 'release', '', 0);
+    const payload = JSON.stringify(toJobError(error));
+    if (job.endedBy !== undefined) return this.record(job, 'failed', payload, 0);
+    let policy: RetryPolicy | undefined;
+    let retry = false;
+    try {
+      policy = job.retry !== undefined ? new RetryPolicy(`job ${JSON.stringify(job.id)}`, job.retry) : task?.retryPolicy;
+      retry = policy?.shouldRetry(error, job.attempt) ?? false;
+    } catch (retryIfError) {
+      // A broken retryIf is the error worth seeing, as for a local run.
+      return this.record(job, 'failed', JSON.stringify(toJobError(retryIfError)), 0);
+    }
+    if (!retry) return this.record(job, 'failed', payload, 0);
+    this.record(job, 'retry', payload, Math.round(policy!.delayBefore(job.attempt + 1)));
+  }
+
+  /** Records the run's outcome and claims the next jobs in the same call. */
+  private record(job: IHeldJob, outcome: TOutcome, payload: string, retryDelayMs: number): void {
+    const { instanceId, leaseMs, keepCompletedMs, keepFailedMs } = this.settings;
+    const keepMs = outcome === 'completed' ? keepCompletedMs : keepFailedMs;
+    this.held.delete(job.id);
+    const count = Math.max(this.free, 0);
+    this.reserved += count;
+    this.connection
+      .run('finish', [job.id, job.lease, outcome, payload, retryDelayMs, keepMs === Number.POSITIVE_INFINITY ? -1 : keepMs, instanceId, leaseMs, count, ...(count > 0 ? this.taskNames() : [])])
+      .then(
+        (reply) => {
+          const status = (reply as string[])[0];
+          if (status !== 'ok' && job.endedBy !== 'lost') this.reportLost(job, `its outcome (${outcome}) came after the lease was lost and was discarded; the job's state is decided elsewhere`);
+          this.claimed(reply as string[], 1, count);
+        },
+        (error: unknown) => {
+          this.reserved -= count;
+          this.connection.report(error, `could not record the outcome of job ${JSON.stringify(job.id)} (its lease runs out and it runs again)`);
+          this.checkIdle();
+        },
+      );
+  }
+
+  private async renew(): Promise<void> {
+    const { instanceId, leaseMs } = this.settings;
+    const pairs: string[] = [];
+    for (const job of this.held.values()) pairs.push(job.id, job.lease);
+    try {
+      const [lost, cancels] = (await this.connection.run('renew', [instanceId, leaseMs, JSON.stringify(this.taskNames()), ...pairs])) as [string[], string[]];
+      for (const id of lost) {
+        const job = this.held.get(id);
+        if (job === undefined || job.endedBy !== undefined) continue;
+        this.reportLost(job, `the lease ran out before it was renewed (leaseMs ${leaseMs}) and another worker may run it; this run is aborted`);
+        this.end(job, 'lost', new LeaseLostError(job.id, job.taskName, 'the lease was lost'));
+      }
+      for (const id of cancels) this.cancelHeld(id, 'cancelled by queue.cancel()');
+    } catch (error) {
+      this.connection.report(error, 'could not renew leases');
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    const { maxStalls, keepFailedMs } = this.settings;
+    try {
+      const [nextDueMs] = (await this.connection.run('sweep', [maxStalls, keepFailedMs === Number.POSITIVE_INFINITY ? -1 : keepFailedMs])) as number[];
+      this.armDueTimer(nextDueMs!);
+    } catch (error) {
+      this.connection.report(error, 'could not sweep expired leases');
+    }
+  }
+
+  /** Claims when the next delayed job is due (the claim moves it to waiting first). */
+  private armDueTimer(inMs: number): void {
+    if (inMs < 0 || this.stopping) return;
+    const at = Date.now() + inMs;
+    if (this.dueTimer !== undefined && at >= this.dueAt) return;
+    clearTimeout(this.dueTimer);
+    this.dueAt = at;
+    this.dueTimer = setTimeout(() => {
+      this.dueTimer = undefined;
+      this.dueAt = Number.POSITIVE_INFINITY;
+      if (this.free > 0) this.claim();
+      else void this.sweep();
+    }, Math.max(inMs, 1));
+  }
+
+  private cancelRequested(message: string): void {
+    try {
+      const { jobId, message: reason } = JSON.parse(message) as { jobId: string; message: string };
+      this.cancelHeld(jobId, reason);
+    } catch (error) {
+      this.connection.report(error, 'ignored a malformed cancel message');
+    }
+  }
+
+  private cancelHeld(id: string, reason: string): void {
+    const job = this.held.get(id);
+    if (job !== undefined && job.endedBy === undefined) this.end(job, 'cancel', new JobCancelledError(id, reason));
+  }
+
+  private end(job: IHeldJob, why: TEnded, error: Error): void {
+    if (job.endedBy !== undefined) return;
+    job.endedBy = why;
+    job.controller.abort(error);
+  }
+
+  private reportLost(job: IHeldJob, detail: string): void {
+    this.settings.onError(new LeaseLostError(job.id, job.taskName, detail));
+  }
+
+  /** Publishes the steps of a task that declares some, for each of its jobs this worker holds. */
+  private followSteps(task: TAnyTask): void {
+    if (this.stepSubscriptions.has(task.name!) || task.getMetadata().steps.length === 0) return;
+    this.stepSubscriptions.set(task.name!, task.eventSubject.subscribe((event) => {
+      if (event.type !== 'step') return;
+      const steps = JSON.stringify(event.task.steps);
+      for (const job of this.held.values()) {
+        if (job.taskName !== task.name || job.endedBy !== undefined) continue;
+        this.connection.run('progress', [job.id, job.lease, event.task.currentProgress, steps, event.stepName, this.settings.instanceId])
+          .catch((error: unknown) => this.connection.report(error, `could not record a step of job ${JSON.stringify(job.id)}: ${messageOf(error)}`));
+      }
+    }));
+  }
+
+  private idleWithin(timeoutMs: number): Promise<void> {
+    if (this.held.size === 0 && this.reserved === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.onIdle = done;
+    });
+  }
+
+  private checkIdle(): void {
+    if (this.held.size === 0 && this.reserved === 0 && this.onIdle !== undefined) {
+      const onIdle = this.onIdle;
+      this.onIdle = undefined;
+      onIdle();
+    }
+  }
+}
