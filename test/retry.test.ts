@@ -1,12 +1,16 @@
 /**
  * RetryPolicy: how the `retry` option of a Task is checked where it enters, when a failed
- * try gets another, and how long the wait before each retry is.
+ * try gets another, and how long the wait before each retry is; and a trigger's own
+ * `retry` option, which replaces the task's for that trigger.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { InvalidOptionError, Task, TaskbufferError } from '../ts/index.js';
+import { InvalidOptionError, Task, TaskbufferError, TaskDebounced, TaskOnce, type ITaskContext, type ITriggerOptions } from '../ts/index.js';
 import { RetryPolicy, type IRetryOptions } from '../ts/task/retry.js';
+import { useFakeClock } from './fake-clock.js';
+import { rejectionOf } from './manager-helpers.js';
+import { collectEvents } from './rule-helpers.js';
 
 /** Runs `fn`, expecting an InvalidOptionError for `option` whose message names the value. */
 function expectRefusal(fn: () => unknown, option: string, valueText: string): InvalidOptionError {
@@ -183,5 +187,131 @@ describe('RetryPolicy.delayBefore', () => {
       const delay = p.delayBefore(2);
       assert.ok(delay > 500 - 1e-9 && delay <= 1000, `delay ${delay} outside (500, 1000]`);
     }
+  });
+});
+
+/** A task whose tries fail with `try 1`, `try 2`, ... and that records the time of each try. */
+function failingTask(name: string, retry: IRetryOptions | undefined, clock: { now(): number }) {
+  const tries: Array<[number, number]> = [];
+  const task = new Task({
+    name,
+    retry,
+    taskFunction: async (_input: unknown, _setup, { attempt }: ITaskContext) => {
+      tries.push([attempt, clock.now()]);
+      throw new Error(`try ${attempt}`);
+    },
+  });
+  return { task, tries };
+}
+
+describe("a trigger's own retry option", () => {
+  it('runs exactly one try with retry: false although the task retries, and rejects with the first error', async (t) => {
+    const clock = useFakeClock(t);
+    const { task, tries } = failingTask('flaky', { attempts: 5, delayMs: 10 }, clock);
+    const events = collectEvents(task);
+    const error = await rejectionOf(clock.settle(task.trigger(undefined, { retry: false })));
+    assert.equal(error.message, 'try 1');
+    assert.deepEqual(tries, [[1, 0]]);
+    await clock.advance(1_000);
+    assert.equal(tries.length, 1, 'no retry comes later either');
+    assert.equal(task.errorCount, 1);
+    assert.equal(task.runCount, 1);
+    assert.deepEqual(events.map((e) => e.type), ['started', 'failed'], 'no retrying event');
+  });
+
+  it('follows a retry object in place of the task\'s policy: its attempts and its delays', async (t) => {
+    const clock = useFakeClock(t);
+    const { task, tries } = failingTask('flaky', { attempts: 5, delayMs: 10 }, clock);
+    const error = await rejectionOf(clock.settle(task.trigger(undefined, { retry: { attempts: 3, backoff: 'exponential', delayMs: 100 } })));
+    assert.equal(error.message, 'try 3');
+    assert.deepEqual(tries, [[1, 0], [2, 100], [3, 300]]);
+  });
+
+  it('gives a task without a retry option retries for one trigger only', async (t) => {
+    const clock = useFakeClock(t);
+    const { task, tries } = failingTask('once', undefined, clock);
+    await rejectionOf(clock.settle(task.trigger(undefined, { retry: { attempts: 2, delayMs: 50 } })));
+    assert.deepEqual(tries, [[1, 0], [2, 50]]);
+    await rejectionOf(clock.settle(task.trigger()));
+    assert.deepEqual(tries.slice(2), [[1, 50]], 'the next plain trigger tries once, as the task says');
+  });
+
+  it('leaves plain triggers and triggers with other options to the task\'s own policy', async (t) => {
+    const clock = useFakeClock(t);
+    const { task, tries } = failingTask('flaky', { attempts: 2, delayMs: 10 }, clock);
+    await rejectionOf(clock.settle(task.trigger()));
+    await rejectionOf(clock.settle(task.trigger(undefined, { timeoutMs: 1_000 })));
+    assert.deepEqual(tries, [[1, 0], [2, 10], [1, 10], [2, 20]]);
+  });
+
+  it('rejects a bad retry option with an InvalidOptionError naming the value, without running the task', async () => {
+    let calls = 0;
+    const task = new Task({ name: 'guarded', taskFunction: async () => ++calls });
+    const cases: Array<[unknown, string, string]> = [
+      [{ attempts: 0 }, 'retry.attempts', '0'],
+      [{ attempts: 2, backoff: 'linear' }, 'retry.backoff', 'linear'],
+      [{ attempts: 2, jitter: 2 }, 'retry.jitter', '2'],
+      [true, 'retry', 'true'],
+      [null, 'retry', 'null'],
+    ];
+    for (const [retry, option, valueText] of cases) {
+      let promise: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => { promise = task.trigger(undefined, { retry } as ITriggerOptions); }, 'it rejects instead of throwing');
+      const error = await rejectionOf(promise!);
+      assert.ok(error instanceof InvalidOptionError, `expected an InvalidOptionError, got ${String(error)}`);
+      assert.equal(error.code, 'INVALID_OPTION');
+      assert.equal(error.option, option);
+      assert.ok(error.message.includes(valueText), `the message names the value ${valueText}: ${error.message}`);
+      assert.ok(error.message.includes('guarded'), `the message names the task: ${error.message}`);
+    }
+    assert.equal(calls, 0);
+  });
+
+  it('reads the retry object when the trigger enters: a buffered trigger that waits keeps the policy it was given', async (t) => {
+    const clock = useFakeClock(t);
+    const tries: Array<[string, number, number]> = [];
+    const task = new Task({
+      name: 'buffered',
+      buffered: true,
+      bufferMax: 1,
+      taskFunction: async (label: string, _setup, { attempt }) => {
+        tries.push([label, attempt, clock.now()]);
+        await clock.sleep(10);
+        throw new Error(`${label} ${attempt}`);
+      },
+    });
+    const first = task.trigger('first', { retry: false });
+    const retry = { attempts: 2, delayMs: 5 };
+    const second = task.trigger('second', { retry });
+    retry.attempts = 0; // too late to matter, and too late to break the waiting trigger
+    const outcomes = await clock.settle(Promise.allSettled([first, second]));
+    assert.deepEqual(outcomes.map((outcome) => outcome.status), ['rejected', 'rejected']);
+    assert.deepEqual(tries, [['first', 1, 0], ['second', 1, 10], ['second', 2, 25]]);
+  });
+
+  it('passes the retry option through TaskOnce and TaskDebounced to their one run', async (t) => {
+    const clock = useFakeClock(t);
+    let onceTries = 0;
+    const once = new TaskOnce({
+      name: 'once',
+      retry: { attempts: 4 },
+      taskFunction: async () => {
+        onceTries++;
+        throw new Error('once fails');
+      },
+    });
+    await rejectionOf(clock.settle(once.trigger(undefined, { retry: false })));
+    assert.equal(onceTries, 1);
+    let debouncedTries = 0;
+    const debounced = new TaskDebounced({
+      name: 'debounced',
+      debounceTimeInMillis: 20,
+      taskFunction: async () => {
+        debouncedTries++;
+        throw new Error('debounced fails');
+      },
+    });
+    await rejectionOf(clock.settle(debounced.trigger(undefined, { retry: { attempts: 3 } })));
+    assert.equal(debouncedTries, 3);
   });
 });

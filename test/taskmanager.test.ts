@@ -15,8 +15,12 @@ import {
   Task,
   TaskbufferError,
   TaskConstraintGroup,
+  TaskDebounced,
+  TaskOnce,
   UnknownTaskError,
   type IDistributedTaskRequest,
+  type IRetryOptions,
+  type ITriggerOptions,
   type ITaskbufferEvent,
   type ITaskEvent,
 } from '../ts/index.js';
@@ -319,6 +323,112 @@ describe('TaskManager aggregated events', () => {
     assert.deepEqual(await manager.triggerTask(task, 0), { name: 't', input: 0 });
     await manager.stop();
     assert.ok((await rejectionOf(manager.triggerTask(task))) instanceof ShutdownError);
+  });
+});
+
+describe("TaskManager and a trigger's own retry option", () => {
+  /** A task of key `k` whose tries fail (until try `succeedOn`, if given), recording the time of each try. */
+  function flakyTask(name: string, retry: IRetryOptions | undefined, clock: { now(): number }, succeedOn = Number.POSITIVE_INFINITY) {
+    const tries: Array<[number, number]> = [];
+    const task = new Task({
+      name,
+      retry,
+      data: { key: 'k' },
+      taskFunction: async (_input: unknown, _setup, { attempt }) => {
+        tries.push([attempt, clock.now()]);
+        if (attempt < succeedOn) throw new Error(`try ${attempt}`);
+        return `ok on try ${attempt}`;
+      },
+    });
+    return { task, tries };
+  }
+
+  function mutexFor(manager: ReturnType<typeof managerFor>): TaskConstraintGroup<{ key: string }> {
+    const mutex = new TaskConstraintGroup<{ key: string }>({ name: 'mutex', maxConcurrent: 1, constraintKeyForExecution: (task) => task.data.key });
+    manager.addConstraintGroup(mutex);
+    return mutex;
+  }
+
+  test('triggerTaskByName with retry: false runs one try of a task that retries, as a job queue that retries on its own does', async (t) => {
+    const clock = useFakeClock(t);
+    const manager = managerFor(t);
+    const mutex = mutexFor(manager);
+    const { task, tries } = flakyTask('job', { attempts: 4, delayMs: 10 }, clock);
+    manager.addTask(task);
+    const controller = new AbortController();
+    const options = { signal: controller.signal, timeoutMs: 1_000, priority: 5, retry: false } as const;
+    const error = await rejectionOf(clock.settle(manager.triggerTaskByName('job', 'payload', options)));
+    assert.equal(error.message, 'try 1');
+    assert.deepEqual(tries, [[1, 0]]);
+    assert.equal(mutex.getRunningCount('k'), 0, 'the slot is given back');
+    assert.equal(task.errorCount, 1);
+    const policy = task.retryPolicy!;
+    assert.equal(policy.attempts, 4, 'the caller reads the task’s policy to retry on its own');
+    assert.equal(policy.shouldRetry(error, 1), true);
+    assert.equal(policy.delayBefore(2), 10);
+    await rejectionOf(clock.settle(manager.triggerTaskByName('job')));
+    assert.deepEqual(tries.slice(1).map(([attempt]) => attempt), [1, 2, 3, 4], 'a plain trigger still follows the task’s retry');
+  });
+
+  test('triggerTask with a retry object follows its attempts and delays and gives the slot back between tries', async (t) => {
+    const clock = useFakeClock(t);
+    const manager = managerFor(t);
+    const mutex = mutexFor(manager);
+    const { task, tries } = flakyTask('flaky', undefined, clock, 3);
+    const other = new Task({ name: 'other', data: { key: 'k' }, taskFunction: async () => clock.now() });
+    manager.addTask(task);
+    manager.addTask(other);
+    const outcome = track(manager.triggerTask(task, undefined, { retry: { attempts: 3, backoff: 'exponential', delayMs: 100 } }));
+    await flush();
+    assert.deepEqual(tries, [[1, 0]]);
+    assert.equal(mutex.getRunningCount('k'), 0, 'the waiting retry holds no slot');
+    assert.equal(await manager.triggerTask(other), 0, 'a run of the same key runs during the delay');
+    await clock.advance(300);
+    assert.deepEqual(tries, [[1, 0], [2, 100], [3, 300]]);
+    assert.deepEqual(outcome.current, { state: 'fulfilled', value: 'ok on try 3' });
+    assert.equal(mutex.getRunningCount('k'), 0);
+  });
+
+  test('passes the retry option to tasks with a trigger of their own: buffered, TaskOnce and TaskDebounced', async (t) => {
+    const clock = useFakeClock(t);
+    const manager = managerFor(t);
+    mutexFor(manager);
+    const counted = (counts: Record<string, number>, name: string) => async () => {
+      counts[name] = (counts[name] ?? 0) + 1;
+      throw new Error(`${name} fails`);
+    };
+    const counts: Record<string, number> = {};
+    const buffered = new Task({ name: 'buffered', buffered: true, data: { key: 'k' }, retry: { attempts: 3 }, taskFunction: counted(counts, 'buffered') });
+    const once = new TaskOnce({ name: 'once', data: { key: 'k' }, taskFunction: counted(counts, 'once') });
+    const debounced = new TaskDebounced({ name: 'debounced', data: { key: 'k' }, debounceTimeInMillis: 20, retry: { attempts: 5 }, taskFunction: counted(counts, 'debounced') });
+    for (const task of [buffered, once, debounced]) manager.addTask(task);
+    await rejectionOf(clock.settle(manager.triggerTaskByName('buffered', undefined, { retry: false })));
+    await rejectionOf(clock.settle(manager.triggerTask(once, undefined, { retry: { attempts: 2, delayMs: 30 } })));
+    await rejectionOf(clock.settle(manager.triggerTask(debounced, undefined, { retry: { attempts: 2 } })));
+    assert.deepEqual(counts, { buffered: 1, once: 2, debounced: 2 });
+  });
+
+  test('rejects a bad retry option with code INVALID_OPTION from every trigger method, without running the task', async (t) => {
+    const manager = managerFor(t);
+    let calls = 0;
+    const task = new Task({ name: 'guarded', taskFunction: async () => ++calls });
+    manager.addTask(task);
+    const bad = { retry: { attempts: 0 } } as ITriggerOptions;
+    const refusals = [
+      manager.triggerTask(task, undefined, bad),
+      manager.triggerTaskByName('guarded', undefined, bad),
+      manager.triggerTaskConstrained(task, undefined, { retry: 'twice' } as unknown as ITriggerOptions),
+      manager.addExecuteRemoveTask(new Task({ name: 'temp', taskFunction: async () => ++calls }), { retry: { attempts: 2, delayMs: -1 } }),
+    ];
+    const errors = await Promise.all(refusals.map((refusal) => rejectionOf(refusal)));
+    assert.deepEqual(errors.map((error) => error instanceof InvalidOptionError && [error.code, error.option]), [
+      ['INVALID_OPTION', 'retry.attempts'],
+      ['INVALID_OPTION', 'retry.attempts'],
+      ['INVALID_OPTION', 'retry'],
+      ['INVALID_OPTION', 'retry.delayMs'],
+    ]);
+    assert.match(errors[2]!.message, /"twice"/);
+    assert.equal(calls, 0);
   });
 });
 

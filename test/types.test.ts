@@ -16,7 +16,10 @@ import {
   type IConstraintGroupEvent,
   type ITaskbufferEvent,
   type ITaskEvent,
+  type IRetryOptions,
   type ITaskMetadata,
+  type ITriggerOptions,
+  type RetryPolicy,
   type StepNames,
   type TTaskEventType,
   type TTaskStatus,
@@ -138,6 +141,20 @@ type _syncResultIsPromised = Expect<Equal<ReturnType<typeof syncNumberTask.trigg
 const doubleTask = new Task({ name: 'double', taskFunction: async (n: number) => n * 2 });
 type _numberResult = Expect<Equal<ReturnType<typeof doubleTask.trigger>, Promise<number>>>;
 type _numberInput = Expect<Equal<Parameters<typeof doubleTask.trigger>[0], number | undefined>>;
+
+// A trigger's own retry: a policy object, or false for exactly one try.
+type _triggerRetry = Expect<Equal<ITriggerOptions['retry'], IRetryOptions | false | undefined>>;
+// What a caller that retries on its own reads from a task.
+type _taskRetryPolicy = Expect<Equal<typeof doubleTask.retryPolicy, RetryPolicy | undefined>>;
+type _policyAnswers = Expect<Equal<[RetryPolicy['attempts'], ReturnType<RetryPolicy['shouldRetry']>, ReturnType<RetryPolicy['delayBefore']>], [number, boolean, number]>>;
+
+function triggerRetryIsChecked(): void {
+  void doubleTask.trigger(2, { retry: false });
+  void doubleTask.trigger(2, { retry: { attempts: 3, backoff: 'exponential' } });
+  // @ts-expect-error retry: true is not an option (false or a policy object)
+  void doubleTask.trigger(2, { retry: true });
+}
+void triggerRetryIsChecked;
 
 const objectTask = new Task({
   name: 'object',

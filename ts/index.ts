@@ -13,7 +13,7 @@ export type {
   IStopOptions,
   IConstraintGroupState,
 } from './manager/manageroptions.js';
-export type { IRetryOptions } from './task/retry.js';
+export type { IRetryOptions, RetryPolicy } from './task/retry.js';
 export { TaskConstraintGroup, type ITaskConstraintGroupOptions } from './manager/constraintgroup.js';
 export type { IScheduleOptions, IScheduledTaskInfo, INextScheduledRun } from './manager/scheduler.js';
 export * as distributedCoordination from './coordinator/abstract.js';

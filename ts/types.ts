@@ -1,3 +1,5 @@
+import type { IRetryOptions } from './task/retry.js';
+
 /** A step as declared in a task's `steps` option. Declare the array `as const` to type-check step names. */
 export interface ITaskStepDefinition {
   readonly name: string;
@@ -59,6 +61,14 @@ export interface ITriggerOptions {
    * @default 0
    */
   priority?: number;
+  /**
+   * This trigger's retries, in place of the task's `retry` option for this trigger only:
+   * an object is a policy of its own (checked like the task option), `false` runs exactly
+   * one try whatever the task's `retry` says, for a caller that retries on its own (with
+   * the task's `retryPolicy`, say). Under a TaskManager, slots are given back between
+   * tries as with the task's option.
+   */
+  retry?: IRetryOptions | false;
 }
 
 /**

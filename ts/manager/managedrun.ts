@@ -3,6 +3,7 @@ import { createDeferred, type Deferred } from '../internal/deferred.js';
 import { keepShapeAlive, type TResolve } from '../internal/hotpath.js';
 import type { AnyTask } from '../task/task.js';
 import { TaskRun, type IAbortableRun, type IRunControl } from '../task/taskrun.js';
+import { asRetryOption, chooseRetryPolicy, type TEnteredRetry } from '../task/triggerretry.js';
 import type { AnyGroup, IKeyState } from './constraintgroup.js';
 import type { IPrioritized } from './priorityqueue.js';
 import type { WaitLine } from './waitline.js';
@@ -96,6 +97,8 @@ export interface IRunExtras {
   timeoutMs: number | undefined;
   /** The trigger's own priority, when it overrides the task's. */
   priority: number | undefined;
+  /** The trigger's own retry policy (built where it entered), `false` for one try, else undefined: the task's. */
+  retry: TEnteredRetry;
   onAbort: (() => void) | undefined;
   /** Groups with `scope: 'cluster'` that apply, with their keys: their slots live in the cluster. */
   clusterGroups: AnyGroup[];
@@ -205,7 +208,8 @@ export class ActiveRun extends TaskRun implements IRunControl {
     private readonly owner: IRunOwner,
     readonly run: ConstrainedRun,
   ) {
-    super(run.task, run.extras?.signal, run.extras?.timeoutMs ?? run.task?.timeoutMs);
+    super(run.task, run.extras?.signal, run.extras?.timeoutMs ?? run.task?.timeoutMs,
+      chooseRetryPolicy(run.extras?.retry, run.task?.retryPolicy));
   }
 
   protected get input(): unknown {
@@ -217,7 +221,9 @@ export class ActiveRun extends TaskRun implements IRunControl {
     const { run, owner } = this;
     let outcome: Promise<unknown>;
     try {
-      outcome = run.task.triggerUnder(this, run.input, { signal: run.extras?.signal, timeoutMs: run.extras?.timeoutMs, priority: run.priority });
+      const extras = run.extras;
+      outcome = run.task.triggerUnder(this, run.input,
+        { signal: extras?.signal, timeoutMs: extras?.timeoutMs, priority: run.priority, retry: asRetryOption(extras?.retry) });
     } catch (error) {
       outcome = Promise.reject(error);
     }

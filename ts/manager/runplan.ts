@@ -1,4 +1,6 @@
+import { describeTask } from '../errors.js';
 import type { AnyTask } from '../task/task.js';
+import { enterRetry, type TEnteredRetry } from '../task/triggerretry.js';
 import type { ITriggerOptions } from '../types.js';
 import type { AnyGroup } from './constraintgroup.js';
 import { ConstrainedRun, NO_GROUPS, NO_KEYS, type IRunExtras } from './managedrun.js';
@@ -10,12 +12,16 @@ import { ConstrainedRun, NO_GROUPS, NO_KEYS, type IRunExtras } from './managedru
  */
 export function planRun(all: ReadonlyArray<AnyGroup>, task: AnyTask, input: unknown, options: ITriggerOptions | undefined, seq: number): ConstrainedRun {
   let extras: IRunExtras | undefined;
-  if (hasRunOptions(options)) extras = newExtras(options.signal, options.timeoutMs, options.priority);
+  if (hasRunOptions(options)) {
+    // Checked already (the manager's checkTriggerOptions): building the policy cannot throw.
+    const retry = options.retry === undefined ? undefined : enterRetry(describeTask(task.name), options.retry);
+    extras = newExtras(options.signal, options.timeoutMs, options.priority, retry);
+  }
   if (all.length === 1 && all[0]!.scope === 'local') return soleGroupRun(task, input, all, all[0]!.getConstraintKey(task, input), extras, seq);
   const keys = all.map((group) => group.getConstraintKey(task, input));
   const cluster = countWhere(all, keys, isClusterGroup);
   if (cluster > 0) {
-    extras ??= newExtras(undefined, undefined, undefined);
+    extras ??= newExtras(undefined, undefined, undefined, undefined);
     [extras.clusterGroups, extras.clusterKeys] = pick(all, keys, cluster, isClusterGroup);
   }
   const local = countWhere(all, keys, isLocalGroup);
@@ -34,7 +40,8 @@ export function soleGroupRun(task: AnyTask, input: unknown, all: ReadonlyArray<A
 
 /** Whether a trigger has options that a run keeps (in its extras). */
 export function hasRunOptions(options: ITriggerOptions | undefined): options is ITriggerOptions {
-  return options !== undefined && (options.signal !== undefined || options.timeoutMs !== undefined || options.priority !== undefined);
+  return options !== undefined &&
+    (options.signal !== undefined || options.timeoutMs !== undefined || options.priority !== undefined || options.retry !== undefined);
 }
 
 /**
@@ -59,11 +66,13 @@ export function dropGroup(run: ConstrainedRun, group: AnyGroup): void {
   }
 }
 
-function newExtras(signal: AbortSignal | undefined, timeoutMs: number | undefined, priority: number | undefined): IRunExtras {
+function newExtras(signal: AbortSignal | undefined, timeoutMs: number | undefined, priority: number | undefined,
+  retry: TEnteredRetry): IRunExtras {
   return {
     signal,
     timeoutMs,
     priority,
+    retry,
     onAbort: undefined,
     clusterGroups: NO_GROUPS,
     clusterKeys: NO_KEYS,

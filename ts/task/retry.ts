@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { assertFunction, assertNonNegativeFinite, assertPositiveInteger, describeValue } from '../internal/validate.js';
 
-/** The `retry` option of a Task. */
+/** The `retry` option of a Task, and of a single trigger (`ITriggerOptions.retry`). */
 export interface IRetryOptions {
   /** Tries in all, the first included: `attempts: 3` calls the function at most 3 times. */
   attempts: number;
@@ -30,8 +30,13 @@ export interface IRetryOptions {
   retryIf?: (error: unknown, attempt: number) => boolean;
 }
 
-/** The checked `retry` option and the waits it gives. */
+/**
+ * The checked `retry` option and the waits it gives: what a run asks after a failed try,
+ * and what a caller that retries on its own asks of `task.retryPolicy` (public API: keep
+ * `attempts`, `shouldRetry` and `delayBefore` as they are).
+ */
 export class RetryPolicy {
+  /** Tries in all, the first included. */
   readonly attempts: number;
   private readonly exponential: boolean;
   private readonly delayMs: number;
@@ -39,6 +44,10 @@ export class RetryPolicy {
   private readonly jitter: number;
   private readonly retryIf: IRetryOptions['retryIf'];
 
+  /**
+   * Checks `options` (an InvalidOptionError names a bad value); `owner` names the task or
+   * trigger in messages. `random` is for tests of the jitter.
+   */
   constructor(owner: string, options: IRetryOptions, private readonly random: () => number = Math.random) {
     if (options === null || typeof options !== 'object') {
       throw new InvalidOptionError('retry', options, `${owner}: expected \`retry\` to be an object like { attempts: 3 }, got ${describeValue(options)}`);
@@ -67,13 +76,17 @@ export class RetryPolicy {
     this.retryIf = options.retryIf;
   }
 
-  /** Whether try number `failedAttempt` (1-based), which failed with `error`, gets another. */
+  /**
+   * Whether try number `failedAttempt` (1-based), which failed with `error`, gets another:
+   * not once `attempts` are used up, else what `retryIf` says. A `retryIf` that throws
+   * throws here.
+   */
   shouldRetry(error: unknown, failedAttempt: number): boolean {
     if (failedAttempt >= this.attempts) return false;
     return this.retryIf === undefined || this.retryIf(error, failedAttempt) === true;
   }
 
-  /** The wait before try number `nextAttempt` (2 for the first retry), in ms. */
+  /** The wait before try number `nextAttempt` (2 for the first retry), in ms; jittered anew at each call. */
   delayBefore(nextAttempt: number): number {
     const base = this.exponential ? this.delayMs * 2 ** (nextAttempt - 2) : this.delayMs;
     const capped = Math.min(base, this.maxDelayMs);

@@ -14,6 +14,7 @@ import type { IRetryOptions } from './retry.js';
 import { TaskCore } from './taskcore.js';
 import { PromisedRun, runOneTry, type IRunControl } from './taskrun.js';
 import { refuseTrigger, RUN_CONTROL, type TControlledOptions } from './triggeroptions.js';
+import { runRetryPolicy, withEnteredRetry } from './triggerretry.js';
 
 /** A task of any type parameters, for APIs that accept every kind of task. */
 export type AnyTask = Task<any, any, any, any, any>;
@@ -158,12 +159,16 @@ export class Task<
    * Runs the task with `input` and resolves with the task function's result. Rejects with
    * the function's error unless `catchErrors` is set (then it resolves `undefined`).
    * Buffered tasks queue the call as described under `buffered`. With `options.signal`
-   * the trigger can be aborted: it then rejects at once with an `AbortError`.
+   * the trigger can be aborted: it then rejects at once with an `AbortError`;
+   * `options.retry` replaces the task's `retry` for this trigger (`false`: one try only).
+   * Bad options reject with an `InvalidOptionError`.
    */
   trigger(input?: TInput, options?: ITriggerOptions): Promise<TResult> {
+    // The plain trigger first: it has nothing to check, and most triggers are plain.
+    if (options === undefined) return this.admit(input, undefined, undefined) as Promise<TResult>;
     const refusal = refuseTrigger(this.name, options);
     if (refusal !== undefined) return refusal;
-    return this.admit(input, options, (options as TControlledOptions | undefined)?.[RUN_CONTROL]) as Promise<TResult>;
+    return this.admit(input, withEnteredRetry(this.name, options), (options as TControlledOptions)[RUN_CONTROL]) as Promise<TResult>;
   }
 
   /**
@@ -233,10 +238,16 @@ export class Task<
 
   /** One run, not buffered: its tries, timeouts, retries, bookkeeping and events. */
   private startRun(input: unknown, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<unknown> {
-    const signal = options?.signal;
-    const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
-    if (signal === undefined && timeoutMs === undefined && control === undefined && this.retryPolicy === undefined) return runOneTry(this, input);
-    return new PromisedRun(this, input, signal, timeoutMs, control).promise();
+    // Apart from triggers with options, so that a plain trigger asks nothing about them.
+    if (options === undefined) {
+      if (control === undefined && this.timeoutMs === undefined && this.retryPolicy === undefined) return runOneTry(this, input);
+      return new PromisedRun(this, input, undefined, this.timeoutMs, this.retryPolicy, control).promise();
+    }
+    const signal = options.signal;
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const retryPolicy = runRetryPolicy(this.name, options.retry, this.retryPolicy);
+    if (signal === undefined && timeoutMs === undefined && control === undefined && retryPolicy === undefined) return runOneTry(this, input);
+    return new PromisedRun(this, input, signal, timeoutMs, retryPolicy, control).promise();
   }
 
   private async runWithHooks(input: TInput, context: ITaskContext): Promise<TResult> {

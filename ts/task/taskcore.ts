@@ -30,7 +30,11 @@ export abstract class TaskCore {
   readonly name: string | undefined;
   /** Resolve failed runs with `undefined` instead of rejecting. */
   catchErrors: boolean;
-  /** @internal */
+  /**
+   * The task's `retry` option, checked: its `attempts`, `shouldRetry` and `delayBefore` are
+   * for callers that retry runs themselves (say a durable queue that triggers with
+   * `retry: false` and schedules the next try on its own). Undefined without the option.
+   */
   readonly retryPolicy: RetryPolicy | undefined;
   /**
    * Lifecycle events of this task: `started`, `step`, `retrying`, `completed`, `failed`,

@@ -2,6 +2,7 @@ import { AbortError, describeTask, messageOf, TimeoutError } from '../errors.js'
 import { clearTimer, setTimer, type TTimer } from '../internal/clock.js';
 import { keepShapeAlive, NO_TIME } from '../internal/hotpath.js';
 import type { ITaskContext } from '../types.js';
+import type { RetryPolicy } from './retry.js';
 import type { TaskCore } from './taskcore.js';
 
 /**
@@ -36,6 +37,8 @@ const OVER = 2;
 interface IRunLimits {
   readonly signal: AbortSignal | undefined;
   readonly timeoutMs: number | undefined;
+  /** The trigger's own policy or the task's (see triggerretry.ts). */
+  readonly retryPolicy: RetryPolicy | undefined;
   onCallerAbort: (() => void) | undefined;
   /** The try's time limit, or the wait before a retry. */
   timer: TTimer | undefined;
@@ -86,10 +89,11 @@ export abstract class TaskRun implements IAbortableRun {
     protected readonly task: TaskCore,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
+    retryPolicy: RetryPolicy | undefined,
   ) {
-    this.limits = signal === undefined && timeoutMs === undefined && task?.retryPolicy === undefined
+    this.limits = signal === undefined && timeoutMs === undefined && retryPolicy === undefined
       ? undefined
-      : { signal, timeoutMs, onCallerAbort: undefined, timer: undefined };
+      : { signal, timeoutMs, retryPolicy, onCallerAbort: undefined, timer: undefined };
   }
 
   /** Whether the run began (and can be aborted): it did from the moment `start` was called. */
@@ -186,7 +190,7 @@ export abstract class TaskRun implements IAbortableRun {
   private tryFailed(error: unknown): void {
     this.current = undefined;
     this.task.recordTryFailure(error);
-    const policy = this.task.retryPolicy;
+    const policy = this.limits?.retryPolicy;
     let retry = false;
     if (policy !== undefined) {
       try {
@@ -253,8 +257,8 @@ export class PromisedRun extends TaskRun {
   private reject: ((reason: unknown) => void) | undefined = undefined;
 
   constructor(task: TaskCore, protected readonly input: unknown, signal: AbortSignal | undefined, timeoutMs: number | undefined,
-    private readonly control: IRunControl | undefined) {
-    super(task, signal, timeoutMs);
+    retryPolicy: RetryPolicy | undefined, private readonly control: IRunControl | undefined) {
+    super(task, signal, timeoutMs, retryPolicy);
   }
 
   /** Starts the run and returns the promise of its outcome. */
@@ -317,4 +321,4 @@ export function runOneTry(task: TaskCore, input: unknown): Promise<unknown> {
 }
 
 keepShapeAlive(new TryContext(0));
-keepShapeAlive(new PromisedRun(undefined as unknown as TaskCore, undefined, undefined, undefined, undefined));
+keepShapeAlive(new PromisedRun(undefined as unknown as TaskCore, undefined, undefined, undefined, undefined, undefined));

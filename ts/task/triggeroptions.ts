@@ -2,6 +2,7 @@ import { AbortError, describeTask, InvalidOptionError, messageOf } from '../erro
 import { assertFinite, assertNonNegativeFinite, describeValue } from '../internal/validate.js';
 import type { ITriggerOptions } from '../types.js';
 import type { IRunControl } from './taskrun.js';
+import { enterRetry, isEnteredRetry } from './triggerretry.js';
 
 /**
  * Where a TaskManager's control rides along a trigger's options, so that it reaches the run
@@ -23,16 +24,20 @@ export function checkTriggerOptions(owner: string, options: ITriggerOptions): vo
   }
   if (options.timeoutMs !== undefined) assertNonNegativeFinite(owner, 'timeoutMs', options.timeoutMs);
   if (options.priority !== undefined) assertFinite(owner, 'priority', options.priority);
+  // Checked by building its policy, which is dropped: where the trigger goes on, its own is built (triggerretry.ts).
+  if (options.retry !== undefined) enterRetry(owner, options.retry);
 }
 
 /** The same checks as `checkTriggerOptions` without building any message: the hot path's test. */
 function areValidTriggerOptions(options: ITriggerOptions): boolean {
   if (options === null || typeof options !== 'object') return false;
-  const { signal, timeoutMs, priority } = options;
+  const { signal, timeoutMs, priority, retry } = options;
   return (
     (signal === undefined || isAbortSignal(signal)) &&
     (timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs >= 0 && Number.isFinite(timeoutMs))) &&
-    (priority === undefined || (typeof priority === 'number' && Number.isFinite(priority)))
+    (priority === undefined || (typeof priority === 'number' && Number.isFinite(priority))) &&
+    // A retry object is checked by building its policy, which the slow path does.
+    isEnteredRetry(retry)
   );
 }
 
