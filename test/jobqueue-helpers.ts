@@ -50,3 +50,6 @@ export async function recordEvents(queue: RedisTaskQueue): Promise<IQueueEvent[]
   await queue.listenForEvents();
   return events;
 }
+
+/** test/fixtures/queue-worker.ts: a queue worker (or producer) as a process of its own. */
+export const QUEUE_WORKER = new URL('./fixtures/queue-worker.ts', import.meta.url).pathname;

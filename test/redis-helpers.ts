@@ -245,11 +245,11 @@ export interface IClusterInstance {
 }
 
 /**
- * Spawns `node --import tsx test/fixtures/cluster-instance.ts` with `--instance id`,
+ * Spawns `node --import tsx <fixture>` (test/fixtures/cluster-instance.ts unless given) with `--instance id`,
  * `--exit-with-parent` and the given arguments. Instances still running when the test
  * process exits are killed.
  */
-export function spawnInstance(instanceId: string, args: string[], readyWithinMs = 30_000): IClusterInstance {
+export function spawnInstance(instanceId: string, args: string[], readyWithinMs = 30_000, fixture = FIXTURE): IClusterInstance {
   if (!instanceHookInstalled) {
     instanceHookInstalled = true;
     process.on('exit', () => {
@@ -262,7 +262,7 @@ export function spawnInstance(instanceId: string, args: string[], readyWithinMs 
       }
     });
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, '--instance', instanceId, '--exit-with-parent', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, '--instance', instanceId, '--exit-with-parent', ...args], {
     cwd: PROJECT_ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
