@@ -132,10 +132,11 @@ async function apply(connection: QueueConnection, prefix: string, model: Model, 
     case 'finish': {
       const given = model.leases.get(`${step.worker}/${step.job}`) ?? [];
       const lease = step.stale ? given[0] ?? 'never-given' : given.at(-1) ?? 'never-given';
-      const reply = (await connection.run('finish', [step.job, lease, step.outcome, step.outcome === 'completed' ? '1' : '{"name":"Error","message":"x"}', 0, -1, step.worker, LEASE_MS, 0])) as string[];
+      const payload = step.outcome === 'completed' ? '1' : '{"name":"Error","message":"x"}';
+      const reply = (await connection.run('finish', [step.worker, LEASE_MS, 0, 1, step.job, lease, step.outcome, payload, 0, -1])) as [string[]];
       const job = model.jobs.get(step.job);
       const valid = job !== undefined && job.state === 'active' && job.lease === lease;
-      assert.equal(reply[0], valid ? 'ok' : 'lost', what);
+      assert.equal(reply[0][0], valid ? 'ok' : 'lost', what);
       if (valid) {
         if (step.outcome === 'completed') model.end(job, 'completed');
         else if (job.cancel) model.end(job, 'cancelled');

@@ -38,6 +38,7 @@ import {
   type IBenchInstance,
 } from './cluster-rig.js';
 import { bareKeyedMutex, bareLimit } from './floor.js';
+import { measureQueues, QUEUE_CONCURRENCY, QUEUE_JOBS, QUEUE_WORKERS } from './queue-rig.js';
 
 // ---------------------------------------------------------------------------------------
 // Harness
@@ -939,8 +940,49 @@ async function clusterWake(start: StartInstance): Promise<CaseResult> {
   ]);
 }
 
+// ---- durable queue (issue 15) ---------------------------------------------------------
+
+const QUEUE_ROUNDS = 4;
+
+/**
+ * Issue 15: RedisTaskQueue against BullMQ on one throwaway redis-server, 3 worker
+ * processes each (test/bench/queue-rig.ts says how each figure is taken).
+ */
+async function queueCase(): Promise<CaseResult[]> {
+  const missing = redisServerMissing();
+  if (missing !== undefined) {
+    const line = `SKIP queue (issue 15): no redis-server here; install it with \`apt-get install redis-server\` (${missing.split(';')[0]})`;
+    console.log(line);
+    skipped.push(line);
+    return [];
+  }
+  const redis = await startRedis();
+  try {
+    const { taskbuffer, bullmq } = await measureQueues(redis.url, QUEUE_ROUNDS);
+    const setup = `${QUEUE_WORKERS} worker processes x concurrency ${QUEUE_CONCURRENCY}, ${QUEUE_JOBS} no-op jobs added in bulk`;
+    const throughput = caseResult(`queue: ${setup}`, 'jobs/s', new Map([
+      ['taskbuffer RedisTaskQueue', taskbuffer.jobsPerSecond],
+      ['BullMQ', bullmq.jobsPerSecond],
+    ]), (ratio) => [
+      { label: 'BullMQ jobs/s / taskbuffer jobs/s', value: ratio('BullMQ', 'taskbuffer RedisTaskQueue'), max: 0.667, note: 'target: taskbuffer at least 1.5x BullMQ' },
+      { label: 'taskbuffer client commands per job', value: median(taskbuffer.commandsPerJob), max: 3, unit: '', note: 'add + run + record, workers and producer' },
+      { label: 'BullMQ client commands per job', value: median(bullmq.commandsPerJob), unit: '', note: 'the same count for BullMQ' },
+    ]);
+    const latency = caseResult('queue: add to start on an idle worker', 'ms', new Map([
+      ['taskbuffer RedisTaskQueue', taskbuffer.latencyMs],
+      ['BullMQ', bullmq.latencyMs],
+    ]), () => [
+      { label: 'taskbuffer p50 add-to-start', value: median(taskbuffer.latencyMs), max: 2, unit: ' ms', note: `p95 ${percentile(taskbuffer.latencyMs, 95).toFixed(2)} ms` },
+      { label: 'BullMQ p50 add-to-start', value: median(bullmq.latencyMs), unit: ' ms', note: `p95 ${percentile(bullmq.latencyMs, 95).toFixed(2)} ms` },
+    ]);
+    return [throughput, latency];
+  } finally {
+    await redis.stop();
+  }
+}
+
 const cases: Array<() => Promise<CaseResult | CaseResult[]>> = [
-  sequentialCase, burstCase, eventsCase, globalCapCase, perKeyMutexCase, queuedHeapCase, priorityCase, clusterCase,
+  sequentialCase, burstCase, eventsCase, globalCapCase, perKeyMutexCase, queuedHeapCase, priorityCase, clusterCase, queueCase,
 ];
 
 /**

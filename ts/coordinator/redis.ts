@@ -10,8 +10,8 @@ export type { IClusterTaskEvent } from './redisevents.js';
 export { ClusterUnreachableError, CoordinatorStoppedError, MissingDependencyError } from './errors.js';
 export { RedisTaskQueue } from '../jobqueue/redistaskqueue.js';
 export type { IAddedJob, IQueueCounts } from '../jobqueue/redistaskqueue.js';
-export type { IRedisTaskQueueOptions, IAddJobOptions, IBulkJob, IJobRetryOptions, IQueueStopOptions, IListJobsOptions } from '../jobqueue/queueoptions.js';
-export type { IJob, TJobState } from '../jobqueue/jobrecord.js';
+export type { IRedisTaskQueueOptions, IAddJobOptions, IBulkJob, IQueueStopOptions, IListJobsOptions } from '../jobqueue/queueoptions.js';
+export type { IJob, IJobRetryOptions, TJobState } from '../jobqueue/jobrecord.js';
 export type {
   IQueueEvent,
   TQueueEventType,

@@ -1,6 +1,9 @@
 import type { ITaskStep } from '../types.js';
 import type { IJobError } from './queueerrors.js';
-import type { IJobRetryOptions } from './queueoptions.js';
+import type { IRetryOptions } from '../task/retry.js';
+
+/** A job's retry policy: the Task's `retry` option without `retryIf` (a function cannot be stored). */
+export type IJobRetryOptions = Omit<IRetryOptions, 'retryIf'>;
 
 /** Where a job is in its life. `completed`, `failed` and `cancelled` are final. */
 export type TJobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';

@@ -165,50 +165,57 @@ flush()
 return out`),
 
   /**
-   * Records the outcome of a run and, in the same call, claims the worker's next jobs.
-   * ARGV: prefix, id, lease, outcome (`completed`, `failed`, `retry`, `release`), payload
-   * (result or error JSON), retryDelayMs, keepMs, instanceId, leaseMs, count, task names.
-   * Returns { 'ok' or the state that made the outcome stale ('lost'), ms until next due, ...claimed }.
+   * Records the outcomes of runs and, in the same call, claims the worker's next jobs.
+   * ARGV: prefix, instanceId, leaseMs, count to claim, n, then per outcome: id, lease,
+   * outcome (`completed`, `failed`, `retry`, `release`), payload (result or error JSON),
+   * retryDelayMs, keepMs; then the worker's task names. Returns { per outcome 'ok' or
+   * 'lost' (the lease was not this worker's any more: nothing changed), ms until the
+   * next delayed job is due or -1, ...claimed jobs }.
    */
-  finish: script(`local id, lease, outcome, payload = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local keepMs, inst = tonumber(ARGV[7]), ARGV[8]
-local jk = key('job', id)
-local f = redis.call('HMGET', jk, 'state', 'lease', 'taskName', 'failures', 'cancel', 'priority')
-local status = 'ok'
-if f[1] ~= 'active' or f[2] ~= lease then
-  status = 'lost'
-else
-  local task = f[3]
-  redis.call('ZREM', key('active'), id)
-  if outcome == 'completed' then
-    redis.call('HSET', jk, 'progress', 100)
-    finish(id, jk, 'completed', 'result', payload, keepMs, { taskName = task, instanceId = inst })
-  elseif f[5] then
-    finish(id, jk, 'cancelled', 'error', f[5], keepMs, { taskName = task, instanceId = inst, error = cjson.decode(f[5]) })
-  elseif outcome == 'release' then
-    redis.call('HDEL', jk, 'lease')
-    enqueue(id, jk, task, tonumber(f[6]))
+  finish: script(`local inst = ARGV[2]
+local statuses = {}
+local n = tonumber(ARGV[5])
+for j = 0, n - 1 do
+  local at = 6 + j * 6
+  local id, lease, outcome, payload, keepMs = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], tonumber(ARGV[at + 5])
+  local jk = key('job', id)
+  local f = redis.call('HMGET', jk, 'state', 'lease', 'taskName', 'failures', 'cancel', 'priority')
+  if f[1] ~= 'active' or f[2] ~= lease then
+    statuses[j + 1] = 'lost'
   else
-    local failures = redis.call('HINCRBY', jk, 'failures', 1)
-    redis.call('HSET', jk, 'error', payload)
-    if outcome == 'retry' then
-      local delay = tonumber(ARGV[6])
+    statuses[j + 1] = 'ok'
+    local task = f[3]
+    redis.call('ZREM', key('active'), id)
+    if outcome == 'completed' then
+      redis.call('HSET', jk, 'progress', 100)
+      finish(id, jk, 'completed', 'result', payload, keepMs, { taskName = task, instanceId = inst })
+    elseif f[5] then
+      finish(id, jk, 'cancelled', 'error', f[5], keepMs, { taskName = task, instanceId = inst, error = cjson.decode(f[5]) })
+    elseif outcome == 'release' then
       redis.call('HDEL', jk, 'lease')
-      if delay > 0 then
-        redis.call('HSET', jk, 'state', 'delayed')
-        redis.call('ZADD', key('delayed'), NOW + delay, id)
-        WAKE['*'] = true
-      else
-        enqueue(id, jk, task, tonumber(f[6]))
-      end
-      emit({ type = 'retrying', jobId = id, taskName = task, instanceId = inst, attempt = failures + 1, delayMs = delay, error = cjson.decode(payload) })
+      enqueue(id, jk, task, tonumber(f[6]))
     else
-      finish(id, jk, 'failed', 'error', payload, keepMs, { taskName = task, instanceId = inst, error = cjson.decode(payload) })
+      local failures = redis.call('HINCRBY', jk, 'failures', 1)
+      redis.call('HSET', jk, 'error', payload)
+      if outcome == 'retry' then
+        local delay = tonumber(ARGV[at + 4])
+        redis.call('HDEL', jk, 'lease')
+        if delay > 0 then
+          redis.call('HSET', jk, 'state', 'delayed')
+          redis.call('ZADD', key('delayed'), NOW + delay, id)
+          WAKE['*'] = true
+        else
+          enqueue(id, jk, task, tonumber(f[6]))
+        end
+        emit({ type = 'retrying', jobId = id, taskName = task, instanceId = inst, attempt = failures + 1, delayMs = delay, error = cjson.decode(payload) })
+      else
+        finish(id, jk, 'failed', 'error', payload, keepMs, { taskName = task, instanceId = inst, error = cjson.decode(payload) })
+      end
     end
   end
 end
-local out = { status, 0 }
-claim(inst, tonumber(ARGV[9]), tonumber(ARGV[10]), 11, out)
+local out = { statuses, 0 }
+claim(inst, tonumber(ARGV[3]), tonumber(ARGV[4]), 6 + n * 6, out)
 out[2] = nextDue()
 flush()
 return out`),

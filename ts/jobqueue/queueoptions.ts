@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { InvalidOptionError, type TaskbufferError } from '../errors.js';
-import { RetryPolicy, type IRetryOptions } from '../task/retry.js';
+import { RetryPolicy } from '../task/retry.js';
 import {
   assertBoolean,
   assertNonEmptyString,
@@ -10,7 +10,7 @@ import {
 } from '../internal/validate.js';
 import { Redis } from '../coordinator/ioredis.js';
 import type { IRedisTarget } from '../coordinator/redisoptions.js';
-import { JOB_STATES, type TJobState } from './jobrecord.js';
+import { JOB_STATES, type IJobRetryOptions, type TJobState } from './jobrecord.js';
 
 /** Options of `new RedisTaskQueue(...)`. Give every instance of one queue the same ones. */
 export interface IRedisTaskQueueOptions {
@@ -71,9 +71,6 @@ export interface IRedisTaskQueueOptions {
    */
   onError?: (error: TaskbufferError) => void;
 }
-
-/** A job's retry policy: the Task's `retry` option without `retryIf` (a function cannot be stored). */
-export type IJobRetryOptions = Omit<IRetryOptions, 'retryIf'>;
 
 /** Options of `queue.add(taskName, input, options)`. */
 export interface IAddJobOptions {

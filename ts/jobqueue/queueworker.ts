@@ -6,7 +6,8 @@ import type { ITriggerOptions } from '../types.js';
 import { toJson } from './jsonsafe.js';
 import type { QueueConnection } from './queueconnection.js';
 import { JobCancelledError, LeaseLostError, QueueStoppedError, toJobError } from './queueerrors.js';
-import type { IJobRetryOptions, IQueueSettings } from './queueoptions.js';
+import type { IJobRetryOptions } from './jobrecord.js';
+import type { IQueueSettings } from './queueoptions.js';
 
 type TAnyTask = NonNullable<ReturnType<TaskManager['getTaskByName']>>;
 type TOutcome = 'completed' | 'failed' | 'retry' | 'release';
@@ -22,6 +23,14 @@ interface IHeldJob {
   controller: AbortController;
   /** Why the worker aborted the run, if it did: decides what its outcome means. */
   endedBy: TEnded;
+}
+
+/** A run's outcome, waiting to be recorded. */
+interface IOutcome {
+  job: IHeldJob;
+  outcome: TOutcome;
+  payload: string;
+  retryDelayMs: number;
 }
 
 const FIELDS_PER_JOB = 8;
@@ -46,6 +55,10 @@ export class QueueWorker {
   private dueAt = Number.POSITIVE_INFINITY;
   private readonly stepSubscriptions = new Map<string, Subscription>();
   private onIdle: (() => void) | undefined;
+  /** Outcomes waiting for the end of this turn of the event loop, to go in one call. */
+  private unsent: IOutcome[] = [];
+  /** Outcomes not yet confirmed by Redis (unsent or on their way). */
+  private recording = 0;
 
   constructor(
     private readonly connection: QueueConnection,
@@ -173,27 +186,46 @@ export class QueueWorker {
     this.record(job, 'retry', payload, Math.round(policy!.delayBefore(job.attempt + 1)));
   }
 
-  /** Records the run's outcome and claims the next jobs in the same call. */
+  /**
+   * Records a run's outcome. Outcomes of one turn of the event loop go together in one
+   * call, which also claims the jobs for the slots they free: under load that is one
+   * round trip for a whole batch of jobs.
+   */
   private record(job: IHeldJob, outcome: TOutcome, payload: string, retryDelayMs: number): void {
-    const { instanceId, leaseMs, keepCompletedMs, keepFailedMs } = this.settings;
-    const keepMs = outcome === 'completed' ? keepCompletedMs : keepFailedMs;
     this.held.delete(job.id);
+    this.unsent.push({ job, outcome, payload, retryDelayMs });
+    this.recording++;
+    if (this.unsent.length === 1) setImmediate(() => this.sendOutcomes());
+  }
+
+  private sendOutcomes(): void {
+    const batch = this.unsent;
+    this.unsent = [];
+    const { instanceId, leaseMs, keepCompletedMs, keepFailedMs } = this.settings;
     const count = Math.max(this.free, 0);
     this.reserved += count;
-    this.connection
-      .run('finish', [job.id, job.lease, outcome, payload, retryDelayMs, keepMs === Number.POSITIVE_INFINITY ? -1 : keepMs, instanceId, leaseMs, count, ...(count > 0 ? this.taskNames() : [])])
-      .then(
-        (reply) => {
-          const status = (reply as string[])[0];
-          if (status !== 'ok' && job.endedBy !== 'lost') this.reportLost(job, `its outcome (${outcome}) came after the lease was lost and was discarded; the job's state is decided elsewhere`);
-          this.claimed(reply as string[], 1, count);
-        },
-        (error: unknown) => {
-          this.reserved -= count;
-          this.connection.report(error, `could not record the outcome of job ${JSON.stringify(job.id)} (its lease runs out and it runs again)`);
-          this.checkIdle();
-        },
-      );
+    const args: Array<string | number> = [instanceId, leaseMs, count, batch.length];
+    for (const { job, outcome, payload, retryDelayMs } of batch) {
+      const keepMs = outcome === 'completed' ? keepCompletedMs : keepFailedMs;
+      args.push(job.id, job.lease, outcome, payload, retryDelayMs, keepMs === Number.POSITIVE_INFINITY ? -1 : keepMs);
+    }
+    if (count > 0) args.push(...this.taskNames());
+    this.connection.run('finish', args).then(
+      (reply) => {
+        this.recording -= batch.length;
+        const statuses = (reply as [string[]])[0];
+        batch.forEach(({ job, outcome }, i) => {
+          if (statuses[i] !== 'ok' && job.endedBy !== 'lost') this.reportLost(job, `its outcome (${outcome}) came after the lease was lost and was discarded; the job's state is decided elsewhere`);
+        });
+        this.claimed(reply as string[], 1, count);
+      },
+      (error: unknown) => {
+        this.recording -= batch.length;
+        this.reserved -= count;
+        this.connection.report(error, `could not record the outcome of ${batch.length} job(s) (their leases run out and they run again)`);
+        this.checkIdle();
+      },
+    );
   }
 
   private async renew(): Promise<void> {
@@ -278,7 +310,7 @@ export class QueueWorker {
   }
 
   private idleWithin(timeoutMs: number): Promise<void> {
-    if (this.held.size === 0 && this.reserved === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       function done(): void {
@@ -289,8 +321,12 @@ export class QueueWorker {
     });
   }
 
+  private isIdle(): boolean {
+    return this.held.size === 0 && this.reserved === 0 && this.recording === 0;
+  }
+
   private checkIdle(): void {
-    if (this.held.size === 0 && this.reserved === 0 && this.onIdle !== undefined) {
+    if (this.isIdle() && this.onIdle !== undefined) {
       const onIdle = this.onIdle;
       this.onIdle = undefined;
       onIdle();
