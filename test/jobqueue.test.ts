@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
 import {
   InvalidJobDataError,
@@ -18,7 +19,7 @@ import {
 } from '../ts/coordinator/redis.js';
 import { queueFor, recordEvents, uniqueQueueName, workerFor } from './jobqueue-helpers.js';
 import { rejectionOf, waitFor, within } from './manager-helpers.js';
-import { failIfProcessLingers, startRedis, type IRedisServer } from './redis-helpers.js';
+import { failIfProcessLingers, freePort, startRedis, type IRedisServer } from './redis-helpers.js';
 import { deferred, sleep } from './rule-helpers.js';
 
 let redis: IRedisServer;
@@ -537,5 +538,38 @@ describe('cancel, pause, stop and lost leases', () => {
     await queue.stop();
     assert.equal(((await waiting) as { code?: string }).code, 'QUEUE_STOPPED');
     await assert.rejects(queue.getJob(id), { code: 'QUEUE_STOPPED' });
+  });
+});
+
+describe('when Redis is away', () => {
+  test('stop() ends within seconds although Redis is gone', async (t) => {
+    const gone = await startRedis();
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, gone.url, name, [double()]);
+    await gone.stop();
+    const started = Date.now();
+    await within(queue.stop({ timeoutMs: 100 }), 'stop without Redis', 6_000);
+    assert.ok(Date.now() - started < 5_000);
+  });
+
+  test("waitForResult's timeoutMs counts while Redis cannot be reached", async (t) => {
+    const closedPort = await freePort();
+    const queue = queueFor(t, redis.url.replace(/:\d+$/, `:${closedPort}`), uniqueQueueName());
+    const error = await rejectionOf(within(queue.waitForResult('any', { timeoutMs: 100 }), 'the time limit', 3_000));
+    assert.ok(error instanceof ResultTimeoutError, String(error));
+  });
+
+  test('a job whose wake-up was lost is still taken within one sweep interval', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()], { leaseMs: 300 });
+    const admin = new Redis(redis.url);
+    t.after(() => admin.disconnect());
+    // Paused by hand and resumed by hand: the worker hears of the job once, while paused, and never again.
+    await admin.set(`taskbuffer:queue:${name}:paused`, '1');
+    const { id } = await queue.add('double', 5);
+    await sleep(150);
+    assert.equal((await queue.getJob(id))?.state, 'waiting');
+    await admin.del(`taskbuffer:queue:${name}:paused`);
+    assert.equal(await within(queue.waitForResult(id), 'the sweep to take it', 1_000), 10);
   });
 });

@@ -28,9 +28,7 @@ export class JobWatch {
   }
 
   /** Resolves with the job's result or rejects with its error, also when it finished before the call. */
-  async waitForResult(id: string, timeoutMs: number | undefined): Promise<unknown> {
-    // Listen first, then read: a job that finishes in between is caught by one or the other.
-    await this.listen();
+  waitForResult(id: string, timeoutMs: number | undefined): Promise<unknown> {
     return new Promise((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waiter: IWaiter = {
@@ -45,8 +43,10 @@ export class JobWatch {
       let set = this.waiters.get(id);
       if (set === undefined) this.waiters.set(id, (set = new Set()));
       set.add(waiter);
+      // The time limit counts from the call, also while Redis is unreachable.
       if (timeoutMs !== undefined) timer = setTimeout(() => waiter.reject(new ResultTimeoutError(id, timeoutMs)), timeoutMs);
-      this.check(id, waiter, true);
+      // Listen first, then read: a job that finishes in between is caught by one or the other.
+      this.listen().then(() => this.check(id, waiter, true), (error: unknown) => waiter.reject(error));
     });
   }
 

@@ -1,5 +1,6 @@
 import { CoordinatorError, TaskbufferError } from '../errors.js';
 import { Redis } from '../coordinator/ioredis.js';
+import { withTimeout } from '../coordinator/redisconnection.js';
 import type { IRedisTarget } from '../coordinator/redisoptions.js';
 import { QUEUE_SCRIPTS, type TQueueScript } from './queue.lua.js';
 import { QueueStoppedError } from './queueerrors.js';
@@ -20,7 +21,7 @@ export class QueueConnection {
   private subscribed: Promise<unknown> = Promise.resolve();
   private closed = false;
   private outageReported = false;
-  /** Runs after the command client (re)connects: a restarted Redis may have been waiting. */
+  /** Runs after either client (re)connects: wake-ups sent meanwhile were lost. */
   onReady: () => void = () => {};
 
   constructor(
@@ -79,7 +80,7 @@ export class QueueConnection {
     this.client = this.subscriber = undefined;
     subscriber?.disconnect();
     if (client !== undefined && this.target.givenClient === undefined) {
-      if (client.status === 'ready') await client.quit().catch(() => undefined);
+      if (client.status === 'ready') await withTimeout(client.quit(), 1_000, 'closing the connection').catch(() => undefined);
       client.disconnect();
     }
   }
@@ -94,7 +95,7 @@ export class QueueConnection {
         client.defineCommand(`taskbufferQueue_${name}`, { numberOfKeys: 0, lua });
       }
     }
-    this.watch(client, true);
+    this.watch(client);
     return client;
   }
 
@@ -102,16 +103,17 @@ export class QueueConnection {
     if (this.subscriber !== undefined) return this.subscriber;
     const subscriber = (this.subscriber = this.target.givenClient?.duplicate(CLIENT_OPTIONS) ?? newClient(this.target.url!));
     subscriber.on('message', (channel: string, message: string) => this.handlers.get(channel)?.(message));
-    this.watch(subscriber, false);
+    this.watch(subscriber);
     return subscriber;
   }
 
-  private watch(client: Redis, isCommandClient: boolean): void {
+  private watch(client: Redis): void {
     // A given client already has its owner's listeners; ours only report and recover.
     client.on('error', (error: Error) => this.report(error, 'Redis connection failed (reconnecting)'));
     client.on('ready', () => {
       this.outageReported = false;
-      if (isCommandClient) this.onReady();
+      // Either one back (perhaps to a restarted Redis): wake-ups may have been missed meanwhile.
+      this.onReady();
     });
   }
 }

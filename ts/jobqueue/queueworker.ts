@@ -1,6 +1,7 @@
 import type { Subscription } from 'rxjs';
 import { messageOf } from '../errors.js';
 import { RetryPolicy } from '../task/retry.js';
+import { withTimeout } from '../coordinator/redisconnection.js';
 import type { TaskManager } from '../manager/taskmanager.js';
 import type { ITriggerOptions } from '../types.js';
 import { toJson } from './jsonsafe.js';
@@ -34,6 +35,7 @@ interface IOutcome {
 }
 
 const FIELDS_PER_JOB = 8;
+const LEAVE_TIMEOUT_MS = 2_000;
 
 /**
  * Takes jobs of the tasks a TaskManager has and runs them through it, one lease per job.
@@ -75,7 +77,7 @@ export class QueueWorker {
     this.connection.onReady = () => this.claim();
     const { leaseMs } = this.settings;
     this.renewTimer = setInterval(() => this.renew(), Math.floor(leaseMs / 3));
-    this.sweepTimer = setInterval(() => this.sweep(), Math.floor(leaseMs / 3));
+    this.sweepTimer = setInterval(() => void this.sweep().then(() => this.claimIfIdle()), Math.floor(leaseMs / 3));
     await this.renew();
     await this.sweep();
     this.claim();
@@ -96,7 +98,9 @@ export class QueueWorker {
     clearInterval(this.renewTimer);
     for (const subscription of this.stepSubscriptions.values()) subscription.unsubscribe();
     this.stepSubscriptions.clear();
-    await this.connection.run('leave', [this.settings.instanceId]).catch((error: unknown) => this.connection.report(error, 'could not remove the worker'));
+    // Bounded: with Redis unreachable, stop() still ends (the presence then expires by itself).
+    await withTimeout(this.connection.run('leave', [this.settings.instanceId]), LEAVE_TIMEOUT_MS, 'RedisTaskQueue.stop: leaving the queue')
+      .catch((error: unknown) => this.connection.report(error, 'could not remove the worker'));
   }
 
   /** The names of the tasks this worker can run: whatever the manager has right now. */
@@ -106,6 +110,11 @@ export class QueueWorker {
 
   private get free(): number {
     return this.stopping ? 0 : this.settings.concurrency - this.held.size - this.reserved;
+  }
+
+  /** The sweep's safety net: a wake-up lost (a failed claim, a dropped message) costs at most one sweep interval. */
+  private claimIfIdle(): void {
+    if (this.reserved === 0 && !this.stopping) this.claim();
   }
 
   private woken(task: string): void {
