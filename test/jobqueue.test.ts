@@ -5,13 +5,15 @@
  * scripts against a model in test/jobqueue.model.test.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { Redis } from 'ioredis';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
 import {
   InvalidJobDataError,
   JobCancelledError,
   JobFailedError,
   LeaseLostError,
+  QueueStoppedError,
   RedisTaskQueue,
   ResultTimeoutError,
   UnknownJobError,
@@ -537,5 +539,63 @@ describe('cancel, pause, stop and lost leases', () => {
     await queue.stop();
     assert.equal(((await waiting) as { code?: string }).code, 'QUEUE_STOPPED');
     await assert.rejects(queue.getJob(id), { code: 'QUEUE_STOPPED' });
+  });
+});
+
+/** The parts of a queue's worker that the race tests below drive by hand. */
+interface IWorkerInternals {
+  renewTimer: NodeJS.Timeout | undefined;
+  sweepTimer: NodeJS.Timeout | undefined;
+  claim(): void;
+  renew(): Promise<void>;
+}
+
+function workerOf(queue: RedisTaskQueue): IWorkerInternals {
+  return (queue as unknown as { worker: IWorkerInternals }).worker;
+}
+
+/** A plain client on the test's redis-server, to change keys behind the queue's back. */
+function adminFor(t: TestContext): Redis {
+  const admin = new Redis(redis.url);
+  t.after(() => admin.disconnect());
+  return admin;
+}
+
+/**
+ * A job of `taskName` added while the queue is paused; `unpause()` then resumes the queue
+ * without waking any worker, so that a test can claim it by hand.
+ */
+async function addPaused(t: TestContext, name: string, taskName: string): Promise<{ producer: RedisTaskQueue; id: string; unpause(): Promise<unknown> }> {
+  const producer = queueFor(t, redis.url, name);
+  await producer.pause();
+  const { id } = await producer.add(taskName, 21);
+  const admin = adminFor(t);
+  return { producer, id, unpause: () => admin.del(`taskbuffer:queue:${name}:paused`) };
+}
+
+/** A task that runs until its signal fires (it counts its runs). */
+function waitsForSignal(name: string, runs: { count: number }): Task<any, any, any> {
+  return new Task({
+    name,
+    taskFunction: (_input: void, _setup: undefined, { signal }) => new Promise((_resolve, reject) => {
+      runs.count++;
+      signal.addEventListener('abort', () => reject(signal.reason));
+    }),
+  });
+}
+
+describe('races between the scripts and a worker', () => {
+  test('a job whose earlier record expired can be added again and is not deleted by a later trim', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()], { keepCompletedMs: 100 });
+    await within(queue.waitForResult((await queue.add('double', 1, { jobId: 'reused' })).id), 'the first run');
+    await sleep(200);
+    // No worker runs "shout": the new job of the old id waits.
+    assert.equal((await queue.add('shout', 'hi', { jobId: 'reused' })).created, true);
+    await within(queue.waitForResult((await queue.add('double', 2)).id), 'a run that trims old completed jobs');
+    assert.equal((await queue.getJob('reused'))?.state, 'waiting');
+    const counts = await queue.getCounts();
+    assert.equal(counts.waiting, 1);
+    assert.equal(counts.completed, 1, 'the expired record is not counted');
   });
 });

@@ -132,6 +132,11 @@ for j = 1, tonumber(ARGV[3]) do
   if redis.call('EXISTS', jk) == 1 then
     out[j] = 0
   else
+    -- An id whose earlier record expired may still be listed in its final state's set until a
+    -- trim: left there, that trim would delete this new job's hash, and counts would be off.
+    redis.call('ZREM', key('completed'), id)
+    redis.call('ZREM', key('failed'), id)
+    redis.call('ZREM', key('cancelled'), id)
     redis.call('HSET', jk, 'id', id, 'taskName', task, 'priority', ARGV[i + 3], 'createdAt', NOW,
       'failures', 0, 'stalls', 0, 'starts', 0, 'progress', 0)
     if ARGV[i + 2] ~= '' then redis.call('HSET', jk, 'input', ARGV[i + 2]) end
