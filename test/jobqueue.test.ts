@@ -598,4 +598,26 @@ describe('races between the scripts and a worker', () => {
     assert.equal(counts.waiting, 1);
     assert.equal(counts.completed, 1, 'the expired record is not counted');
   });
+
+  test('waitForResult settles when the job record is removed as soon as the job ends (keep times of 0)', async (t) => {
+    const name = uniqueQueueName();
+    const gate = deferred<void>();
+    const gated = new Task({ name: 'gated', taskFunction: async (fail: boolean) => {
+      await gate.promise;
+      if (fail) throw Object.assign(new Error('it broke'), { code: 'E_BROKE' });
+      return 'done';
+    } });
+    const { queue } = await workerFor(t, redis.url, name, [gated], { keepCompletedMs: 0, keepFailedMs: 0, concurrency: 2 });
+    const events = await recordEvents(queue);
+    const ok = await queue.add('gated', false);
+    const bad = await queue.add('gated', true);
+    await waitFor(() => events.filter((event) => event.type === 'started').length === 2, 'both runs');
+    const results = [rejectionOf(queue.waitForResult(ok.id)), rejectionOf(queue.waitForResult(bad.id))];
+    await sleep(20);
+    gate.resolve();
+    const [lostResult, failure] = await within(Promise.all(results), 'both waits settle');
+    assert.ok(lostResult instanceof UnknownJobError, String(lostResult));
+    assert.ok(failure instanceof JobFailedError, String(failure));
+    assert.deepEqual((failure as JobFailedError).jobError, { name: 'Error', message: 'it broke', code: 'E_BROKE' });
+  });
 });
