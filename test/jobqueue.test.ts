@@ -620,4 +620,94 @@ describe('races between the scripts and a worker', () => {
     assert.ok(failure instanceof JobFailedError, String(failure));
     assert.deepEqual((failure as JobFailedError).jobError, { name: 'Error', message: 'it broke', code: 'E_BROKE' });
   });
+
+  test('a worker that takes back a job it lost, while the old run still goes on, keeps renewing the new run', async (t) => {
+    const name = uniqueQueueName();
+    const releases = [deferred<void>(), deferred<void>(), deferred<void>()];
+    let runs = 0;
+    // Ignores its signal, as a blocked or careless task would.
+    const job = new Task({ name: 'job', taskFunction: async () => {
+      const run = ++runs;
+      await releases[run - 1]!.promise;
+      return run;
+    } });
+    const { queue } = await workerFor(t, redis.url, name, [job], { leaseMs: 300, concurrency: 2 });
+    const worker = workerOf(queue);
+    clearInterval(worker.renewTimer);
+    const events = await recordEvents(queue);
+    const { id } = await queue.add('job');
+    await waitFor(() => runs === 2, 'a second run on the same worker once the first lease ran out');
+    worker.renewTimer = setInterval(() => void worker.renew(), 100);
+    releases[0]!.resolve();
+    await sleep(700);
+    releases[1]!.resolve();
+    releases[2]!.resolve();
+    assert.equal(await within(queue.waitForResult(id), 'the second run'), 2);
+    assert.equal(runs, 2, 'the second run kept its lease');
+    assert.equal(events.filter((event) => event.type === 'stalled').length, 1);
+    assert.ok(queue.reported.some((error) => error instanceof LeaseLostError), 'the first run was reported as lost');
+  });
+
+  test('jobs a claim brings back after stop() began go back to waiting without running', async (t) => {
+    const name = uniqueQueueName();
+    const runs = { count: 0 };
+    const { id, producer, unpause } = await addPaused(t, name, 'job');
+    const { queue } = await workerFor(t, redis.url, name, [waitsForSignal('job', runs)]);
+    await unpause();
+    workerOf(queue).claim();
+    await within(queue.stop({ drain: false, timeoutMs: 50 }), 'stop');
+    assert.equal(runs.count, 0);
+    const job = await producer.getJob(id);
+    assert.equal(job?.state, 'waiting');
+    assert.equal(job?.attempt, 1);
+    assert.equal(job?.stalls, 0);
+  });
+
+  test('a job claimed just before its task left the manager goes back to waiting for a worker that has it', async (t) => {
+    const name = uniqueQueueName();
+    const { id, producer, unpause } = await addPaused(t, name, 'double');
+    const task = double();
+    const { queue, manager } = await workerFor(t, redis.url, name, [task]);
+    await unpause();
+    workerOf(queue).claim();
+    manager.removeTask(task);
+    await sleep(100);
+    const job = await producer.getJob(id);
+    assert.equal(job?.state, 'waiting');
+    assert.equal(job?.attempt, 1);
+    await workerFor(t, redis.url, name, [double()]);
+    assert.equal(await within(producer.waitForResult(id), 'the run elsewhere'), 42);
+  });
+
+  test('stop does not wait out its timeout for a claim that failed', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()]);
+    // A key of the wrong type makes every claim of "double" fail.
+    await adminFor(t).set(`taskbuffer:queue:${name}:wait:double`, 'not a sorted set');
+    workerOf(queue).claim();
+    const began = Date.now();
+    await within(queue.stop({ timeoutMs: 3_000 }), 'stop');
+    assert.ok(Date.now() - began < 1_000, `stop took ${Date.now() - began} ms`);
+  });
+
+  test('stop() while work() subscribes leaves no timer behind and work() rejects with QueueStoppedError', async (t) => {
+    const name = uniqueQueueName();
+    const manager = new TaskManager();
+    manager.addTask(double());
+    await manager.start();
+    t.after(() => manager.stop());
+    const queue = queueFor(t, redis.url, name, { leaseMs: 300 });
+    const working = queue.work(manager).then(() => undefined, (error: unknown) => error);
+    await queue.stop();
+    const worker = workerOf(queue);
+    // Should a timer have been left behind, it must not keep the test process alive.
+    t.after(() => {
+      clearInterval(worker.renewTimer);
+      clearInterval(worker.sweepTimer);
+    });
+    assert.ok((await working) instanceof QueueStoppedError);
+    await sleep(400);
+    assert.deepEqual(queue.reported.map((error) => error.message), []);
+    assert.equal(await adminFor(t).zscore(`taskbuffer:queue:${name}:workers`, queue.instanceId), null);
+  });
 });

@@ -60,7 +60,10 @@ export class QueueConnection {
     if (this.handlers.has(channel) || this.closed) return this.subscribed;
     this.handlers.set(channel, handler);
     const subscriber = this.openSubscriber();
-    this.subscribed = this.subscribed.then(() => subscriber.subscribe(channel)).catch((error: unknown) => this.report(error, `could not subscribe to ${channel}`));
+    this.subscribed = this.subscribed.then(() => subscriber.subscribe(channel)).catch((error: unknown) => {
+      // close() during the subscription ends it: nothing went wrong.
+      if (!this.closed) this.report(error, `could not subscribe to ${channel}`);
+    });
     return this.subscribed;
   }
 
