@@ -710,4 +710,16 @@ describe('races between the scripts and a worker', () => {
     assert.deepEqual(queue.reported.map((error) => error.message), []);
     assert.equal(await adminFor(t).zscore(`taskbuffer:queue:${name}:workers`, queue.instanceId), null);
   });
+
+  test('an error whose message has a lone surrogate is recorded (Lua cjson refuses those)', async (t) => {
+    const name = uniqueQueueName();
+    const broken = new Task({ name: 'broken', taskFunction: async () => { throw new Error(`cut in half: ${'😀'.slice(0, 1)}`); } });
+    const { queue } = await workerFor(t, redis.url, name, [broken], { leaseMs: 300, maxStalls: 0 });
+    const { id } = await queue.add('broken');
+    const error = await rejectionOf(within(queue.waitForResult(id), 'the failure'));
+    assert.ok(error instanceof JobFailedError);
+    assert.deepEqual((error as JobFailedError).jobError, { name: 'Error', message: 'cut in half: \ufffd' });
+    const waiting = await queue.add('broken', undefined, { delayMs: 60_000 });
+    assert.equal(await queue.cancel(waiting.id, `reason ${'😀'.slice(1)}`), 'cancelled');
+  });
 });

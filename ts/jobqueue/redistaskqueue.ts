@@ -8,7 +8,7 @@ import { JOB_STATES, pairsToObject, parseJob, type IJob, type TJobState } from '
 import { JobWatch } from './jobwatch.js';
 import { toJson } from './jsonsafe.js';
 import { QueueConnection } from './queueconnection.js';
-import { QueueStoppedError, UnknownJobError } from './queueerrors.js';
+import { QueueStoppedError, UnknownJobError, wellFormed } from './queueerrors.js';
 import type { IQueueEvent } from './queueevents.js';
 import {
   assertOptionsObject,
@@ -147,7 +147,7 @@ export class RedisTaskQueue {
   async cancel(id: string, reason = 'cancelled by queue.cancel()'): Promise<TJobState> {
     this.assertOpen('cancel');
     assertNonEmptyString('RedisTaskQueue.cancel', 'id', id);
-    const error = JSON.stringify({ name: 'JobCancelledError', code: 'JOB_CANCELLED', message: String(reason) });
+    const error = JSON.stringify({ name: 'JobCancelledError', code: 'JOB_CANCELLED', message: wellFormed(String(reason)) });
     const keepMs = this.settings.keepFailedMs;
     const state = (await this.connection.run('cancel', [id, error, this.instanceId, keepMs === Number.POSITIVE_INFINITY ? -1 : keepMs])) as string;
     if (state === 'missing') throw new UnknownJobError(id, 'cancel');
