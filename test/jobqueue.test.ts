@@ -711,6 +711,36 @@ describe('races between the scripts and a worker', () => {
     assert.equal(await adminFor(t).zscore(`taskbuffer:queue:${name}:workers`, queue.instanceId), null);
   });
 
+  test('waitForResult settles for a job that ended while its subscriber was reconnecting', async (t) => {
+    const name = uniqueQueueName();
+    const gate = deferred<void>();
+    const gated = new Task({ name: 'gated', taskFunction: async () => {
+      await gate.promise;
+      return 'done';
+    } });
+    const { queue } = await workerFor(t, redis.url, name, [gated]);
+    const events = await recordEvents(queue);
+    const producer = queueFor(t, redis.url, name);
+    const { id } = await producer.add('gated');
+    await waitFor(() => events.some((event) => event.type === 'started'), 'the run');
+    const result = producer.waitForResult(id);
+    await producer.listenForEvents();
+    await sleep(20);
+    // Every subscriber connection drops; ioredis reconnects them after a moment.
+    await adminFor(t).client('KILL', 'TYPE', 'pubsub');
+    gate.resolve();
+    assert.equal(await within(result, 'the result, after the subscriber came back', 3_000), 'done');
+  });
+
+  test('an idle worker takes a job added while its subscriber was reconnecting', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()], { leaseMs: 60_000 });
+    const producer = queueFor(t, redis.url, name);
+    await adminFor(t).client('KILL', 'TYPE', 'pubsub');
+    const { id } = await producer.add('double', 5);
+    assert.equal(await within(queue.waitForResult(id), 'the job, long before a sweep', 3_000), 10);
+  });
+
   test('an error whose message has a lone surrogate is recorded (Lua cjson refuses those)', async (t) => {
     const name = uniqueQueueName();
     const broken = new Task({ name: 'broken', taskFunction: async () => { throw new Error(`cut in half: ${'😀'.slice(0, 1)}`); } });

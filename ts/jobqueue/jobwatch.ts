@@ -20,7 +20,12 @@ export class JobWatch {
   constructor(
     private readonly connection: QueueConnection,
     private readonly subject: Subject<IQueueEvent>,
-  ) {}
+  ) {
+    // A job may have ended while the subscriber was away (its event is lost): look again.
+    connection.onResubscribed.add(() => {
+      for (const [id, set] of this.waiters) for (const waiter of set) this.check(id, waiter, undefined);
+    });
+  }
 
   /** Subscribes to the channel (once); resolves when Redis confirmed it. */
   listen(): Promise<unknown> {

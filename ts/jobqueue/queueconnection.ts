@@ -22,6 +22,8 @@ export class QueueConnection {
   private outageReported = false;
   /** Runs after the command client (re)connects: a restarted Redis may have been waiting. */
   onReady: () => void = () => {};
+  /** Run once the subscriber is (again) subscribed after it connected: messages in between are lost. */
+  readonly onResubscribed = new Set<() => void>();
 
   constructor(
     private readonly target: IRedisTarget,
@@ -105,6 +107,8 @@ export class QueueConnection {
     if (this.subscriber !== undefined) return this.subscriber;
     const subscriber = (this.subscriber = this.target.givenClient?.duplicate(CLIENT_OPTIONS) ?? newClient(this.target.url!));
     subscriber.on('message', (channel: string, message: string) => this.handlers.get(channel)?.(message));
+    // ioredis sends its resubscriptions before it tells 'ready': the PING answers after them.
+    subscriber.on('ready', () => void subscriber.ping().then(() => this.onResubscribed.forEach((handler) => handler()), () => undefined));
     this.watch(subscriber, false);
     return subscriber;
   }

@@ -81,6 +81,8 @@ export class QueueWorker {
     // stop() during the subscriptions found no timers to clear: start none.
     if (this.stopping) throw new QueueStoppedError(`RedisTaskQueue.work: the worker ${this.settings.instanceId} was stopped while it started`);
     this.connection.onReady = () => this.claim();
+    // Wake-ups published while the subscriber was away are lost.
+    this.connection.onResubscribed.add(() => this.claim());
     const { leaseMs } = this.settings;
     this.renewTimer = setInterval(() => this.renew(), Math.floor(leaseMs / 3));
     this.sweepTimer = setInterval(() => this.sweep(), Math.floor(leaseMs / 3));
@@ -225,7 +227,7 @@ export class QueueWorker {
         this.recording -= batch.length;
         const statuses = (reply as [string[]])[0];
         batch.forEach(({ job, outcome }, i) => {
-          if (statuses[i] !== 'ok' && job.endedBy !== 'lost') this.reportLost(job, `its outcome (${outcome}) came after the lease was lost and was discarded; the job's state is decided elsewhere`);
+          if (statuses[i] !== 'ok' && job.endedBy !== 'lost') this.settings.onError(new LeaseLostError(job.id, job.taskName, `its outcome (${outcome}) came after the lease was lost and was discarded; the job's state is decided elsewhere`));
         });
         this.claimed(reply as string[], 1, count);
       },
@@ -302,13 +304,9 @@ export class QueueWorker {
     job.controller.abort(error);
   }
 
-  private reportLost(job: IHeldJob, detail: string): void {
-    this.settings.onError(new LeaseLostError(job.id, job.taskName, detail));
-  }
-
   private loseLease(job: IHeldJob, detail: string): void {
     if (job.endedBy !== undefined) return;
-    this.reportLost(job, detail);
+    this.settings.onError(new LeaseLostError(job.id, job.taskName, detail));
     this.end(job, 'lost', new LeaseLostError(job.id, job.taskName, 'the lease was lost'));
   }
 
