@@ -741,6 +741,18 @@ describe('races between the scripts and a worker', () => {
     assert.equal(await within(queue.waitForResult(id), 'the job, long before a sweep', 3_000), 10);
   });
 
+  test('finished jobs whose records expired leave the counts even when no other job finishes', async (t) => {
+    const name = uniqueQueueName();
+    const failing = new Task({ name: 'failing', taskFunction: async () => { throw new Error('no'); } });
+    const { queue } = await workerFor(t, redis.url, name, [double(), failing], { leaseMs: 300, keepCompletedMs: 50, keepFailedMs: 50 });
+    await within(queue.waitForResult((await queue.add('double', 1)).id), 'the completed job');
+    await rejectionOf(within(queue.waitForResult((await queue.add('failing')).id), 'the failed job'));
+    await queue.cancel((await queue.add('double', 2, { delayMs: 60_000 })).id);
+    await sleep(400);
+    const counts = await queue.getCounts();
+    assert.deepEqual([counts.completed, counts.failed, counts.cancelled], [0, 0, 0]);
+  });
+
   test('an error whose message has a lone surrogate is recorded (Lua cjson refuses those)', async (t) => {
     const name = uniqueQueueName();
     const broken = new Task({ name: 'broken', taskFunction: async () => { throw new Error(`cut in half: ${'😀'.slice(0, 1)}`); } });

@@ -252,12 +252,17 @@ redis.call('DEL', key('worker', ARGV[2]))
 return 1`),
 
   /**
-   * ARGV: prefix, maxStalls, keepFailedMs. Puts jobs whose lease ran out back to waiting
-   * (or fails those that stalled too often), moves due delayed jobs to waiting and forgets
-   * dead workers. Returns { ms until the next delayed job is due or -1, jobs stalled }.
+   * ARGV: prefix, maxStalls, keepFailedMs, keepCompletedMs. Puts jobs whose lease ran out
+   * back to waiting (or fails those that stalled too often), moves due delayed jobs to
+   * waiting, drops expired records from the final states' sets and forgets dead workers.
+   * Returns { ms until the next delayed job is due or -1, jobs stalled }.
    */
   sweep: script(`local maxStalls, keepMs = tonumber(ARGV[2]), tonumber(ARGV[3])
 promoteDue(1000)
+-- Finishing a job trims its state's set, but records also expire when nothing finishes.
+trim('completed', tonumber(ARGV[4]))
+trim('failed', keepMs)
+trim('cancelled', keepMs)
 local expired = redis.call('ZRANGEBYSCORE', key('active'), '-inf', NOW, 'LIMIT', 0, 1000)
 for _, id in ipairs(expired) do
   redis.call('ZREM', key('active'), id)

@@ -218,8 +218,7 @@ export class QueueWorker {
     this.reserved += count;
     const args: Array<string | number> = [instanceId, leaseMs, count, batch.length];
     for (const { job, outcome, payload, retryDelayMs } of batch) {
-      const keepMs = outcome === 'completed' ? keepCompletedMs : keepFailedMs;
-      args.push(job.id, job.lease, outcome, payload, retryDelayMs, keepMs === Number.POSITIVE_INFINITY ? -1 : keepMs);
+      args.push(job.id, job.lease, outcome, payload, retryDelayMs, keepArg(outcome === 'completed' ? keepCompletedMs : keepFailedMs));
     }
     if (count > 0) args.push(...this.taskNames());
     this.connection.run('finish', args).then(
@@ -260,9 +259,9 @@ export class QueueWorker {
   }
 
   private async sweep(): Promise<void> {
-    const { maxStalls, keepFailedMs } = this.settings;
+    const { maxStalls, keepFailedMs, keepCompletedMs } = this.settings;
     try {
-      const [nextDueMs] = (await this.connection.run('sweep', [maxStalls, keepFailedMs === Number.POSITIVE_INFINITY ? -1 : keepFailedMs])) as number[];
+      const [nextDueMs] = (await this.connection.run('sweep', [maxStalls, keepArg(keepFailedMs), keepArg(keepCompletedMs)])) as number[];
       this.armDueTimer(nextDueMs!);
     } catch (error) {
       this.connection.report(error, 'could not sweep expired leases');
@@ -339,6 +338,11 @@ export class QueueWorker {
       onIdle();
     }
   }
+}
+
+/** A keep time as the scripts take it: -1 keeps forever. */
+function keepArg(keepMs: number): number {
+  return keepMs === Number.POSITIVE_INFINITY ? -1 : keepMs;
 }
 
 /** The job at `at` of a claim's reply (8 fields), and how to run it. */
