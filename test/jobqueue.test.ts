@@ -753,6 +753,28 @@ describe('races between the scripts and a worker', () => {
     assert.deepEqual([counts.completed, counts.failed, counts.cancelled], [0, 0, 0]);
   });
 
+  test('a delayed job is not held up behind more than a claim promotes of due jobs of other tasks', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()], { leaseMs: 60_000 });
+    // 150 due jobs of a task no worker has: one claim promotes 100 of them.
+    await queue.addBulk(Array.from({ length: 150 }, () => ({ taskName: 'other', delayMs: 200 })));
+    const { id } = await queue.add('double', 3, { delayMs: 300 });
+    assert.equal(await within(queue.waitForResult(id), 'the delayed job, long before the next sweep', 3_000), 6);
+  });
+
+  test('a paused queue with due delayed jobs does not make its workers claim in a loop', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()], { leaseMs: 60_000 });
+    await queue.pause();
+    await queue.add('double', 1, { delayMs: 50 });
+    await sleep(150);
+    const admin = adminFor(t);
+    const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    await sleep(200);
+    assert.ok((await calls()) - before < 10, `${(await calls()) - before} script calls in 200 ms while paused`);
+  });
+
   test('an error whose message has a lone surrogate is recorded (Lua cjson refuses those)', async (t) => {
     const name = uniqueQueueName();
     const broken = new Task({ name: 'broken', taskFunction: async () => { throw new Error(`cut in half: ${'😀'.slice(0, 1)}`); } });

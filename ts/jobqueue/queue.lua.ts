@@ -64,9 +64,12 @@ local function promoteDue(limit)
     if f[1] then enqueue(id, jk, f[1], tonumber(f[2])) end
   end
 end
+-- Ms until the first delayed job is due: 0 when some are due already (more than one call
+-- promotes), -1 when there are none or the queue is paused (resume wakes every worker).
 local function nextDue()
+  if redis.call('EXISTS', key('paused')) == 1 then return -1 end
   local first = redis.call('ZRANGE', key('delayed'), 0, 0, 'WITHSCORES')
-  if first[2] then return tonumber(first[2]) - NOW end
+  if first[2] then return math.max(tonumber(first[2]) - NOW, 0) end
   return -1
 end
 -- Takes up to count waiting jobs of the given tasks (best priority first) for inst.
