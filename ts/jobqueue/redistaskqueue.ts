@@ -124,7 +124,10 @@ export class RedisTaskQueue {
   /**
    * Resolves with the job's result, or rejects with a `JobFailedError` (the task's error
    * kept in `jobError`) or `JobCancelledError`, wherever the job runs, also when it
-   * finished before the call. `timeoutMs` bounds the wait (`ResultTimeoutError`).
+   * finished before the call. `timeoutMs` bounds the wait (`ResultTimeoutError`). A job
+   * whose record is gone (never added, removed after its keep time, or a Redis restarted
+   * without persistence) rejects with `UnknownJobError`; a failed or cancelled one whose
+   * record went before it could be read still rejects with its error.
    */
   waitForResult<TResult = unknown>(id: string, options?: { timeoutMs?: number }): Promise<TResult> {
     try {
@@ -192,7 +195,9 @@ export class RedisTaskQueue {
   /**
    * Makes this instance take jobs of the tasks `manager` has (also those added to it
    * later) and run them through `manager.triggerTaskByName`. Resolves once the worker is
-   * registered and has asked for its first jobs.
+   * registered and has asked for its first jobs; rejects with `QueueStoppedError` when
+   * `stop()` came first. A job claimed just as its task left the manager goes back to
+   * waiting (no attempt used) for a worker that has the task.
    */
   async work(manager: TaskManager): Promise<void> {
     this.assertOpen('work');
