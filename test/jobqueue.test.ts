@@ -775,6 +775,27 @@ describe('races between the scripts and a worker', () => {
     assert.ok((await calls()) - before < 10, `${(await calls()) - before} script calls in 200 ms while paused`);
   });
 
+  test('a second stop() resolves only when the first one is done', async (t) => {
+    const name = uniqueQueueName();
+    const gate = deferred<void>();
+    const gated = new Task({ name: 'gated', taskFunction: async () => {
+      await gate.promise;
+      return 'done';
+    } });
+    const { queue } = await workerFor(t, redis.url, name, [gated]);
+    const events = await recordEvents(queue);
+    const { id } = await queue.add('gated');
+    await waitFor(() => events.some((event) => event.type === 'started'), 'the run');
+    const first = queue.stop({ timeoutMs: 2_000 });
+    let secondDone = false;
+    const second = queue.stop().then(() => (secondDone = true));
+    await sleep(50);
+    assert.equal(secondDone, false, 'the second stop waits for the running job as the first does');
+    gate.resolve();
+    await within(Promise.all([first, second]), 'both stops');
+    assert.equal((await queueFor(t, redis.url, name).getJob(id))?.state, 'completed');
+  });
+
   test('an error whose message has a lone surrogate is recorded (Lua cjson refuses those)', async (t) => {
     const name = uniqueQueueName();
     const broken = new Task({ name: 'broken', taskFunction: async () => { throw new Error(`cut in half: ${'😀'.slice(0, 1)}`); } });

@@ -57,6 +57,8 @@ export class RedisTaskQueue {
   private readonly watch: JobWatch;
   private worker: QueueWorker | undefined;
   private stopped = false;
+  /** The one stop; a second call waits for it (a process exiting after it must not cut it short). */
+  private stopping: Promise<void> | undefined;
 
   constructor(options: IRedisTaskQueueOptions) {
     this.settings = resolveQueueOptions(options);
@@ -213,13 +215,18 @@ export class RedisTaskQueue {
    * Stops taking jobs, lets running ones finish (unless `drain: false`) until
    * `timeoutMs`, puts the rest back to waiting (no attempt used up), rejects pending
    * `waitForResult` calls and closes the connections. Final: the queue object cannot be
-   * used afterwards (jobs in Redis stay for other instances).
+   * used afterwards (jobs in Redis stay for other instances). A second call waits for the
+   * first one (its options are ignored).
    */
   async stop(options?: IQueueStopOptions): Promise<void> {
     checkStopOptions(options);
-    if (this.stopped) return;
     this.stopped = true;
-    await this.worker?.stop(options?.drain ?? true, options?.timeoutMs ?? 30_000);
+    this.stopping ??= this.stopNow(options?.drain ?? true, options?.timeoutMs ?? 30_000);
+    await this.stopping;
+  }
+
+  private async stopNow(drain: boolean, timeoutMs: number): Promise<void> {
+    await this.worker?.stop(drain, timeoutMs);
     this.watch.rejectAll(new QueueStoppedError(`RedisTaskQueue ${JSON.stringify(this.name)} was stopped while waiting for a result`));
     await this.connection.close();
   }
