@@ -796,6 +796,20 @@ describe('races between the scripts and a worker', () => {
     assert.equal((await queueFor(t, redis.url, name).getJob(id))?.state, 'completed');
   });
 
+  test('a script that Redis refuses is reported each time, not once as if it were an outage', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()]);
+    const worker = workerOf(queue);
+    const admin = adminFor(t);
+    // A key of the wrong type makes every claim of "double" fail, with Redis's answer.
+    await admin.set(`taskbuffer:queue:${name}:wait:double`, 'not a sorted set');
+    worker.claim();
+    await waitFor(() => queue.reported.length === 1, 'the first failure');
+    worker.claim();
+    await waitFor(() => queue.reported.length === 2, 'the second failure, no outage in between');
+    assert.match(queue.reported[1]!.message, /the claim script failed: WRONGTYPE/);
+  });
+
   test('an error whose message has a lone surrogate is recorded (Lua cjson refuses those)', async (t) => {
     const name = uniqueQueueName();
     const broken = new Task({ name: 'broken', taskFunction: async () => { throw new Error(`cut in half: ${'😀'.slice(0, 1)}`); } });

@@ -69,10 +69,17 @@ export class QueueConnection {
     return this.subscribed;
   }
 
-  /** Reports a failure once per outage; the connection retries by itself. */
+  /**
+   * Reports a failure. A lost connection makes every call fail until it is back: that is
+   * reported once per outage (the connection retries by itself). A call that Redis answered
+   * with an error (a script error, WRONGTYPE, OOM) is no outage and is reported each time.
+   */
   report(error: unknown, what: string): void {
-    if (this.outageReported) return;
-    this.outageReported = true;
+    const cause = error instanceof CoordinatorError ? error.cause : error;
+    if (!(cause instanceof Error && cause.name === 'ReplyError')) {
+      if (this.outageReported) return;
+      this.outageReported = true;
+    }
     this.reportError(error instanceof TaskbufferError ? error : new CoordinatorError(`RedisTaskQueue: ${what}`, error));
   }
 
