@@ -188,7 +188,7 @@ async function apply(connection: QueueConnection, prefix: string, model: Model, 
     case 'expire': {
       // Time passing for one job: its lease end moves into the past, then a sweep runs.
       await admin.zadd(`${prefix}:active`, 'XX', 0, step.job);
-      await connection.run('sweep', [MAX_STALLS, -1]);
+      await connection.run('sweep', [MAX_STALLS, -1, -1]);
       const job = model.jobs.get(step.job);
       if (job?.state === 'active') {
         if (job.cancel) model.end(job, 'cancelled');

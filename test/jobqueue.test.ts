@@ -5,7 +5,7 @@
  * scripts against a model in test/jobqueue.model.test.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
 import {
@@ -13,6 +13,7 @@ import {
   JobCancelledError,
   JobFailedError,
   LeaseLostError,
+  QueueStoppedError,
   RedisTaskQueue,
   ResultTimeoutError,
   UnknownJobError,
@@ -538,6 +539,287 @@ describe('cancel, pause, stop and lost leases', () => {
     await queue.stop();
     assert.equal(((await waiting) as { code?: string }).code, 'QUEUE_STOPPED');
     await assert.rejects(queue.getJob(id), { code: 'QUEUE_STOPPED' });
+  });
+});
+
+/** The parts of a queue's worker that the race tests below drive by hand. */
+interface IWorkerInternals {
+  renewTimer: NodeJS.Timeout | undefined;
+  sweepTimer: NodeJS.Timeout | undefined;
+  claim(): void;
+  renew(): Promise<void>;
+}
+
+function workerOf(queue: RedisTaskQueue): IWorkerInternals {
+  return (queue as unknown as { worker: IWorkerInternals }).worker;
+}
+
+/** A plain client on the test's redis-server, to change keys behind the queue's back. */
+function adminFor(t: TestContext): Redis {
+  const admin = new Redis(redis.url);
+  t.after(() => admin.disconnect());
+  return admin;
+}
+
+/**
+ * A job of `taskName` added while the queue is paused; `unpause()` then resumes the queue
+ * without waking any worker, so that a test can claim it by hand.
+ */
+async function addPaused(t: TestContext, name: string, taskName: string): Promise<{ producer: RedisTaskQueue; id: string; unpause(): Promise<unknown> }> {
+  const producer = queueFor(t, redis.url, name);
+  await producer.pause();
+  const { id } = await producer.add(taskName, 21);
+  const admin = adminFor(t);
+  return { producer, id, unpause: () => admin.del(`taskbuffer:queue:${name}:paused`) };
+}
+
+/** A task that runs until its signal fires (it counts its runs). */
+function waitsForSignal(name: string, runs: { count: number }): Task<any, any, any> {
+  return new Task({
+    name,
+    taskFunction: (_input: void, _setup: undefined, { signal }) => new Promise((_resolve, reject) => {
+      runs.count++;
+      signal.addEventListener('abort', () => reject(signal.reason));
+    }),
+  });
+}
+
+describe('races between the scripts and a worker', () => {
+  test('a job whose earlier record expired can be added again and is not deleted by a later trim', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()], { keepCompletedMs: 100 });
+    await within(queue.waitForResult((await queue.add('double', 1, { jobId: 'reused' })).id), 'the first run');
+    await sleep(200);
+    // No worker runs "shout": the new job of the old id waits.
+    assert.equal((await queue.add('shout', 'hi', { jobId: 'reused' })).created, true);
+    await within(queue.waitForResult((await queue.add('double', 2)).id), 'a run that trims old completed jobs');
+    assert.equal((await queue.getJob('reused'))?.state, 'waiting');
+    const counts = await queue.getCounts();
+    assert.equal(counts.waiting, 1);
+    assert.equal(counts.completed, 1, 'the expired record is not counted');
+  });
+
+  test('waitForResult settles when the job record is removed as soon as the job ends (keep times of 0)', async (t) => {
+    const name = uniqueQueueName();
+    const gate = deferred<void>();
+    const gated = new Task({ name: 'gated', taskFunction: async (fail: boolean) => {
+      await gate.promise;
+      if (fail) throw Object.assign(new Error('it broke'), { code: 'E_BROKE' });
+      return 'done';
+    } });
+    const { queue } = await workerFor(t, redis.url, name, [gated], { keepCompletedMs: 0, keepFailedMs: 0, concurrency: 2 });
+    const events = await recordEvents(queue);
+    const ok = await queue.add('gated', false);
+    const bad = await queue.add('gated', true);
+    await waitFor(() => events.filter((event) => event.type === 'started').length === 2, 'both runs');
+    const results = [rejectionOf(queue.waitForResult(ok.id)), rejectionOf(queue.waitForResult(bad.id))];
+    await sleep(20);
+    gate.resolve();
+    const [lostResult, failure] = await within(Promise.all(results), 'both waits settle');
+    assert.ok(lostResult instanceof UnknownJobError, String(lostResult));
+    assert.ok(failure instanceof JobFailedError, String(failure));
+    assert.deepEqual((failure as JobFailedError).jobError, { name: 'Error', message: 'it broke', code: 'E_BROKE' });
+  });
+
+  test('a worker that takes back a job it lost, while the old run still goes on, keeps renewing the new run', async (t) => {
+    const name = uniqueQueueName();
+    const releases = [deferred<void>(), deferred<void>(), deferred<void>()];
+    let runs = 0;
+    // Ignores its signal, as a blocked or careless task would.
+    const job = new Task({ name: 'job', taskFunction: async () => {
+      const run = ++runs;
+      await releases[run - 1]!.promise;
+      return run;
+    } });
+    const { queue } = await workerFor(t, redis.url, name, [job], { leaseMs: 300, concurrency: 2 });
+    const worker = workerOf(queue);
+    clearInterval(worker.renewTimer);
+    const events = await recordEvents(queue);
+    const { id } = await queue.add('job');
+    await waitFor(() => runs === 2, 'a second run on the same worker once the first lease ran out');
+    worker.renewTimer = setInterval(() => void worker.renew(), 100);
+    releases[0]!.resolve();
+    await sleep(700);
+    releases[1]!.resolve();
+    releases[2]!.resolve();
+    assert.equal(await within(queue.waitForResult(id), 'the second run'), 2);
+    assert.equal(runs, 2, 'the second run kept its lease');
+    assert.equal(events.filter((event) => event.type === 'stalled').length, 1);
+    assert.ok(queue.reported.some((error) => error instanceof LeaseLostError), 'the first run was reported as lost');
+  });
+
+  test('jobs a claim brings back after stop() began go back to waiting without running', async (t) => {
+    const name = uniqueQueueName();
+    const runs = { count: 0 };
+    const { id, producer, unpause } = await addPaused(t, name, 'job');
+    const { queue } = await workerFor(t, redis.url, name, [waitsForSignal('job', runs)]);
+    await unpause();
+    workerOf(queue).claim();
+    await within(queue.stop({ drain: false, timeoutMs: 50 }), 'stop');
+    assert.equal(runs.count, 0);
+    const job = await producer.getJob(id);
+    assert.equal(job?.state, 'waiting');
+    assert.equal(job?.attempt, 1);
+    assert.equal(job?.stalls, 0);
+  });
+
+  test('a job claimed just before its task left the manager goes back to waiting for a worker that has it', async (t) => {
+    const name = uniqueQueueName();
+    const { id, producer, unpause } = await addPaused(t, name, 'double');
+    const task = double();
+    const { queue, manager } = await workerFor(t, redis.url, name, [task]);
+    await unpause();
+    workerOf(queue).claim();
+    manager.removeTask(task);
+    await sleep(100);
+    const job = await producer.getJob(id);
+    assert.equal(job?.state, 'waiting');
+    assert.equal(job?.attempt, 1);
+    await workerFor(t, redis.url, name, [double()]);
+    assert.equal(await within(producer.waitForResult(id), 'the run elsewhere'), 42);
+  });
+
+  test('stop does not wait out its timeout for a claim that failed', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()]);
+    // A key of the wrong type makes every claim of "double" fail.
+    await adminFor(t).set(`taskbuffer:queue:${name}:wait:double`, 'not a sorted set');
+    workerOf(queue).claim();
+    const began = Date.now();
+    await within(queue.stop({ timeoutMs: 3_000 }), 'stop');
+    assert.ok(Date.now() - began < 1_000, `stop took ${Date.now() - began} ms`);
+  });
+
+  test('stop() while work() subscribes leaves no timer behind and work() rejects with QueueStoppedError', async (t) => {
+    const name = uniqueQueueName();
+    const manager = new TaskManager();
+    manager.addTask(double());
+    await manager.start();
+    t.after(() => manager.stop());
+    const queue = queueFor(t, redis.url, name, { leaseMs: 300 });
+    const working = queue.work(manager).then(() => undefined, (error: unknown) => error);
+    await queue.stop();
+    const worker = workerOf(queue);
+    // Should a timer have been left behind, it must not keep the test process alive.
+    t.after(() => {
+      clearInterval(worker.renewTimer);
+      clearInterval(worker.sweepTimer);
+    });
+    assert.ok((await working) instanceof QueueStoppedError);
+    await sleep(400);
+    assert.deepEqual(queue.reported.map((error) => error.message), []);
+    assert.equal(await adminFor(t).zscore(`taskbuffer:queue:${name}:workers`, queue.instanceId), null);
+  });
+
+  test('waitForResult settles for a job that ended while its subscriber was reconnecting', async (t) => {
+    const name = uniqueQueueName();
+    const gate = deferred<void>();
+    const gated = new Task({ name: 'gated', taskFunction: async () => {
+      await gate.promise;
+      return 'done';
+    } });
+    const { queue } = await workerFor(t, redis.url, name, [gated]);
+    const events = await recordEvents(queue);
+    const producer = queueFor(t, redis.url, name);
+    const { id } = await producer.add('gated');
+    await waitFor(() => events.some((event) => event.type === 'started'), 'the run');
+    const result = producer.waitForResult(id);
+    await producer.listenForEvents();
+    await sleep(20);
+    // Every subscriber connection drops; ioredis reconnects them after a moment.
+    await adminFor(t).client('KILL', 'TYPE', 'pubsub');
+    gate.resolve();
+    assert.equal(await within(result, 'the result, after the subscriber came back', 3_000), 'done');
+  });
+
+  test('an idle worker takes a job added while its subscriber was reconnecting', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()], { leaseMs: 60_000 });
+    const producer = queueFor(t, redis.url, name);
+    await adminFor(t).client('KILL', 'TYPE', 'pubsub');
+    const { id } = await producer.add('double', 5);
+    assert.equal(await within(queue.waitForResult(id), 'the job, long before a sweep', 3_000), 10);
+  });
+
+  test('finished jobs whose records expired leave the counts even when no other job finishes', async (t) => {
+    const name = uniqueQueueName();
+    const failing = new Task({ name: 'failing', taskFunction: async () => { throw new Error('no'); } });
+    const { queue } = await workerFor(t, redis.url, name, [double(), failing], { leaseMs: 300, keepCompletedMs: 50, keepFailedMs: 50 });
+    await within(queue.waitForResult((await queue.add('double', 1)).id), 'the completed job');
+    await rejectionOf(within(queue.waitForResult((await queue.add('failing')).id), 'the failed job'));
+    await queue.cancel((await queue.add('double', 2, { delayMs: 60_000 })).id);
+    await sleep(400);
+    const counts = await queue.getCounts();
+    assert.deepEqual([counts.completed, counts.failed, counts.cancelled], [0, 0, 0]);
+  });
+
+  test('a delayed job is not held up behind more than a claim promotes of due jobs of other tasks', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()], { leaseMs: 60_000 });
+    // 150 due jobs of a task no worker has: one claim promotes 100 of them.
+    await queue.addBulk(Array.from({ length: 150 }, () => ({ taskName: 'other', delayMs: 200 })));
+    const { id } = await queue.add('double', 3, { delayMs: 300 });
+    assert.equal(await within(queue.waitForResult(id), 'the delayed job, long before the next sweep', 3_000), 6);
+  });
+
+  test('a paused queue with due delayed jobs does not make its workers claim in a loop', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()], { leaseMs: 60_000 });
+    await queue.pause();
+    await queue.add('double', 1, { delayMs: 50 });
+    await sleep(150);
+    const admin = adminFor(t);
+    const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    await sleep(200);
+    assert.ok((await calls()) - before < 10, `${(await calls()) - before} script calls in 200 ms while paused`);
+  });
+
+  test('a second stop() resolves only when the first one is done', async (t) => {
+    const name = uniqueQueueName();
+    const gate = deferred<void>();
+    const gated = new Task({ name: 'gated', taskFunction: async () => {
+      await gate.promise;
+      return 'done';
+    } });
+    const { queue } = await workerFor(t, redis.url, name, [gated]);
+    const events = await recordEvents(queue);
+    const { id } = await queue.add('gated');
+    await waitFor(() => events.some((event) => event.type === 'started'), 'the run');
+    const first = queue.stop({ timeoutMs: 2_000 });
+    let secondDone = false;
+    const second = queue.stop().then(() => (secondDone = true));
+    await sleep(50);
+    assert.equal(secondDone, false, 'the second stop waits for the running job as the first does');
+    gate.resolve();
+    await within(Promise.all([first, second]), 'both stops');
+    assert.equal((await queueFor(t, redis.url, name).getJob(id))?.state, 'completed');
+  });
+
+  test('a script that Redis refuses is reported each time, not once as if it were an outage', async (t) => {
+    const name = uniqueQueueName();
+    const { queue } = await workerFor(t, redis.url, name, [double()]);
+    const worker = workerOf(queue);
+    const admin = adminFor(t);
+    // A key of the wrong type makes every claim of "double" fail, with Redis's answer.
+    await admin.set(`taskbuffer:queue:${name}:wait:double`, 'not a sorted set');
+    worker.claim();
+    await waitFor(() => queue.reported.length === 1, 'the first failure');
+    worker.claim();
+    await waitFor(() => queue.reported.length === 2, 'the second failure, no outage in between');
+    assert.match(queue.reported[1]!.message, /the claim script failed: WRONGTYPE/);
+  });
+
+  test('an error whose message has a lone surrogate is recorded (Lua cjson refuses those)', async (t) => {
+    const name = uniqueQueueName();
+    const broken = new Task({ name: 'broken', taskFunction: async () => { throw new Error(`cut in half: ${'😀'.slice(0, 1)}`); } });
+    const { queue } = await workerFor(t, redis.url, name, [broken], { leaseMs: 300, maxStalls: 0 });
+    const { id } = await queue.add('broken');
+    const error = await rejectionOf(within(queue.waitForResult(id), 'the failure'));
+    assert.ok(error instanceof JobFailedError);
+    assert.deepEqual((error as JobFailedError).jobError, { name: 'Error', message: 'cut in half: \ufffd' });
+    const waiting = await queue.add('broken', undefined, { delayMs: 60_000 });
+    assert.equal(await queue.cancel(waiting.id, `reason ${'😀'.slice(1)}`), 'cancelled');
   });
 });
 

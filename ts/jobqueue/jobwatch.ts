@@ -20,7 +20,12 @@ export class JobWatch {
   constructor(
     private readonly connection: QueueConnection,
     private readonly subject: Subject<IQueueEvent>,
-  ) {}
+  ) {
+    // A job may have ended while the subscriber was away (its event is lost): look again.
+    connection.onResubscribed.add(() => {
+      for (const [id, set] of this.waiters) for (const waiter of set) this.check(id, waiter, undefined);
+    });
+  }
 
   /** Subscribes to the channel (once); resolves when Redis confirmed it. */
   listen(): Promise<unknown> {
@@ -46,7 +51,7 @@ export class JobWatch {
       // The time limit counts from the call, also while Redis is unreachable.
       if (timeoutMs !== undefined) timer = setTimeout(() => waiter.reject(new ResultTimeoutError(id, timeoutMs)), timeoutMs);
       // Listen first, then read: a job that finishes in between is caught by one or the other.
-      this.listen().then(() => this.check(id, waiter, true), (error: unknown) => waiter.reject(error));
+      this.listen().then(() => this.check(id, waiter, undefined), (error: unknown) => waiter.reject(error));
     });
   }
 
@@ -73,17 +78,23 @@ export class JobWatch {
     for (const event of events) {
       if (this.subject.observed) this.subject.next(event);
       if (isFinal(event.type) && this.waiters.has(event.jobId)) {
-        for (const waiter of [...this.waiters.get(event.jobId)!]) this.check(event.jobId, waiter, false);
+        for (const waiter of [...this.waiters.get(event.jobId)!]) this.check(event.jobId, waiter, event);
       }
     }
   }
 
-  /** Reads the job and settles `waiter` if it is over; an unknown job only counts on the first look. */
-  private check(id: string, waiter: IWaiter, firstLook: boolean): void {
+  /**
+   * Reads the job and settles `waiter` if it is over. `ended` is the final event that made
+   * it look again: when the record is gone already (a keep time shorter than the way of
+   * the event), the event's error is the outcome, and a result is lost.
+   */
+  private check(id: string, waiter: IWaiter, ended: IQueueEvent | undefined): void {
     this.connection.readJob(id).then(
       (hash) => {
         if (hash.state === undefined) {
-          if (firstLook) waiter.reject(new UnknownJobError(id, 'waitForResult'));
+          if (ended?.type === 'failed') waiter.reject(new JobFailedError(id, ended.taskName, ended.error));
+          else if (ended?.type === 'cancelled') waiter.reject(new JobCancelledError(id, ended.error.message));
+          else waiter.reject(new UnknownJobError(id, 'waitForResult'));
           return;
         }
         const job = parseJob(hash);

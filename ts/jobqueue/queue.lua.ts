@@ -64,9 +64,12 @@ local function promoteDue(limit)
     if f[1] then enqueue(id, jk, f[1], tonumber(f[2])) end
   end
 end
+-- Ms until the first delayed job is due: 0 when some are due already (more than one call
+-- promotes), -1 when there are none or the queue is paused (resume wakes every worker).
 local function nextDue()
+  if redis.call('EXISTS', key('paused')) == 1 then return -1 end
   local first = redis.call('ZRANGE', key('delayed'), 0, 0, 'WITHSCORES')
-  if first[2] then return tonumber(first[2]) - NOW end
+  if first[2] then return math.max(tonumber(first[2]) - NOW, 0) end
   return -1
 end
 -- Takes up to count waiting jobs of the given tasks (best priority first) for inst.
@@ -132,6 +135,11 @@ for j = 1, tonumber(ARGV[3]) do
   if redis.call('EXISTS', jk) == 1 then
     out[j] = 0
   else
+    -- An id whose earlier record expired may still be listed in its final state's set until a
+    -- trim: left there, that trim would delete this new job's hash, and counts would be off.
+    redis.call('ZREM', key('completed'), id)
+    redis.call('ZREM', key('failed'), id)
+    redis.call('ZREM', key('cancelled'), id)
     redis.call('HSET', jk, 'id', id, 'taskName', task, 'priority', ARGV[i + 3], 'createdAt', NOW,
       'failures', 0, 'stalls', 0, 'starts', 0, 'progress', 0)
     if ARGV[i + 2] ~= '' then redis.call('HSET', jk, 'input', ARGV[i + 2]) end
@@ -247,12 +255,17 @@ redis.call('DEL', key('worker', ARGV[2]))
 return 1`),
 
   /**
-   * ARGV: prefix, maxStalls, keepFailedMs. Puts jobs whose lease ran out back to waiting
-   * (or fails those that stalled too often), moves due delayed jobs to waiting and forgets
-   * dead workers. Returns { ms until the next delayed job is due or -1, jobs stalled }.
+   * ARGV: prefix, maxStalls, keepFailedMs, keepCompletedMs. Puts jobs whose lease ran out
+   * back to waiting (or fails those that stalled too often), moves due delayed jobs to
+   * waiting, drops expired records from the final states' sets and forgets dead workers.
+   * Returns { ms until the next delayed job is due or -1, jobs stalled }.
    */
   sweep: script(`local maxStalls, keepMs = tonumber(ARGV[2]), tonumber(ARGV[3])
 promoteDue(1000)
+-- Finishing a job trims its state's set, but records also expire when nothing finishes.
+trim('completed', tonumber(ARGV[4]))
+trim('failed', keepMs)
+trim('cancelled', keepMs)
 local expired = redis.call('ZRANGEBYSCORE', key('active'), '-inf', NOW, 'LIMIT', 0, 1000)
 for _, id in ipairs(expired) do
   redis.call('ZREM', key('active'), id)

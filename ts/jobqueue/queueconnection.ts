@@ -23,6 +23,8 @@ export class QueueConnection {
   private outageReported = false;
   /** Runs after either client (re)connects: wake-ups sent meanwhile were lost. */
   onReady: () => void = () => {};
+  /** Run once the subscriber is (again) subscribed after it connected: messages in between are lost. */
+  readonly onResubscribed = new Set<() => void>();
 
   constructor(
     private readonly target: IRedisTarget,
@@ -61,14 +63,24 @@ export class QueueConnection {
     if (this.handlers.has(channel) || this.closed) return this.subscribed;
     this.handlers.set(channel, handler);
     const subscriber = this.openSubscriber();
-    this.subscribed = this.subscribed.then(() => subscriber.subscribe(channel)).catch((error: unknown) => this.report(error, `could not subscribe to ${channel}`));
+    this.subscribed = this.subscribed.then(() => subscriber.subscribe(channel)).catch((error: unknown) => {
+      // close() during the subscription ends it: nothing went wrong.
+      if (!this.closed) this.report(error, `could not subscribe to ${channel}`);
+    });
     return this.subscribed;
   }
 
-  /** Reports a failure once per outage; the connection retries by itself. */
+  /**
+   * Reports a failure. A lost connection makes every call fail until it is back: that is
+   * reported once per outage (the connection retries by itself). A call that Redis answered
+   * with an error (a script error, WRONGTYPE, OOM) is no outage and is reported each time.
+   */
   report(error: unknown, what: string): void {
-    if (this.outageReported) return;
-    this.outageReported = true;
+    const cause = error instanceof CoordinatorError ? error.cause : error;
+    if (!(cause instanceof Error && cause.name === 'ReplyError')) {
+      if (this.outageReported) return;
+      this.outageReported = true;
+    }
     this.reportError(error instanceof TaskbufferError ? error : new CoordinatorError(`RedisTaskQueue: ${what}`, error));
   }
 
@@ -103,6 +115,8 @@ export class QueueConnection {
     if (this.subscriber !== undefined) return this.subscriber;
     const subscriber = (this.subscriber = this.target.givenClient?.duplicate(CLIENT_OPTIONS) ?? newClient(this.target.url!));
     subscriber.on('message', (channel: string, message: string) => this.handlers.get(channel)?.(message));
+    // ioredis sends its resubscriptions before it tells 'ready': the PING answers after them.
+    subscriber.on('ready', () => void subscriber.ping().then(() => this.onResubscribed.forEach((handler) => handler()), () => undefined));
     this.watch(subscriber);
     return subscriber;
   }

@@ -115,9 +115,20 @@ export class UnknownJobError extends TaskbufferError {
 export function toJobError(error: unknown): IJobError {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? { name: error.name, message: error.message, code } : { name: error.name, message: error.message };
+    const name = wellFormed(String(error.name));
+    const message = wellFormed(String(error.message));
+    return typeof code === 'string' ? { name, message, code: wellFormed(code) } : { name, message };
   }
-  return { name: 'Error', message: typeof error === 'string' ? error : safeString(error) };
+  return { name: 'Error', message: wellFormed(typeof error === 'string' ? error : safeString(error)) };
+}
+
+/**
+ * `text` with each lone surrogate replaced by U+FFFD. JSON.stringify writes one as `\udXXX`,
+ * which Lua's cjson refuses to decode: a script that reads an error (`finish`, `cancel`)
+ * would fail, and with it every outcome recorded in the same call.
+ */
+export function wellFormed(text: string): string {
+  return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
 function safeString(value: unknown): string {

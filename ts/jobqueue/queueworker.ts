@@ -1,4 +1,4 @@
-import type { Subscription } from 'rxjs';
+import { Subscription as RxSubscription, type Subscription } from 'rxjs';
 import { messageOf } from '../errors.js';
 import { RetryPolicy } from '../task/retry.js';
 import { withTimeout } from '../coordinator/redisconnection.js';
@@ -45,7 +45,13 @@ const LEAVE_TIMEOUT_MS = 2_000;
  * promote delayed jobs when they are due.
  */
 export class QueueWorker {
+  /** The jobs this worker holds, by id. */
   private readonly held = new Map<string, IHeldJob>();
+  /**
+   * Runs whose lease was lost and whose job this worker then took again: they still run
+   * (a task may ignore its signal), so they keep their slot until they end.
+   */
+  private readonly superseded = new Set<IHeldJob>();
   /** Slots asked for by claims whose reply has not come back yet. */
   private reserved = 0;
   /** A wake-up came while a claim was on its way: ask again once it is back. */
@@ -74,7 +80,11 @@ export class QueueWorker {
       this.connection.listen('wake', (task) => this.woken(task)),
       this.connection.listen('cancel', (message) => this.cancelRequested(message)),
     ]);
+    // stop() during the subscriptions found no timers to clear: start none.
+    if (this.stopping) throw new QueueStoppedError(`RedisTaskQueue.work: the worker ${this.settings.instanceId} was stopped while it started`);
     this.connection.onReady = () => this.claim();
+    // Wake-ups published while the subscriber was away are lost.
+    this.connection.onResubscribed.add(() => this.claim());
     const { leaseMs } = this.settings;
     this.renewTimer = setInterval(() => this.renew(), Math.floor(leaseMs / 3));
     this.sweepTimer = setInterval(() => void this.sweep().then(() => this.claimIfIdle()), Math.floor(leaseMs / 3));
@@ -109,7 +119,7 @@ export class QueueWorker {
   }
 
   private get free(): number {
-    return this.stopping ? 0 : this.settings.concurrency - this.held.size - this.reserved;
+    return this.stopping ? 0 : this.settings.concurrency - this.held.size - this.superseded.size - this.reserved;
   }
 
   /** The sweep's safety net: a wake-up lost (a failed claim, a dropped message) costs at most one sweep interval. */
@@ -134,6 +144,7 @@ export class QueueWorker {
       (error: unknown) => {
         this.reserved -= count;
         this.connection.report(error, 'could not claim jobs');
+        this.checkIdle();
       },
     );
   }
@@ -148,15 +159,15 @@ export class QueueWorker {
   }
 
   private runJob(reply: Array<string | number>, at: number): void {
-    const [id, taskName, input, priority, timeoutMs, retry, failures, lease] = reply.slice(at, at + FIELDS_PER_JOB).map(String) as string[];
-    const job: IHeldJob = {
-      id: id!, taskName: taskName!, lease: lease!, attempt: Number(failures) + 1,
-      retry: retry === '' ? undefined : (JSON.parse(retry!) as IJobRetryOptions),
-      controller: new AbortController(), endedBy: undefined,
-    };
+    const { job, input, priority, timeoutMs } = claimedJob(reply, at);
+    const stale = this.held.get(job.id);
+    if (stale !== undefined) this.supersede(stale);
     this.held.set(job.id, job);
     const task = this.manager.getTaskByName(job.taskName);
-    if (task !== undefined) this.followSteps(task);
+    // A claim can come back after stop() began, or after the task left the manager: the
+    // job goes back to waiting without using an attempt, for a worker that can run it.
+    if (this.stopping || task === undefined) return this.record(job, 'release', '', 0);
+    if (!this.stepSubscriptions.has(task.name!)) this.stepSubscriptions.set(task.name!, publishSteps(task, this.held, this.connection, this.settings.instanceId));
     const options: ITriggerOptions & { retry: false } = { signal: job.controller.signal, priority: Number(priority), retry: false };
     if (timeoutMs !== '') options.timeoutMs = Number(timeoutMs);
     let outcome: Promise<unknown>;
@@ -201,7 +212,8 @@ export class QueueWorker {
    * round trip for a whole batch of jobs.
    */
   private record(job: IHeldJob, outcome: TOutcome, payload: string, retryDelayMs: number): void {
-    this.held.delete(job.id);
+    if (this.held.get(job.id) === job) this.held.delete(job.id);
+    else this.superseded.delete(job);
     this.unsent.push({ job, outcome, payload, retryDelayMs });
     this.recording++;
     if (this.unsent.length === 1) setImmediate(() => this.sendOutcomes());
@@ -215,8 +227,7 @@ export class QueueWorker {
     this.reserved += count;
     const args: Array<string | number> = [instanceId, leaseMs, count, batch.length];
     for (const { job, outcome, payload, retryDelayMs } of batch) {
-      const keepMs = outcome === 'completed' ? keepCompletedMs : keepFailedMs;
-      args.push(job.id, job.lease, outcome, payload, retryDelayMs, keepMs === Number.POSITIVE_INFINITY ? -1 : keepMs);
+      args.push(job.id, job.lease, outcome, payload, retryDelayMs, keepArg(outcome === 'completed' ? keepCompletedMs : keepFailedMs));
     }
     if (count > 0) args.push(...this.taskNames());
     this.connection.run('finish', args).then(
@@ -224,7 +235,7 @@ export class QueueWorker {
         this.recording -= batch.length;
         const statuses = (reply as [string[]])[0];
         batch.forEach(({ job, outcome }, i) => {
-          if (statuses[i] !== 'ok' && job.endedBy !== 'lost') this.reportLost(job, `its outcome (${outcome}) came after the lease was lost and was discarded; the job's state is decided elsewhere`);
+          if (statuses[i] !== 'ok' && job.endedBy !== 'lost') this.settings.onError(new LeaseLostError(job.id, job.taskName, `its outcome (${outcome}) came after the lease was lost and was discarded; the job's state is decided elsewhere`));
         });
         this.claimed(reply as string[], 1, count);
       },
@@ -239,16 +250,17 @@ export class QueueWorker {
 
   private async renew(): Promise<void> {
     const { instanceId, leaseMs } = this.settings;
+    // The jobs as sent: by the time the answer is back, this worker may hold a job again under a new lease.
+    const sent = new Map(this.held);
     const pairs: string[] = [];
-    for (const job of this.held.values()) pairs.push(job.id, job.lease);
+    for (const job of sent.values()) pairs.push(job.id, job.lease);
     try {
       const [lost, cancels] = (await this.connection.run('renew', [instanceId, leaseMs, JSON.stringify(this.taskNames()), ...pairs])) as [string[], string[]];
       for (const id of lost) {
-        const job = this.held.get(id);
-        if (job === undefined || job.endedBy !== undefined) continue;
-        this.reportLost(job, `the lease ran out before it was renewed (leaseMs ${leaseMs}) and another worker may run it; this run is aborted`);
-        this.end(job, 'lost', new LeaseLostError(job.id, job.taskName, 'the lease was lost'));
+        const job = sent.get(id);
+        if (job !== undefined) this.loseLease(job, `the lease ran out before it was renewed (leaseMs ${leaseMs}) and another worker may run it; this run is aborted`);
       }
+      // A cancellation is the job's, whichever run of it this worker holds now.
       for (const id of cancels) this.cancelHeld(id, 'cancelled by queue.cancel()');
     } catch (error) {
       this.connection.report(error, 'could not renew leases');
@@ -256,9 +268,9 @@ export class QueueWorker {
   }
 
   private async sweep(): Promise<void> {
-    const { maxStalls, keepFailedMs } = this.settings;
+    const { maxStalls, keepFailedMs, keepCompletedMs } = this.settings;
     try {
-      const [nextDueMs] = (await this.connection.run('sweep', [maxStalls, keepFailedMs === Number.POSITIVE_INFINITY ? -1 : keepFailedMs])) as number[];
+      const [nextDueMs] = (await this.connection.run('sweep', [maxStalls, keepArg(keepFailedMs), keepArg(keepCompletedMs)])) as number[];
       this.armDueTimer(nextDueMs!);
     } catch (error) {
       this.connection.report(error, 'could not sweep expired leases');
@@ -300,38 +312,32 @@ export class QueueWorker {
     job.controller.abort(error);
   }
 
-  private reportLost(job: IHeldJob, detail: string): void {
+  private loseLease(job: IHeldJob, detail: string): void {
+    if (job.endedBy !== undefined) return;
     this.settings.onError(new LeaseLostError(job.id, job.taskName, detail));
+    this.end(job, 'lost', new LeaseLostError(job.id, job.taskName, 'the lease was lost'));
   }
 
-  /** Publishes the steps of a task that declares some, for each of its jobs this worker holds. */
-  private followSteps(task: TAnyTask): void {
-    if (this.stepSubscriptions.has(task.name!) || task.getMetadata().steps.length === 0) return;
-    this.stepSubscriptions.set(task.name!, task.eventSubject.subscribe((event) => {
-      if (event.type !== 'step') return;
-      const steps = JSON.stringify(event.task.steps);
-      for (const job of this.held.values()) {
-        if (job.taskName !== task.name || job.endedBy !== undefined) continue;
-        this.connection.run('progress', [job.id, job.lease, event.task.currentProgress, steps, event.stepName, this.settings.instanceId])
-          .catch((error: unknown) => this.connection.report(error, `could not record a step of job ${JSON.stringify(job.id)}: ${messageOf(error)}`));
-      }
-    }));
+  /** This worker took a job again whose earlier run here lost its lease and still goes on. */
+  private supersede(stale: IHeldJob): void {
+    this.held.delete(stale.id);
+    this.superseded.add(stale);
+    this.loseLease(stale, 'the lease ran out while this run went on and this worker took the job again; the earlier run is aborted');
   }
 
   private idleWithin(timeoutMs: number): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done(): void {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.onIdle = () => {
         clearTimeout(timer);
         resolve();
-      }
-      this.onIdle = done;
+      };
     });
   }
 
   private isIdle(): boolean {
-    return this.held.size === 0 && this.reserved === 0 && this.recording === 0;
+    return this.held.size === 0 && this.superseded.size === 0 && this.reserved === 0 && this.recording === 0;
   }
 
   private checkIdle(): void {
@@ -341,4 +347,37 @@ export class QueueWorker {
       onIdle();
     }
   }
+}
+
+/** A keep time as the scripts take it: -1 keeps forever. */
+function keepArg(keepMs: number): number {
+  return keepMs === Number.POSITIVE_INFINITY ? -1 : keepMs;
+}
+
+/** The job at `at` of a claim's reply (8 fields), and how to run it. */
+function claimedJob(reply: Array<string | number>, at: number): { job: IHeldJob; input: string; priority: string; timeoutMs: string } {
+  const [id, taskName, input, priority, timeoutMs, retry, failures, lease] = reply.slice(at, at + FIELDS_PER_JOB).map(String) as string[];
+  const job: IHeldJob = {
+    id: id!, taskName: taskName!, lease: lease!, attempt: Number(failures) + 1,
+    retry: retry === '' ? undefined : (JSON.parse(retry!) as IJobRetryOptions),
+    controller: new AbortController(), endedBy: undefined,
+  };
+  return { job, input: input!, priority: priority!, timeoutMs: timeoutMs! };
+}
+
+/**
+ * Publishes the steps of `task`, for each of its jobs in `held` (an empty subscription for
+ * a task without steps). One subscription per task, kept until the worker stops.
+ */
+function publishSteps(task: TAnyTask, held: ReadonlyMap<string, IHeldJob>, connection: QueueConnection, instanceId: string): Subscription {
+  if (task.getMetadata().steps.length === 0) return new RxSubscription();
+  return task.eventSubject.subscribe((event) => {
+    if (event.type !== 'step') return;
+    const steps = JSON.stringify(event.task.steps);
+    for (const job of held.values()) {
+      if (job.taskName !== task.name || job.endedBy !== undefined) continue;
+      connection.run('progress', [job.id, job.lease, event.task.currentProgress, steps, event.stepName, instanceId])
+        .catch((error: unknown) => connection.report(error, `could not record a step of job ${JSON.stringify(job.id)}: ${messageOf(error)}`));
+    }
+  });
 }

@@ -8,7 +8,7 @@ import { JOB_STATES, pairsToObject, parseJob, type IJob, type TJobState } from '
 import { JobWatch } from './jobwatch.js';
 import { toJson } from './jsonsafe.js';
 import { QueueConnection } from './queueconnection.js';
-import { QueueStoppedError, UnknownJobError } from './queueerrors.js';
+import { QueueStoppedError, UnknownJobError, wellFormed } from './queueerrors.js';
 import type { IQueueEvent } from './queueevents.js';
 import {
   assertOptionsObject,
@@ -57,6 +57,8 @@ export class RedisTaskQueue {
   private readonly watch: JobWatch;
   private worker: QueueWorker | undefined;
   private stopped = false;
+  /** The one stop; a second call waits for it (a process exiting after it must not cut it short). */
+  private stopping: Promise<void> | undefined;
 
   constructor(options: IRedisTaskQueueOptions) {
     this.settings = resolveQueueOptions(options);
@@ -124,7 +126,10 @@ export class RedisTaskQueue {
   /**
    * Resolves with the job's result, or rejects with a `JobFailedError` (the task's error
    * kept in `jobError`) or `JobCancelledError`, wherever the job runs, also when it
-   * finished before the call. `timeoutMs` bounds the wait (`ResultTimeoutError`).
+   * finished before the call. `timeoutMs` bounds the wait (`ResultTimeoutError`). A job
+   * whose record is gone (never added, removed after its keep time, or a Redis restarted
+   * without persistence) rejects with `UnknownJobError`; a failed or cancelled one whose
+   * record went before it could be read still rejects with its error.
    */
   waitForResult<TResult = unknown>(id: string, options?: { timeoutMs?: number }): Promise<TResult> {
     try {
@@ -147,7 +152,7 @@ export class RedisTaskQueue {
   async cancel(id: string, reason = 'cancelled by queue.cancel()'): Promise<TJobState> {
     this.assertOpen('cancel');
     assertNonEmptyString('RedisTaskQueue.cancel', 'id', id);
-    const error = JSON.stringify({ name: 'JobCancelledError', code: 'JOB_CANCELLED', message: String(reason) });
+    const error = JSON.stringify({ name: 'JobCancelledError', code: 'JOB_CANCELLED', message: wellFormed(String(reason)) });
     const keepMs = this.settings.keepFailedMs;
     const state = (await this.connection.run('cancel', [id, error, this.instanceId, keepMs === Number.POSITIVE_INFINITY ? -1 : keepMs])) as string;
     if (state === 'missing') throw new UnknownJobError(id, 'cancel');
@@ -192,7 +197,9 @@ export class RedisTaskQueue {
   /**
    * Makes this instance take jobs of the tasks `manager` has (also those added to it
    * later) and run them through `manager.triggerTaskByName`. Resolves once the worker is
-   * registered and has asked for its first jobs.
+   * registered and has asked for its first jobs; rejects with `QueueStoppedError` when
+   * `stop()` came first. A job claimed just as its task left the manager goes back to
+   * waiting (no attempt used) for a worker that has the task.
    */
   async work(manager: TaskManager): Promise<void> {
     this.assertOpen('work');
@@ -208,13 +215,18 @@ export class RedisTaskQueue {
    * Stops taking jobs, lets running ones finish (unless `drain: false`) until
    * `timeoutMs`, puts the rest back to waiting (no attempt used up), rejects pending
    * `waitForResult` calls and closes the connections. Final: the queue object cannot be
-   * used afterwards (jobs in Redis stay for other instances).
+   * used afterwards (jobs in Redis stay for other instances). A second call waits for the
+   * first one (its options are ignored).
    */
   async stop(options?: IQueueStopOptions): Promise<void> {
     checkStopOptions(options);
-    if (this.stopped) return;
     this.stopped = true;
-    await this.worker?.stop(options?.drain ?? true, options?.timeoutMs ?? 30_000);
+    this.stopping ??= this.stopNow(options?.drain ?? true, options?.timeoutMs ?? 30_000);
+    await this.stopping;
+  }
+
+  private async stopNow(drain: boolean, timeoutMs: number): Promise<void> {
+    await this.worker?.stop(drain, timeoutMs);
     this.watch.rejectAll(new QueueStoppedError(`RedisTaskQueue ${JSON.stringify(this.name)} was stopped while waiting for a result`));
     await this.connection.close();
   }
