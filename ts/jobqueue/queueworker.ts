@@ -1,31 +1,16 @@
-import { Subscription as RxSubscription, type Subscription } from 'rxjs';
-import { messageOf } from '../errors.js';
+import type { Subscription } from 'rxjs';
 import { RetryPolicy } from '../task/retry.js';
 import { withTimeout } from '../coordinator/redisconnection.js';
 import type { TaskManager } from '../manager/taskmanager.js';
 import type { ITriggerOptions } from '../types.js';
+import { DueTimer } from './duetimer.js';
 import { toJson } from './jsonsafe.js';
 import type { QueueConnection } from './queueconnection.js';
 import { JobCancelledError, LeaseLostError, QueueStoppedError, toJobError } from './queueerrors.js';
-import type { IJobRetryOptions } from './jobrecord.js';
+import { claimedJob, FIELDS_PER_JOB, keepArg, publishSteps, type IHeldJob, type TAnyTask, type TEnded } from './heldjob.js';
 import type { IQueueSettings } from './queueoptions.js';
 
-type TAnyTask = NonNullable<ReturnType<TaskManager['getTaskByName']>>;
 type TOutcome = 'completed' | 'failed' | 'retry' | 'release';
-type TEnded = 'stop' | 'lost' | 'cancel' | undefined;
-
-/** A job this worker holds the lease of, while its run goes on. */
-interface IHeldJob {
-  id: string;
-  taskName: string;
-  lease: string;
-  attempt: number;
-  retry: IJobRetryOptions | undefined;
-  controller: AbortController;
-  /** Why the worker aborted the run, if it did: decides what its outcome means. */
-  endedBy: TEnded;
-}
-
 /** A run's outcome, waiting to be recorded. */
 interface IOutcome {
   job: IHeldJob;
@@ -34,7 +19,6 @@ interface IOutcome {
   retryDelayMs: number;
 }
 
-const FIELDS_PER_JOB = 8;
 const LEAVE_TIMEOUT_MS = 2_000;
 
 /**
@@ -59,8 +43,11 @@ export class QueueWorker {
   private stopping = false;
   private renewTimer: ReturnType<typeof setInterval> | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
-  private dueTimer: ReturnType<typeof setTimeout> | undefined;
-  private dueAt = Number.POSITIVE_INFINITY;
+  /** Claims when the next delayed job is due (the claim moves it to waiting first). */
+  private readonly due = new DueTimer(() => {
+    if (this.free > 0) this.claim();
+    else void this.sweep();
+  });
   private readonly stepSubscriptions = new Map<string, Subscription>();
   private onIdle: (() => void) | undefined;
   /** Outcomes waiting for the end of this turn of the event loop, to go in one call. */
@@ -100,7 +87,7 @@ export class QueueWorker {
   async stop(drain: boolean, timeoutMs: number): Promise<void> {
     this.stopping = true;
     clearInterval(this.sweepTimer);
-    clearTimeout(this.dueTimer);
+    this.due.clear();
     this.connection.onReady = () => {};
     if (drain) await this.idleWithin(timeoutMs);
     for (const job of this.held.values()) this.end(job, 'stop', new QueueStoppedError(`the worker ${this.settings.instanceId} stopped: job ${JSON.stringify(job.id)} goes back to waiting`));
@@ -152,7 +139,7 @@ export class QueueWorker {
   /** A reply with `{ …, ms until the next due job, …claimed jobs }` from index `dueAt`. */
   private claimed(reply: Array<string | number>, dueIndex: number, asked: number): void {
     this.reserved -= asked;
-    this.armDueTimer(Number(reply[dueIndex]));
+    this.arm(Number(reply[dueIndex]));
     for (let i = dueIndex + 1; i + FIELDS_PER_JOB <= reply.length; i += FIELDS_PER_JOB) this.runJob(reply, i);
     if (this.wakePending && this.reserved === 0) this.claim();
     this.checkIdle();
@@ -271,25 +258,14 @@ export class QueueWorker {
     const { maxStalls, keepFailedMs, keepCompletedMs } = this.settings;
     try {
       const [nextDueMs] = (await this.connection.run('sweep', [maxStalls, keepArg(keepFailedMs), keepArg(keepCompletedMs)])) as number[];
-      this.armDueTimer(nextDueMs!);
+      this.arm(nextDueMs!);
     } catch (error) {
       this.connection.report(error, 'could not sweep expired leases');
     }
   }
 
-  /** Claims when the next delayed job is due (the claim moves it to waiting first). */
-  private armDueTimer(inMs: number): void {
-    if (inMs < 0 || this.stopping) return;
-    const at = Date.now() + inMs;
-    if (this.dueTimer !== undefined && at >= this.dueAt) return;
-    clearTimeout(this.dueTimer);
-    this.dueAt = at;
-    this.dueTimer = setTimeout(() => {
-      this.dueTimer = undefined;
-      this.dueAt = Number.POSITIVE_INFINITY;
-      if (this.free > 0) this.claim();
-      else void this.sweep();
-    }, Math.max(inMs, 1));
+  private arm(inMs: number): void {
+    if (!this.stopping) this.due.arm(inMs);
   }
 
   private cancelRequested(message: string): void {
@@ -347,37 +323,4 @@ export class QueueWorker {
       onIdle();
     }
   }
-}
-
-/** A keep time as the scripts take it: -1 keeps forever. */
-function keepArg(keepMs: number): number {
-  return keepMs === Number.POSITIVE_INFINITY ? -1 : keepMs;
-}
-
-/** The job at `at` of a claim's reply (8 fields), and how to run it. */
-function claimedJob(reply: Array<string | number>, at: number): { job: IHeldJob; input: string; priority: string; timeoutMs: string } {
-  const [id, taskName, input, priority, timeoutMs, retry, failures, lease] = reply.slice(at, at + FIELDS_PER_JOB).map(String) as string[];
-  const job: IHeldJob = {
-    id: id!, taskName: taskName!, lease: lease!, attempt: Number(failures) + 1,
-    retry: retry === '' ? undefined : (JSON.parse(retry!) as IJobRetryOptions),
-    controller: new AbortController(), endedBy: undefined,
-  };
-  return { job, input: input!, priority: priority!, timeoutMs: timeoutMs! };
-}
-
-/**
- * Publishes the steps of `task`, for each of its jobs in `held` (an empty subscription for
- * a task without steps). One subscription per task, kept until the worker stops.
- */
-function publishSteps(task: TAnyTask, held: ReadonlyMap<string, IHeldJob>, connection: QueueConnection, instanceId: string): Subscription {
-  if (task.getMetadata().steps.length === 0) return new RxSubscription();
-  return task.eventSubject.subscribe((event) => {
-    if (event.type !== 'step') return;
-    const steps = JSON.stringify(event.task.steps);
-    for (const job of held.values()) {
-      if (job.taskName !== task.name || job.endedBy !== undefined) continue;
-      connection.run('progress', [job.id, job.lease, event.task.currentProgress, steps, event.stepName, instanceId])
-        .catch((error: unknown) => connection.report(error, `could not record a step of job ${JSON.stringify(job.id)}: ${messageOf(error)}`));
-    }
-  });
 }
