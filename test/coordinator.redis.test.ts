@@ -10,6 +10,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
@@ -27,7 +30,7 @@ import {
 import type { IClusterSlot } from '../ts/coordinator/abstract.js';
 import { ClusterUnreachableError, CoordinatorStoppedError, RedisCoordinator } from '../ts/coordinator/redis.js';
 import { RunRecorder, within } from './manager-helpers.js';
-import { failIfProcessLingers, startRedis, type IRedisServer } from './redis-helpers.js';
+import { failIfProcessLingers, freePort, startRedis, type IRedisServer } from './redis-helpers.js';
 import { deferred, sleep } from './rule-helpers.js';
 import { catchStrayErrors } from './stray-error-helpers.js';
 
@@ -790,6 +793,18 @@ describe('options', () => {
     await assert.rejects(node.coordinator.getInstances(), CoordinatorStoppedError);
   });
 
+  for (const value of [0, -5, 1.5, '1000']) {
+    test(`connectTimeoutMs ${JSON.stringify(value)} is an InvalidOptionError naming the option and the value`, () => {
+      assert.throws(() => new RedisCoordinator({ redis: 'redis://127.0.0.1:1', connectTimeoutMs: value as number }), (error: unknown) => {
+        assert.ok(error instanceof InvalidOptionError, `expected InvalidOptionError, got ${String(error)}`);
+        assert.equal(error.option, 'connectTimeoutMs');
+        assert.equal(error.value, value);
+        assert.ok(error.message.includes('connectTimeoutMs') && error.message.includes(String(value)), error.message);
+        return true;
+      });
+    });
+  }
+
   test('options that are not an object are an InvalidOptionError', () => {
     assert.throws(() => new RedisCoordinator(null as any), InvalidOptionError);
     assert.throws(() => new RedisCoordinator('redis://127.0.0.1:1' as any), InvalidOptionError);
@@ -847,6 +862,75 @@ describe('faults', () => {
       await within(stopping, 'stop() once Redis was back', 15_000);
     }
     assert.ok(stoppedInTime, 'stop() while Redis is down resolves within 5 s (it hung until Redis came back)');
+  });
+});
+
+describe('Redis down at boot', () => {
+  test('manager.start() rejects within connectTimeoutMs with a ClusterUnreachableError naming the URL, and leaves nothing keeping the process alive', async (t) => {
+    const port = await freePort(); // nothing listens there: a closed port
+    const dir = mkdtempSync(join(tmpdir(), 'taskbuffer-connect-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'boot.mts');
+    // A process of its own, so that "nothing keeps it alive" is what decides whether it exits.
+    writeFileSync(script, `
+      import { TaskManager } from ${JSON.stringify(new URL('../ts/index.ts', import.meta.url).pathname)};
+      import { RedisCoordinator } from ${JSON.stringify(new URL('../ts/coordinator/redis.ts', import.meta.url).pathname)};
+      const coordinator = new RedisCoordinator({ redis: 'redis://:secret@127.0.0.1:${port}', connectTimeoutMs: 300, onError: () => {} });
+      const manager = new TaskManager({ distributedCoordinator: coordinator });
+      const startedAt = Date.now();
+      const error = await manager.start().then(() => undefined, (rejection) => rejection);
+      console.log(JSON.stringify({ ms: Date.now() - startedAt, name: error?.name, code: error?.code, timeoutMs: error?.timeoutMs,
+        isTaskbufferError: error instanceof (await import(${JSON.stringify(new URL('../ts/errors.ts', import.meta.url).pathname)})).TaskbufferError,
+        message: error?.message }));
+    `);
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: new URL('..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exitedInTime = await settlesWithin(exited, 15_000);
+    if (!exitedInTime) child.kill('SIGKILL');
+    assert.ok(exitedInTime, `the process exited by itself after start() rejected (it lingered); stdout ${stdout}, stderr ${stderr}`);
+    assert.equal(await exited, 0, `stderr: ${stderr}`);
+    const report = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    t.diagnostic(`start() against a closed port: ${JSON.stringify(report)}`);
+    assert.equal(report.name, 'ClusterUnreachableError');
+    assert.equal(report.code, 'CLUSTER_UNREACHABLE');
+    assert.equal(report.isTaskbufferError, true);
+    assert.equal(report.timeoutMs, 300);
+    assert.ok((report.ms as number) >= 290 && (report.ms as number) < 3000, `settled after ${report.ms} ms`);
+    const message = report.message as string;
+    assert.ok(message.includes(`127.0.0.1:${port}`), `the message names the URL: ${message}`);
+    assert.ok(!message.includes('secret'), `the message hides the password: ${message}`);
+    assert.match(message, /300 ms/);
+    assert.match(message, /connection: (reconnecting|connecting|close|end)/);
+  });
+});
+
+describe('errors of Redis', () => {
+  test('a script Redis fails reaches the caller as a CoordinatorError with Redis\'s error as cause', async (t) => {
+    const prefix = uniquePrefix();
+    const node = clusterNode(t, prefix);
+    await startAll([node]);
+    // The instances key of the wrong type makes the listInstances script fail inside Redis (WRONGTYPE).
+    await admin.del(`${prefix}:instances`);
+    await admin.set(`${prefix}:instances`, 'not a sorted set');
+    const error = await node.coordinator.getInstances().then(() => undefined, (rejection: unknown) => rejection);
+    assert.ok(error instanceof CoordinatorError, `expected a CoordinatorError, got ${String(error)}`);
+    assert.ok(error instanceof TaskbufferError);
+    assert.equal(error.code, 'COORDINATOR_FAILED');
+    assert.ok(error.cause instanceof Error && !(error.cause instanceof TaskbufferError), 'cause is the error of ioredis');
+    assert.match(error.message, /listInstances.*WRONGTYPE/);
+    // The tick's outcome goes through the same path: a failing Redis call is a CoordinatorError there too.
+    const request = tickRequest(node.instanceId, 'wrong-type', Date.now());
+    assert.equal((await node.coordinator.fireDistributedTaskRequest(request)).shouldTrigger, true);
+    await admin.del(`${prefix}:tick:wrong-type:${request.scheduledAt}:lease`);
+    await admin.hset(`${prefix}:tick:wrong-type:${request.scheduledAt}:lease`, 'x', '1');
+    const finishError = await node.coordinator.updateDistributedTaskRequest({ ...request, status: 'succeeded' }).then(() => undefined, (rejection: unknown) => rejection);
+    assert.ok(finishError instanceof CoordinatorError, `expected a CoordinatorError, got ${String(finishError)}`);
+    assert.match(finishError.message, /finishTick.*WRONGTYPE/);
+    await admin.del(`${prefix}:instances`, `${prefix}:tick:wrong-type:${request.scheduledAt}:lease`);
   });
 });
 

@@ -8,7 +8,8 @@ import {
   type IDistributedTaskRequest,
   type IDistributedTaskRequestResult,
 } from './abstract.js';
-import { RedisConnection, unrefHandle, type ICoordinatorContext } from './redisconnection.js';
+import { ClusterUnreachableError } from './errors.js';
+import { RedisConnection, unrefHandle, withTimeout, type ICoordinatorContext } from './redisconnection.js';
 import { ClusterEventRelay, type IClusterTaskEvent } from './redisevents.js';
 import { RedisKeys } from './rediskeys.js';
 import { resolveRedisOptions, type IRedisCoordinatorOptions } from './redisoptions.js';
@@ -24,6 +25,8 @@ import { RedisTicks } from './redisticks.js';
  */
 export class RedisCoordinator extends AbstractDistributedCoordinator implements IClusterSlots {
   readonly leaseMs: number;
+  /** How long `start()` waits for Redis before it rejects with a ClusterUnreachableError. */
+  readonly connectTimeoutMs: number;
   readonly keyPrefix: string;
   /**
    * Task events of every instance (this one included), each with its `instanceId`. A
@@ -48,6 +51,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     const settings = resolveRedisOptions(options);
     this.ownId = settings.instanceId;
     this.leaseMs = settings.leaseMs;
+    this.connectTimeoutMs = settings.connectTimeoutMs;
     this.keyPrefix = settings.keyPrefix;
     this.publishEvents = settings.publishEvents;
     this.keys = new RedisKeys(settings.keyPrefix);
@@ -82,15 +86,35 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
 
   // ---- lifecycle ----------------------------------------------------------------------
 
+  /**
+   * Connects and joins the cluster. Rejects with a ClusterUnreachableError when Redis does
+   * not answer within `connectTimeoutMs` (or with a CoordinatorError when it refuses),
+   * having closed what it opened, so that nothing keeps the process alive.
+   */
   override async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     this.presence.joining();
-    await this.connection.open(this.onMessage, () => this.slots.poll());
-    await this.presence.heartbeat();
+    try {
+      await withTimeout(this.join(), this.connectTimeoutMs, () => new ClusterUnreachableError(
+        `RedisCoordinator could not reach Redis at ${this.connection.describeTarget()} within connectTimeoutMs ` +
+          `(${this.connectTimeoutMs} ms; connection: ${this.connection.status}` +
+          `${this.connection.lastError === undefined ? '' : `, last error: ${this.connection.lastError}`})`,
+        this.connectTimeoutMs,
+      ));
+    } catch (error) {
+      this.running = false;
+      await this.connection.close(0);
+      throw error;
+    }
     if (this.publishEvents && this.manager !== undefined) this.events.publishFrom(this.manager);
     this.renewTimer = setInterval(() => void this.renew(), Math.floor(this.leaseMs / 3));
     this.slots.startPolling();
+  }
+
+  private async join(): Promise<void> {
+    await this.connection.open(this.onMessage, () => this.slots.poll());
+    await this.presence.heartbeat();
   }
 
   /**

@@ -7,12 +7,21 @@ import type { IClusterSlot } from './abstract.js';
 export class RedisKeys {
   /** Carries every instance's task events. */
   readonly eventsChannel: string;
-  /** Announces a freed slot (its slot key), so that waiting runs ask again at once. */
+  /**
+   * Announces a slot key whose waiters should ask again: a slot freed while its key cools
+   * down (they ask when it ends) or by a stopping instance.
+   */
   readonly slotsChannel: string;
+  /** Names a holder that a script took out of a slot's queue and granted the slot to. */
+  readonly grantsChannel: string;
+  /** Every channel the coordinator's subscriber listens to. */
+  readonly channels: readonly string[];
 
   constructor(private readonly prefix: string) {
     this.eventsChannel = this.key('channel', 'events');
     this.slotsChannel = this.key('channel', 'slots');
+    this.grantsChannel = this.key('channel', 'grants');
+    this.channels = [this.eventsChannel, this.slotsChannel, this.grantsChannel];
   }
 
   /** The sorted set of instance ids, scored by their last heartbeat. */
@@ -28,6 +37,14 @@ export class RedisKeys {
   /** The sorted set of a slot's holders, scored by their lease's end. */
   slot(slot: IClusterSlot): string {
     return this.key('slot', slot.groupName, slot.key);
+  }
+
+  /**
+   * The sorted set of holders waiting for a slot, scored by their wait's lease end: a
+   * release grants the slot to the first of them (scripts in redis.lua.ts).
+   */
+  slotQueue(slot: IClusterSlot): string {
+    return this.key('queue', slot.groupName, slot.key);
   }
 
   /** Until when a slot's key cools down after a run. */
