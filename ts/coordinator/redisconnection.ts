@@ -18,6 +18,8 @@ export interface ICoordinatorContext {
   isRunning(): boolean;
   /** A held tick or slot was let go; after stop(), the last one lets the connections close. */
   letGo(): void;
+  /** Task events waiting to go out, as one message for the events channel (`''` for none), for a script to publish. */
+  takeEvents(): string;
 }
 
 /**

@@ -65,6 +65,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
       leaseMs: this.leaseMs,
       isRunning: () => this.running,
       letGo: () => this.closeIfDone(),
+      takeEvents: () => this.events.takeBatch(),
     };
     this.ticks = new RedisTicks(context);
     this.slots = new RedisSlots(context);
@@ -173,10 +174,11 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     }
   }
 
-  /** Both channels arrive on the one subscriber: a freed slot wakes its waiters, events go to the relay. */
+  /** Every channel arrives on the one subscriber: grants start runs, wakes make waiters ask, events go to the relay. */
   private readonly onMessage = (channel: string, message: string): void => {
-    if (channel === this.keys.slotsChannel) this.slots.wake(message);
+    if (channel === this.keys.grantsChannel) this.slots.granted(message);
     else if (channel === this.keys.eventsChannel) this.events.receive(message);
+    else if (channel === this.keys.slotsChannel) this.slots.wake(message);
   };
 
   // ---- cron ticks -----------------------------------------------------------------------

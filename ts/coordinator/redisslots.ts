@@ -3,15 +3,23 @@ import type { IClusterSlot, IClusterSlots } from './abstract.js';
 import { ClusterUnreachableError, CoordinatorStoppedError, describeWaitedSlot, type IWaitedSlot } from './errors.js';
 import type { ICoordinatorContext } from './redisconnection.js';
 
+/**
+ * Where a waiting run is: only here (`local`), asking Redis (`asking`), in the slot's
+ * queue in Redis until a release grants it the slot (`queued`), waiting for the key's
+ * cooldown to end (`cooling`), or no longer waiting (`done`).
+ */
+type TWaiterState = 'local' | 'asking' | 'queued' | 'cooling' | 'done';
+
 /** A run of this instance waiting for a cluster slot. */
 interface ISlotWaiter {
   slot: IClusterSlot;
   slotKey: string;
+  queueKey: string;
   holder: string;
   resolve: () => void;
   reject: (error: unknown) => void;
-  inFlight: boolean;
-  /** A release was announced while an attempt was in flight: try again as soon as it answers. */
+  state: TWaiterState;
+  /** A wake came while it was asking: ask again as soon as Redis answers. */
   wakeRequested: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
   deadline: ReturnType<typeof setTimeout> | undefined;
@@ -19,17 +27,32 @@ interface ISlotWaiter {
   onAbort: (() => void) | undefined;
 }
 
+/** The runs of this instance waiting for one slot key, in arrival order. */
+interface IKeyLine {
+  waiters: Set<ISlotWaiter>;
+  /** Of them, those Redis knows of or that wait for a cooldown (not `local`). */
+  inPlay: number;
+}
+
 /**
  * The cluster slots of one instance (`clusterSlots`): the runs waiting for a slot, the
- * slots its runs hold, and the Redis calls that take and give them back. A release
- * anywhere in the cluster is announced on the `slots` channel and wakes the waiters of
- * its key at once; a slow poll covers a lost message.
+ * slots its runs hold, and the Redis calls that take and give them back.
+ *
+ * Redis keeps a queue per slot key. A run asks once (acquireSlot): it gets the slot or is
+ * queued. A release (releaseSlot) grants the freed room to the first queued holder, of
+ * whichever instance, and names it on the grants channel, which starts that run without a
+ * round trip of its own; the release also queues this instance's next waiting run, so
+ * that under load a run costs one script call. Per key, an instance has at most
+ * `maxConcurrent` runs holding or known to Redis; the rest wait here. A slow poll asks
+ * again for the first waiter of each key, which covers a lost message.
  */
 export class RedisSlots implements IClusterSlots {
   /** Slots held by runs of this instance: slot key → holders. */
   private readonly held = new Map<string, Set<string>>();
-  /** Runs waiting for a slot, per slot key, in arrival order. */
-  private readonly waiters = new Map<string, Set<ISlotWaiter>>();
+  /** Runs waiting for a slot, per slot key. */
+  private readonly lines = new Map<string, IKeyLine>();
+  /** Waiting runs by holder, for the grants channel. */
+  private readonly byHolder = new Map<string, ISlotWaiter>();
   private pollTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly context: ICoordinatorContext) {}
@@ -41,7 +64,7 @@ export class RedisSlots implements IClusterSlots {
 
   acquire(slot: IClusterSlot, holder: string, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const slotKey = this.context.keys.slot(slot);
+      const { keys } = this.context;
       if (!this.context.isRunning()) {
         return reject(new CoordinatorStoppedError(
           `RedisCoordinator is not started, so cluster slot ${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)} ` +
@@ -49,40 +72,61 @@ export class RedisSlots implements IClusterSlots {
           { groupName: slot.groupName, key: slot.key, waiting: 1 },
         ));
       }
-      const waiter: ISlotWaiter = { slot, slotKey, holder, resolve, reject, inFlight: false, wakeRequested: false, timer: undefined, deadline: undefined, signal, onAbort: undefined };
+      const waiter: ISlotWaiter = {
+        slot, slotKey: keys.slot(slot), queueKey: keys.slotQueue(slot), holder, resolve, reject,
+        state: 'local', wakeRequested: false, timer: undefined, deadline: undefined, signal, onAbort: undefined,
+      };
       if (signal !== undefined) this.failOnAbort(waiter, signal);
       if (timeoutMs !== undefined) this.armDeadline(waiter, timeoutMs);
-      this.enqueue(waiter);
+      let line = this.lines.get(waiter.slotKey);
+      if (line === undefined) this.lines.set(waiter.slotKey, (line = { waiters: new Set(), inPlay: 0 }));
+      line.waiters.add(waiter);
+      this.byHolder.set(holder, waiter);
+      if (this.hasRoom(line, waiter)) this.ask(waiter, line);
     });
   }
 
+  /** Gives the slot back; with waiters of the same key here, the same script queues the first of them. */
   release(slot: IClusterSlot, holder: string, ran: boolean): void {
-    const { connection, keys } = this.context;
+    const { connection, keys, leaseMs } = this.context;
     const slotKey = keys.slot(slot);
     const holders = this.held.get(slotKey);
     holders?.delete(holder);
     if (holders?.size === 0) this.held.delete(slotKey);
     if (!connection.isOpen) return;
-    connection.call('releaseSlot', [slotKey, keys.cooldown(slot)], [holder, slot.cooldownMs, ran ? 1 : 0, keys.slotsChannel, slotKey])
-      .catch((error: unknown) => connection.report(error, `could not release cluster slot ${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)} (its lease expires by itself)`))
-      .finally(() => this.context.letGo());
+    const line = this.lines.get(slotKey);
+    const next = line !== undefined && this.context.isRunning() ? this.firstLocal(line) : undefined;
+    if (next !== undefined) this.moveTo(next, line!, 'queued');
+    connection.call('releaseSlot', [slotKey, keys.cooldown(slot), keys.slotQueue(slot)], [
+      holder, slot.cooldownMs, ran ? 1 : 0, capOf(slot), leaseMs, next?.holder ?? '',
+      keys.grantsChannel, keys.slotsChannel, keys.eventsChannel, this.context.takeEvents(),
+    ]).catch((error: unknown) => {
+      // Not queued after all: the poll asks for it again.
+      if (next?.state === 'queued') this.moveTo(next, line!, 'local');
+      connection.report(error, `could not release cluster slot ${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)} (its lease expires by itself)`);
+    }).finally(() => this.context.letGo());
   }
 
-  /** A slot of `slotKey` was freed somewhere in the cluster (the `slots` channel): its next waiter asks. */
+  /** A release or an ask somewhere in the cluster granted `holder` a slot (the grants channel). */
+  granted(holder: string): void {
+    const waiter = this.byHolder.get(holder);
+    // Not waiting here (any more): a run that gave up sent a release after it, which frees the slot.
+    if (waiter !== undefined) this.grant(waiter);
+  }
+
+  /** Waiters of `slotKey` should ask again (the slots channel): the key cools down, or an instance left. */
   wake(slotKey: string): void {
-    this.tryNextWaiter(slotKey);
+    const line = this.lines.get(slotKey);
+    if (line !== undefined) this.askFirst(line);
   }
 
   /** The first waiter of every key asks again, unless it waits for a cooldown to end. */
   poll(): void {
-    for (const waiters of this.waiters.values()) {
-      const first = waiters.values().next().value;
-      if (first !== undefined && first.timer === undefined) this.tryAcquire(first);
-    }
+    for (const line of this.lines.values()) this.askFirst(line);
   }
 
   startPolling(): void {
-    // Pub/sub wakes waiting runs at once; this slow poll only covers a lost message.
+    // Grants and wakes come by pub/sub at once; this slow poll only covers a lost message.
     const { leaseMs } = this.context;
     this.pollTimer = setInterval(() => this.poll(), Math.max(250, Math.min(1000, Math.floor(leaseMs / 2))));
   }
@@ -93,76 +137,110 @@ export class RedisSlots implements IClusterSlots {
 
   /** On stop(): every run still waiting is rejected with a CoordinatorStoppedError. */
   rejectWaiting(): void {
-    for (const waiters of [...this.waiters.values()]) {
-      const first = waiters.values().next().value;
+    for (const line of [...this.lines.values()]) {
+      const first = line.waiters.values().next().value;
       if (first === undefined) continue;
       // Counted once, before any of them is let go: each error names how many waited.
       const slot = this.waitedSlot(first);
       const message = `RedisCoordinator stopped before cluster slot ${describeWaitedSlot(slot)} was free`;
-      for (const waiter of [...waiters]) this.failWaiter(waiter, new CoordinatorStoppedError(message, slot));
+      for (const waiter of [...line.waiters]) this.failWaiter(waiter, new CoordinatorStoppedError(message, slot));
     }
   }
 
-  /** Renews the lease of every slot held here (re-adding it after a Redis restart). */
+  /** Renews the lease of every slot held here and of every wait in a queue (re-adding them after a Redis restart). */
   async renew(): Promise<void> {
-    if (this.held.size === 0) return;
-    const { connection, leaseMs } = this.context;
     const args: string[] = [];
     for (const [slotKey, holders] of this.held) for (const holder of holders) args.push(slotKey, holder);
+    for (const line of this.lines.values()) {
+      for (const waiter of line.waiters) if (waiter.state === 'queued') args.push(waiter.queueKey, waiter.holder);
+    }
+    if (args.length === 0) return;
+    const { connection, leaseMs } = this.context;
     await connection.call('renewSlots', [], [leaseMs, ...args]);
   }
 
-  private enqueue(waiter: ISlotWaiter): void {
-    let waiters = this.waiters.get(waiter.slotKey);
-    if (waiters === undefined) this.waiters.set(waiter.slotKey, (waiters = new Set()));
-    waiters.add(waiter);
-    // Up to `maxConcurrent` waiters of a key ask at once, so a cap of 10 can fill from one instance.
-    if (waiters.size <= waiter.slot.maxConcurrent) this.tryAcquire(waiter);
+  /** Whether a run of this key may ask Redis now: its instance has fewer than `maxConcurrent` holding or asking. */
+  private hasRoom(line: IKeyLine, waiter: ISlotWaiter): boolean {
+    return line.inPlay + (this.held.get(waiter.slotKey)?.size ?? 0) < waiter.slot.maxConcurrent;
   }
 
-  /** Tries the first waiter of a slot key; on success the next one gets its turn. */
-  private tryAcquire(waiter: ISlotWaiter): void {
+  /** Asks Redis for the slot: granted, queued, or told how long the key still cools down. */
+  private ask(waiter: ISlotWaiter, line: IKeyLine): void {
     if (!this.context.isRunning()) return;
-    if (waiter.inFlight) {
+    if (waiter.state === 'asking') {
       waiter.wakeRequested = true;
       return;
     }
-    waiter.inFlight = true;
+    this.moveTo(waiter, line, 'asking');
     waiter.wakeRequested = false;
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    waiter.timer = undefined;
     const { connection, keys, leaseMs } = this.context;
-    const { slot, slotKey, holder } = waiter;
-    const max = slot.maxConcurrent === Number.POSITIVE_INFINITY ? -1 : slot.maxConcurrent;
-    connection.call('acquireSlot', [slotKey, keys.cooldown(slot)], [holder, max, leaseMs]).then(
-      (reply) => this.answered(waiter, reply),
+    connection.call('acquireSlot', [waiter.slotKey, keys.cooldown(waiter.slot), waiter.queueKey],
+      [waiter.holder, capOf(waiter.slot), leaseMs, keys.grantsChannel, keys.eventsChannel, this.context.takeEvents()]).then(
+      (reply) => this.answered(waiter, line, reply),
       (error: unknown) => {
-        waiter.inFlight = false;
+        if (waiter.state === 'asking') this.moveTo(waiter, line, 'local');
         connection.report(error, `could not ask for cluster slot ${describeWaitedSlot(this.waitedSlot(waiter))} (retrying)`);
       },
     );
   }
 
-  /** Redis answered a waiter: it holds the slot now, or waits for a wake, the poll or the cooldown's end. */
-  private answered(waiter: ISlotWaiter, reply: unknown): void {
-    waiter.inFlight = false;
+  /** Redis answered an ask: the run holds the slot now, waits in the queue, or waits for the cooldown's end. */
+  private answered(waiter: ISlotWaiter, line: IKeyLine, reply: unknown): void {
+    // Granted by a message first, or given up (its release, sent after the ask, frees what the ask took).
+    if (waiter.state !== 'asking') return;
     const [granted, cooldownLeft] = reply as [number, number];
-    if (!this.waiters.get(waiter.slotKey)?.has(waiter)) {
-      // Given up (aborted, timed out) while Redis answered: hand the slot straight back.
-      if (granted === 1) this.release(waiter.slot, waiter.holder, false);
+    if (granted === 1) return this.grant(waiter);
+    if (cooldownLeft > 0) {
+      this.moveTo(waiter, line, 'cooling');
+      waiter.timer = setTimeout(() => {
+        waiter.timer = undefined;
+        this.ask(waiter, line);
+      }, cooldownLeft);
       return;
     }
-    if (granted !== 1) {
-      if (waiter.wakeRequested) this.tryAcquire(waiter);
-      else if (cooldownLeft > 0) waiter.timer = setTimeout(() => this.tryAcquire(waiter), cooldownLeft);
-      return;
-    }
-    this.removeWaiter(waiter);
+    this.moveTo(waiter, line, 'queued');
+    if (waiter.wakeRequested) this.ask(waiter, line);
+  }
+
+  /** The run holds its slot: it starts. */
+  private grant(waiter: ISlotWaiter): void {
+    if (!this.removeWaiter(waiter)) return;
     let holders = this.held.get(waiter.slotKey);
     if (holders === undefined) this.held.set(waiter.slotKey, (holders = new Set()));
     holders.add(waiter.holder);
     waiter.resolve();
-    this.tryNextWaiter(waiter.slotKey);
+  }
+
+  /** The first waiter of a line that is queued or only here asks (again); one asking already asks once more. */
+  private askFirst(line: IKeyLine): void {
+    for (const waiter of line.waiters) {
+      if (waiter.state === 'cooling') continue;
+      if (waiter.state === 'local' && !this.hasRoom(line, waiter)) continue;
+      return this.ask(waiter, line);
+    }
+  }
+
+  /** The first waiter that only waits here, if any does. */
+  private firstLocal(line: IKeyLine): ISlotWaiter | undefined {
+    if (line.inPlay === line.waiters.size) return undefined;
+    for (const waiter of line.waiters) if (waiter.state === 'local') return waiter;
+    return undefined;
+  }
+
+  /** Lets the first waiters that only wait here ask, while the key has room for them. */
+  private fill(line: IKeyLine): void {
+    if (line.inPlay === line.waiters.size) return;
+    for (const waiter of line.waiters) {
+      if (waiter.state !== 'local') continue;
+      if (!this.hasRoom(line, waiter)) return;
+      this.ask(waiter, line);
+    }
+  }
+
+  private moveTo(waiter: ISlotWaiter, line: IKeyLine, state: TWaiterState): void {
+    if (waiter.state === 'local' && state !== 'local') line.inPlay++;
+    else if (waiter.state !== 'local' && state === 'local') line.inPlay--;
+    waiter.state = state;
   }
 
   private failOnAbort(waiter: ISlotWaiter, signal: AbortSignal): void {
@@ -188,36 +266,41 @@ export class RedisSlots implements IClusterSlots {
     }, timeoutMs);
   }
 
-  /** Lets the first waiter of a key that is not asking already ask (or the first one again). */
-  private tryNextWaiter(slotKey: string): void {
-    const waiters = this.waiters.get(slotKey);
-    if (waiters === undefined) return;
-    let first: ISlotWaiter | undefined;
-    for (const waiter of waiters) {
-      first ??= waiter;
-      if (!waiter.inFlight) return this.tryAcquire(waiter);
-    }
-    if (first !== undefined) this.tryAcquire(first);
-  }
-
+  /**
+   * Rejects a waiting run. One Redis may know of (asking, queued) is released, which takes
+   * it out of the queue or gives back the slot granted to it meanwhile.
+   */
   private failWaiter(waiter: ISlotWaiter, error: Error): void {
+    const knownToRedis = waiter.state === 'asking' || waiter.state === 'queued';
     if (!this.removeWaiter(waiter)) return;
     waiter.reject(error);
-    this.tryNextWaiter(waiter.slotKey);
+    if (knownToRedis) this.release(waiter.slot, waiter.holder, false);
+    else {
+      const line = this.lines.get(waiter.slotKey);
+      if (line !== undefined && this.context.isRunning()) this.fill(line);
+    }
   }
 
   /** The waiter's slot with how many runs of this instance wait for it, for errors. */
   private waitedSlot(waiter: ISlotWaiter): IWaitedSlot {
-    return { groupName: waiter.slot.groupName, key: waiter.slot.key, waiting: this.waiters.get(waiter.slotKey)?.size ?? 1 };
+    return { groupName: waiter.slot.groupName, key: waiter.slot.key, waiting: this.lines.get(waiter.slotKey)?.waiters.size ?? 1 };
   }
 
   private removeWaiter(waiter: ISlotWaiter): boolean {
-    const waiters = this.waiters.get(waiter.slotKey);
-    if (waiters === undefined || !waiters.delete(waiter)) return false;
-    if (waiters.size === 0) this.waiters.delete(waiter.slotKey);
+    const line = this.lines.get(waiter.slotKey);
+    if (line === undefined || !line.waiters.delete(waiter)) return false;
+    if (waiter.state !== 'local') line.inPlay--;
+    waiter.state = 'done';
+    if (line.waiters.size === 0) this.lines.delete(waiter.slotKey);
+    this.byHolder.delete(waiter.holder);
     if (waiter.timer !== undefined) clearTimeout(waiter.timer);
     if (waiter.deadline !== undefined) clearTimeout(waiter.deadline);
     if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
     return true;
   }
+}
+
+/** The cap as the scripts take it: -1 for none. */
+function capOf(slot: IClusterSlot): number {
+  return slot.maxConcurrent === Number.POSITIVE_INFINITY ? -1 : slot.maxConcurrent;
 }
