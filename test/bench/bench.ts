@@ -38,6 +38,7 @@ import {
   type IBenchInstance,
 } from './cluster-rig.js';
 import { bareKeyedMutex, bareLimit } from './floor.js';
+import { BULLMQ_CONCURRENCY, startBullmq, startTaskbuffer, TOTAL_CONCURRENCY, type ICompetitor } from './versus-bullmq.js';
 
 // ---------------------------------------------------------------------------------------
 // Harness
@@ -53,8 +54,10 @@ interface Measurement {
 interface RatioRow {
   label: string;
   value: number;
-  /** The ratio must be at most this to PASS; without it the row is informational. */
+  /** The ratio must be at most this to PASS; without it (and `min`) the row is informational. */
   max?: number;
+  /** The ratio must be at least this to PASS. */
+  min?: number;
   /** What `value` and `max` are counted in; `x` (a ratio) unless told. */
   unit?: string;
   note?: string;
@@ -223,8 +226,9 @@ function printResults(results: CaseResult[]): void {
         // Three significant digits, so a ratio just over a target never prints as equal to it.
         // (From 1000 on, whole numbers: toPrecision would switch to exponent notation.)
         `${ratio.value >= 1000 ? ratio.value.toFixed(0) : ratio.value.toPrecision(3)}${ratio.unit ?? 'x'}`,
-        ratio.max === undefined ? '' : `<= ${ratio.max}${ratio.unit ?? 'x'}`,
-        ratio.max === undefined ? 'info' : ratio.value <= ratio.max ? 'PASS' : 'MISS',
+        ratio.max !== undefined ? `<= ${ratio.max}${ratio.unit ?? 'x'}` : ratio.min !== undefined ? `>= ${ratio.min}${ratio.unit ?? 'x'}` : '',
+        ratio.max !== undefined ? (ratio.value <= ratio.max ? 'PASS' : 'MISS')
+          : ratio.min !== undefined ? (ratio.value >= ratio.min ? 'PASS' : 'MISS') : 'info',
         ratio.note ?? '',
       ]);
     });
@@ -963,8 +967,63 @@ async function clusterWake(start: StartInstance): Promise<CaseResult> {
   ]);
 }
 
+// ---- taskbuffer against BullMQ -------------------------------------------------------------
+
+const VERSUS_JOBS = 6_000;
+const VERSUS_ROUNDS = 3;
+const TARGET_VS_BULLMQ = 3;
+
+/**
+ * N no-op jobs through a total concurrency of 10 over 3 processes, BullMQ and taskbuffer
+ * on the same redis-server, rounds interleaved (who goes first alternates) after a warm-up
+ * of each. How each side is set up, and why that is fair: versus-bullmq.ts.
+ */
+async function bullmqCase(): Promise<CaseResult[]> {
+  const missing = redisServerMissing();
+  if (missing !== undefined) {
+    const line = `SKIP bullmq: no redis-server here (${missing.split(';')[0]})`;
+    console.log(line);
+    skipped.push(line);
+    return [];
+  }
+  const redis = await startRedis();
+  const started: ICompetitor[] = [];
+  try {
+    const bullmq = await startBullmq(redis.url);
+    started.push(bullmq);
+    const taskbuffer = await startTaskbuffer(redis.url);
+    started.push(taskbuffer);
+    const names = {
+      bullmq: `BullMQ: addBulk + 3 workers (concurrency ${BULLMQ_CONCURRENCY.join('+')})`,
+      taskbuffer: `taskbuffer: 3 instances, cluster cap ${TOTAL_CONCURRENCY}`,
+    };
+    const samples = new Map<string, number[]>([[names.bullmq, []], [names.taskbuffer, []]]);
+    await bullmq.sample(VERSUS_JOBS);
+    await taskbuffer.sample(VERSUS_JOBS);
+    for (let round = 0; round < VERSUS_ROUNDS; round++) {
+      const order: Array<[string, ICompetitor]> = [[names.bullmq, bullmq], [names.taskbuffer, taskbuffer]];
+      if (round % 2 === 1) order.reverse();
+      for (const [name, competitor] of order) {
+        collectGarbage();
+        samples.get(name)!.push(await competitor.sample(VERSUS_JOBS));
+      }
+    }
+    return [caseResult(`vs BullMQ: ${VERSUS_JOBS} no-op jobs, concurrency ${TOTAL_CONCURRENCY}, 3 processes`, 'jobs/s', samples, (ratio) => [
+      {
+        label: 'taskbuffer / BullMQ jobs per second',
+        value: ratio(names.taskbuffer, names.bullmq),
+        min: TARGET_VS_BULLMQ,
+        note: 'same redis-server; BullMQ stores each job in Redis, taskbuffer only the cluster\'s slots',
+      },
+    ])];
+  } finally {
+    for (const competitor of started.reverse()) await competitor.stop().catch(() => {});
+    await redis.stop();
+  }
+}
+
 const cases: Array<() => Promise<CaseResult | CaseResult[]>> = [
-  sequentialCase, burstCase, eventsCase, globalCapCase, perKeyMutexCase, queuedHeapCase, priorityCase, clusterCase,
+  sequentialCase, burstCase, eventsCase, globalCapCase, perKeyMutexCase, queuedHeapCase, priorityCase, clusterCase, bullmqCase,
 ];
 
 /**
