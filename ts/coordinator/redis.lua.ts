@@ -8,22 +8,33 @@ const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * Grants the room of slot KEYS[1] to the first holders of its queue KEYS[3], in the order
- * they queued (they wait there for it), and names each on `channel` so that its instance
- * starts the run. A granted holder that already held the slot (a lost message, then an
- * ask) is only renewed; the loop ends when the queue does.
+ * Grants the room of slot KEYS[1] to the first entries of its queue KEYS[3], in the order
+ * they queued, and tells each instance which of its holders got one: one message per
+ * instance and script, a JSON array of holders on the instance's own grants channel. A
+ * queue entry names both (`<bytes of holder>:<holder><channel>`, see queueEntry in
+ * redisslots.ts), so that no other instance hears of it. A granted holder that already
+ * held the slot (a lost message, then an ask) is only renewed; the loop ends with the queue.
  */
-const GRANT_QUEUED = `local function grantQueued(now, lease, max, channel)
-  local granted = false
+const GRANT_QUEUED = `local function grantQueued(now, lease, max)
+  local grants = {}
+  local any = false
   while max < 0 or redis.call('ZCARD', KEYS[1]) < max do
     local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
     if not head then break end
     redis.call('ZREM', KEYS[3], head)
-    redis.call('ZADD', KEYS[1], now + lease, head)
-    redis.call('PUBLISH', channel, head)
-    granted = true
+    local colon = string.find(head, ':', 1, true)
+    local size = tonumber(string.sub(head, 1, colon - 1))
+    local holder = string.sub(head, colon + 1, colon + size)
+    local channel = string.sub(head, colon + size + 1)
+    redis.call('ZADD', KEYS[1], now + lease, holder)
+    if not grants[channel] then grants[channel] = {} end
+    table.insert(grants[channel], holder)
+    any = true
   end
-  if granted then redis.call('PEXPIRE', KEYS[1], lease * 2) end
+  if any then
+    redis.call('PEXPIRE', KEYS[1], lease * 2)
+    for channel, holders in pairs(grants) do redis.call('PUBLISH', channel, cjson.encode(holders)) end
+  end
 end`;
 
 export const LUA_SCRIPTS = {
@@ -65,11 +76,11 @@ return renewed`,
   },
 
   /**
-   * KEYS: slots (sorted set: holder → lease expiry), cooldown, queue (holder → end of its
-   * wait's lease). ARGV: holder, max (-1 = no cap), leaseMs, grants channel, events channel,
-   * events message ('' = none). Drops expired holders (dead instances), then grants a slot
-   * when there is room and no cooldown; a full slot queues the holder instead, for a
-   * release to grant it. Returns {granted, cooldown ms left}.
+   * KEYS: slots (sorted set: holder → lease expiry), cooldown, queue (queue entry → end of
+   * its wait's lease). ARGV: holder, its queue entry, max (-1 = no cap), leaseMs, events
+   * channel, events message ('' = none). Drops expired holders (dead instances), then
+   * grants a slot when there is room and no cooldown; a full slot queues the holder
+   * instead, for a release to grant it. Returns {granted, cooldown ms left}.
    */
   acquireSlot: {
     keys: 3,
@@ -78,66 +89,72 @@ ${GRANT_QUEUED}
 if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-local lease = tonumber(ARGV[3])
+local lease = tonumber(ARGV[4])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
-  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[2])
   return {1, 0}
 end
-local max = tonumber(ARGV[2])
+local max = tonumber(ARGV[3])
 if max >= 0 and redis.call('ZCARD', KEYS[1]) >= max then
-  redis.call('ZADD', KEYS[3], 'NX', now + lease, ARGV[1])
+  redis.call('ZADD', KEYS[3], 'NX', now + lease, ARGV[2])
   redis.call('PEXPIRE', KEYS[3], lease * 2)
   return {0, 0}
 end
-redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[2])
 local coolUntil = tonumber(redis.call('GET', KEYS[2]) or '0')
 if coolUntil > now then return {0, coolUntil - now} end
 redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], lease * 2)
-grantQueued(now, lease, max, ARGV[4])
+grantQueued(now, lease, max)
 return {1, 0}`,
   },
 
   /**
-   * KEYS: slots, cooldown, queue. ARGV: holder, cooldownMs, ran (1/0), max, leaseMs, next
-   * holder of this instance to queue ('' = none), grants channel, slots channel, events
-   * channel, events message. Frees the slot (or takes a holder that gave up out of the
-   * queue), starts the cooldown when the run ran, queues `next` (so that its ask costs no
-   * round trip of its own) and grants the freed room to the first queued holders, naming
-   * each on the grants channel. While the key cools down, queued holders are told on the
-   * slots channel to ask again when it ends. Returns 1 when the holder held the slot.
+   * KEYS: slots, cooldown, queue. ARGV: cooldownMs, max, leaseMs, slots channel, events
+   * channel, events message, n, then n holder / queue entry / ran (1/0) triples, then the
+   * queue entries of this instance's next waiting runs. Frees the holders' slots (or takes
+   * holders that gave up out of the queue), starts the cooldown when a run ran, queues the
+   * next runs (so that their asks cost no round trip of their own) and grants the freed
+   * room to the first queued holders. While the key cools down, queued holders are told on
+   * the slots channel to ask again when it ends. Returns how many of the holders held a slot.
    */
   releaseSlot: {
     keys: 3,
     lua: `${NOW}
 ${GRANT_QUEUED}
-if ARGV[10] ~= '' then redis.call('PUBLISH', ARGV[9], ARGV[10]) end
-local removed = redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-local cooldown = tonumber(ARGV[2])
-if ARGV[3] == '1' and cooldown > 0 then
+if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+local cooldown = tonumber(ARGV[1])
+local lease = tonumber(ARGV[3])
+local n = tonumber(ARGV[7])
+local removed = 0
+local ran = false
+for i = 8, 7 + 3 * n, 3 do
+  removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
+  redis.call('ZREM', KEYS[3], ARGV[i + 1])
+  if ARGV[i + 2] == '1' then ran = true end
+end
+if ran and cooldown > 0 then
   local coolUntil = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), now + cooldown)
   redis.call('SET', KEYS[2], coolUntil, 'PX', coolUntil - now)
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-local lease = tonumber(ARGV[5])
-if ARGV[6] ~= '' then
-  redis.call('ZADD', KEYS[3], 'NX', now + lease, ARGV[6])
+if #ARGV > 7 + 3 * n then
+  for i = 8 + 3 * n, #ARGV do redis.call('ZADD', KEYS[3], 'NX', now + lease, ARGV[i]) end
   redis.call('PEXPIRE', KEYS[3], lease * 2)
 end
 if tonumber(redis.call('GET', KEYS[2]) or '0') > now then
-  if redis.call('ZCARD', KEYS[3]) > 0 then redis.call('PUBLISH', ARGV[8], KEYS[1]) end
+  if redis.call('ZCARD', KEYS[3]) > 0 then redis.call('PUBLISH', ARGV[4], KEYS[1]) end
 else
-  grantQueued(now, lease, tonumber(ARGV[4]), ARGV[7])
+  grantQueued(now, lease, tonumber(ARGV[2]))
 end
 return removed`,
   },
 
   /**
-   * ARGV: leaseMs, then key/holder pairs: a slots key and a held slot's holder, or a queue
-   * key and a waiting holder. Renews both alike (re-adding them after a Redis restart).
+   * ARGV: leaseMs, then key/member pairs: a slots key and a held slot's holder, or a queue
+   * key and a waiting holder's queue entry. Renews both alike (re-adding them after a Redis restart).
    */
   renewSlots: {
     keys: 0,

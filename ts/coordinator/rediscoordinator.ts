@@ -54,7 +54,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     this.connectTimeoutMs = settings.connectTimeoutMs;
     this.keyPrefix = settings.keyPrefix;
     this.publishEvents = settings.publishEvents;
-    this.keys = new RedisKeys(settings.keyPrefix);
+    this.keys = new RedisKeys(settings.keyPrefix, settings.instanceId);
     this.connection = new RedisConnection(settings, this.keys, settings.onError);
     this.clusterEventSubject = new IsolatedSubject<IClusterTaskEvent>('RedisCoordinator.clusterEventSubject', (error) => settings.onError(error));
     // The parts share this one view of the coordinator; each keeps its own state.
@@ -131,6 +131,10 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     this.events.stopPublishing();
     this.ticks.wakeClaims();
     this.slots.rejectWaiting();
+    // Releases wait for the end of the event loop's turn to go out together; at stop they
+    // go now, before the caller may close a client it gave, and Redis gets a bounded moment.
+    const released = this.slots.sendReleases();
+    if (this.connection.isReady) await withTimeout(released, this.closeGraceMs(), 'releasing cluster slots on stop()').catch(() => {});
     await this.presence.leave(this.closeGraceMs());
     if (this.slots.holding || this.ticks.holding) {
       // Renewal goes on for the runs still holding something, until they end, without

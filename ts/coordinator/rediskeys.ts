@@ -12,15 +12,18 @@ export class RedisKeys {
    * down (they ask when it ends) or by a stopping instance.
    */
   readonly slotsChannel: string;
-  /** Names a holder that a script took out of a slot's queue and granted the slot to. */
+  /**
+   * This instance's own: names its holders (a JSON array) that a script took out of a
+   * slot's queue and granted the slot to.
+   */
   readonly grantsChannel: string;
   /** Every channel the coordinator's subscriber listens to. */
   readonly channels: readonly string[];
 
-  constructor(private readonly prefix: string) {
+  constructor(private readonly prefix: string, instanceId: string) {
     this.eventsChannel = this.key('channel', 'events');
     this.slotsChannel = this.key('channel', 'slots');
-    this.grantsChannel = this.key('channel', 'grants');
+    this.grantsChannel = this.key('channel', 'grants', instanceId);
     this.channels = [this.eventsChannel, this.slotsChannel, this.grantsChannel];
   }
 

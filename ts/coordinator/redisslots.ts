@@ -2,6 +2,7 @@ import { AbortError, messageOf } from '../errors.js';
 import type { IClusterSlot, IClusterSlots } from './abstract.js';
 import { ClusterUnreachableError, CoordinatorStoppedError, describeWaitedSlot, type IWaitedSlot } from './errors.js';
 import type { ICoordinatorContext } from './redisconnection.js';
+import { SlotReleases } from './redisreleases.js';
 
 /**
  * Where a waiting run is: only here (`local`), asking Redis (`asking`), in the slot's
@@ -16,6 +17,8 @@ interface ISlotWaiter {
   slotKey: string;
   queueKey: string;
   holder: string;
+  /** The holder as its entry in the queue, naming this instance's grants channel. */
+  entry: string;
   resolve: () => void;
   reject: (error: unknown) => void;
   state: TWaiterState;
@@ -53,13 +56,16 @@ export class RedisSlots implements IClusterSlots {
   private readonly lines = new Map<string, IKeyLine>();
   /** Waiting runs by holder, for the grants channel. */
   private readonly byHolder = new Map<string, ISlotWaiter>();
+  private readonly releases: SlotReleases;
   private pollTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly context: ICoordinatorContext) {}
+  constructor(private readonly context: ICoordinatorContext) {
+    this.releases = new SlotReleases(context, (slotKey, count) => this.queueNext(slotKey, count));
+  }
 
-  /** Whether runs of this instance hold a slot (after stop(), the connections stay open until none does). */
+  /** Whether runs of this instance hold a slot or are giving one back (after stop(), the connections stay open until none does). */
   get holding(): boolean {
-    return this.held.size > 0;
+    return this.held.size > 0 || this.releases.waiting;
   }
 
   acquire(slot: IClusterSlot, holder: string, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<void> {
@@ -73,7 +79,7 @@ export class RedisSlots implements IClusterSlots {
         ));
       }
       const waiter: ISlotWaiter = {
-        slot, slotKey: keys.slot(slot), queueKey: keys.slotQueue(slot), holder, resolve, reject,
+        slot, slotKey: keys.slot(slot), queueKey: keys.slotQueue(slot), holder, entry: this.queueEntry(holder), resolve, reject,
         state: 'local', wakeRequested: false, timer: undefined, deadline: undefined, signal, onAbort: undefined,
       };
       if (signal !== undefined) this.failOnAbort(waiter, signal);
@@ -86,32 +92,35 @@ export class RedisSlots implements IClusterSlots {
     });
   }
 
-  /** Gives the slot back; with waiters of the same key here, the same script queues the first of them. */
+  /** Gives the slot back, with the other releases of this turn of the event loop (SlotReleases). */
   release(slot: IClusterSlot, holder: string, ran: boolean): void {
-    const { connection, keys, leaseMs } = this.context;
+    const { connection, keys } = this.context;
     const slotKey = keys.slot(slot);
     const holders = this.held.get(slotKey);
     holders?.delete(holder);
     if (holders?.size === 0) this.held.delete(slotKey);
-    if (!connection.isOpen) return;
-    const line = this.lines.get(slotKey);
-    const next = line !== undefined && this.context.isRunning() ? this.firstLocal(line) : undefined;
-    if (next !== undefined) this.moveTo(next, line!, 'queued');
-    connection.call('releaseSlot', [slotKey, keys.cooldown(slot), keys.slotQueue(slot)], [
-      holder, slot.cooldownMs, ran ? 1 : 0, capOf(slot), leaseMs, next?.holder ?? '',
-      keys.grantsChannel, keys.slotsChannel, keys.eventsChannel, this.context.takeEvents(),
-    ]).catch((error: unknown) => {
-      // Not queued after all: the poll asks for it again.
-      if (next?.state === 'queued') this.moveTo(next, line!, 'local');
-      connection.report(error, `could not release cluster slot ${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)} (its lease expires by itself)`);
-    }).finally(() => this.context.letGo());
+    if (connection.isOpen) this.releases.add(slot, slotKey, holder, this.queueEntry(holder), ran);
   }
 
-  /** A release or an ask somewhere in the cluster granted `holder` a slot (the grants channel). */
-  granted(holder: string): void {
-    const waiter = this.byHolder.get(holder);
-    // Not waiting here (any more): a run that gave up sent a release after it, which frees the slot.
-    if (waiter !== undefined) this.grant(waiter);
+  /** Sends the releases of this turn now (on stop()); resolves once Redis ran them or failed. */
+  sendReleases(): Promise<void> {
+    return this.releases.sendAll();
+  }
+
+  /** A release or an ask somewhere in the cluster granted slots to holders of this instance (its grants channel, a JSON array). */
+  granted(message: string): void {
+    let holders: unknown;
+    try {
+      holders = JSON.parse(message);
+    } catch (error) {
+      return this.context.connection.report(error, 'ignored a malformed message on the grants channel');
+    }
+    if (!Array.isArray(holders)) return;
+    for (const holder of holders) {
+      const waiter = this.byHolder.get(holder as string);
+      // Not waiting here (any more): a run that gave up sent a release after it, which frees the slot.
+      if (waiter !== undefined) this.grant(waiter);
+    }
   }
 
   /** Waiters of `slotKey` should ask again (the slots channel): the key cools down, or an instance left. */
@@ -152,7 +161,7 @@ export class RedisSlots implements IClusterSlots {
     const args: string[] = [];
     for (const [slotKey, holders] of this.held) for (const holder of holders) args.push(slotKey, holder);
     for (const line of this.lines.values()) {
-      for (const waiter of line.waiters) if (waiter.state === 'queued') args.push(waiter.queueKey, waiter.holder);
+      for (const waiter of line.waiters) if (waiter.state === 'queued') args.push(waiter.queueKey, waiter.entry);
     }
     if (args.length === 0) return;
     const { connection, leaseMs } = this.context;
@@ -175,7 +184,7 @@ export class RedisSlots implements IClusterSlots {
     waiter.wakeRequested = false;
     const { connection, keys, leaseMs } = this.context;
     connection.call('acquireSlot', [waiter.slotKey, keys.cooldown(waiter.slot), waiter.queueKey],
-      [waiter.holder, capOf(waiter.slot), leaseMs, keys.grantsChannel, keys.eventsChannel, this.context.takeEvents()]).then(
+      [waiter.holder, waiter.entry, capOf(waiter.slot), leaseMs, keys.eventsChannel, this.context.takeEvents()]).then(
       (reply) => this.answered(waiter, line, reply),
       (error: unknown) => {
         if (waiter.state === 'asking') this.moveTo(waiter, line, 'local');
@@ -220,11 +229,33 @@ export class RedisSlots implements IClusterSlots {
     }
   }
 
-  /** The first waiter that only waits here, if any does. */
-  private firstLocal(line: IKeyLine): ISlotWaiter | undefined {
-    if (line.inPlay === line.waiters.size) return undefined;
-    for (const waiter of line.waiters) if (waiter.state === 'local') return waiter;
-    return undefined;
+  /** Up to `count` waiters of `slotKey` that only wait here, queued by a release script (SlotReleases). */
+  private queueNext(slotKey: string, count: number): { entries: string[]; undo: () => void } {
+    const line = this.lines.get(slotKey);
+    const next: ISlotWaiter[] = [];
+    if (line !== undefined) {
+      for (const waiter of line.waiters) {
+        if (next.length === count || line.inPlay === line.waiters.size) break;
+        if (waiter.state !== 'local') continue;
+        this.moveTo(waiter, line, 'queued');
+        next.push(waiter);
+      }
+    }
+    return {
+      entries: next.map((waiter) => waiter.entry),
+      // Not queued after all: the poll asks for them again.
+      undo: () => {
+        for (const waiter of next) if (waiter.state === 'queued') this.moveTo(waiter, line!, 'local');
+      },
+    };
+  }
+
+  /**
+   * `holder` as an entry of a slot's queue: it names this instance's grants channel too,
+   * with the holder's length in bytes first, so that Lua can split them (redis.lua.ts).
+   */
+  private queueEntry(holder: string): string {
+    return `${Buffer.byteLength(holder)}:${holder}${this.context.keys.grantsChannel}`;
   }
 
   /** Lets the first waiters that only wait here ask, while the key has room for them. */
