@@ -12,11 +12,14 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
  * they queued, and tells each instance which of its holders got one: one message per
  * instance and script, a JSON array of holders on the instance's own grants channel. A
  * queue entry names both (`<bytes of holder>:<holder><channel>`, see queueEntry in
- * redisslots.ts), so that no other instance hears of it. A granted holder that already
- * held the slot (a lost message, then an ask) is only renewed; the loop ends with the queue.
+ * redisslots.ts), so that no other instance hears of it. Holders of the instance running
+ * the script (its channel: `own`) are returned instead, for the script's reply. A granted
+ * holder that already held the slot (a lost message, then an ask) is only renewed; the
+ * loop ends with the queue.
  */
-const GRANT_QUEUED = `local function grantQueued(now, lease, max)
+const GRANT_QUEUED = `local function grantQueued(now, lease, max, own)
   local grants = {}
+  local mine = {}
   local any = false
   while max < 0 or redis.call('ZCARD', KEYS[1]) < max do
     local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
@@ -27,14 +30,19 @@ const GRANT_QUEUED = `local function grantQueued(now, lease, max)
     local holder = string.sub(head, colon + 1, colon + size)
     local channel = string.sub(head, colon + size + 1)
     redis.call('ZADD', KEYS[1], now + lease, holder)
-    if not grants[channel] then grants[channel] = {} end
-    table.insert(grants[channel], holder)
+    if channel == own then
+      table.insert(mine, holder)
+    else
+      if not grants[channel] then grants[channel] = {} end
+      table.insert(grants[channel], holder)
+    end
     any = true
   end
   if any then
     redis.call('PEXPIRE', KEYS[1], lease * 2)
     for channel, holders in pairs(grants) do redis.call('PUBLISH', channel, cjson.encode(holders)) end
   end
+  return mine
 end`;
 
 export const LUA_SCRIPTS = {
@@ -106,18 +114,19 @@ local coolUntil = tonumber(redis.call('GET', KEYS[2]) or '0')
 if coolUntil > now then return {0, coolUntil - now} end
 redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], lease * 2)
-grantQueued(now, lease, max)
+grantQueued(now, lease, max, '')
 return {1, 0}`,
   },
 
   /**
    * KEYS: slots, cooldown, queue. ARGV: cooldownMs, max, leaseMs, slots channel, events
-   * channel, events message, n, then n holder / queue entry / ran (1/0) triples, then the
-   * queue entries of this instance's next waiting runs. Frees the holders' slots (or takes
+   * channel, events message, this instance's grants channel, n, then n holder / queue
+   * entry / ran (1/0) triples, then the queue entries of this instance's next waiting runs. Frees the holders' slots (or takes
    * holders that gave up out of the queue), starts the cooldown when a run ran, queues the
    * next runs (so that their asks cost no round trip of their own) and grants the freed
    * room to the first queued holders. While the key cools down, queued holders are told on
-   * the slots channel to ask again when it ends. Returns how many of the holders held a slot.
+   * the slots channel to ask again when it ends. Returns the holders of this instance it
+   * granted a slot to (those of others are named on their grants channels).
    */
   releaseSlot: {
     keys: 3,
@@ -126,11 +135,10 @@ ${GRANT_QUEUED}
 if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 local cooldown = tonumber(ARGV[1])
 local lease = tonumber(ARGV[3])
-local n = tonumber(ARGV[7])
-local removed = 0
+local n = tonumber(ARGV[8])
 local ran = false
-for i = 8, 7 + 3 * n, 3 do
-  removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
+for i = 9, 8 + 3 * n, 3 do
+  redis.call('ZREM', KEYS[1], ARGV[i])
   redis.call('ZREM', KEYS[3], ARGV[i + 1])
   if ARGV[i + 2] == '1' then ran = true end
 end
@@ -140,16 +148,15 @@ if ran and cooldown > 0 then
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-if #ARGV > 7 + 3 * n then
-  for i = 8 + 3 * n, #ARGV do redis.call('ZADD', KEYS[3], 'NX', now + lease, ARGV[i]) end
+if #ARGV > 8 + 3 * n then
+  for i = 9 + 3 * n, #ARGV do redis.call('ZADD', KEYS[3], 'NX', now + lease, ARGV[i]) end
   redis.call('PEXPIRE', KEYS[3], lease * 2)
 end
 if tonumber(redis.call('GET', KEYS[2]) or '0') > now then
   if redis.call('ZCARD', KEYS[3]) > 0 then redis.call('PUBLISH', ARGV[4], KEYS[1]) end
-else
-  grantQueued(now, lease, tonumber(ARGV[2]))
+  return {}
 end
-return removed`,
+return grantQueued(now, lease, tonumber(ARGV[2]), ARGV[7])`,
   },
 
   /**

@@ -15,6 +15,9 @@ interface IReleaseBatch {
  */
 export type TNextWaiters = (slotKey: string, count: number) => { entries: string[]; undo: () => void };
 
+/** Holders of this instance a release granted a slot to (the script's reply). */
+export type TGranted = (holders: string[]) => void;
+
 /**
  * Gives cluster slots back in batches. Runs granted together tend to end together, so the
  * releases of one turn of the event loop go out in one releaseSlot call per slot key
@@ -29,6 +32,7 @@ export class SlotReleases {
   constructor(
     private readonly context: ICoordinatorContext,
     private readonly nextWaiters: TNextWaiters,
+    private readonly granted: TGranted,
   ) {}
 
   /** Whether releases wait to be sent (the connections must stay open for them). */
@@ -72,8 +76,8 @@ export class SlotReleases {
     const next = this.context.isRunning() ? this.nextWaiters(slotKey, count) : { entries: [], undo: () => {} };
     return connection.call('releaseSlot', [slotKey, keys.cooldown(slot), keys.slotQueue(slot)], [
       slot.cooldownMs, slot.maxConcurrent === Number.POSITIVE_INFINITY ? -1 : slot.maxConcurrent, leaseMs,
-      keys.slotsChannel, keys.eventsChannel, this.context.takeEvents(), count, ...args, ...next.entries,
-    ]).then(() => undefined, (error: unknown) => {
+      keys.slotsChannel, keys.eventsChannel, this.context.takeEvents(), keys.grantsChannel, count, ...args, ...next.entries,
+    ]).then((reply) => this.granted(reply as string[]), (error: unknown) => {
       next.undo();
       connection.report(error, `could not release cluster slot ${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)} (its lease expires by itself)`);
     }).finally(() => this.context.letGo());

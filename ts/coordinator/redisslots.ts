@@ -60,7 +60,7 @@ export class RedisSlots implements IClusterSlots {
   private pollTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly context: ICoordinatorContext) {
-    this.releases = new SlotReleases(context, (slotKey, count) => this.queueNext(slotKey, count));
+    this.releases = new SlotReleases(context, (slotKey, count) => this.queueNext(slotKey, count), (holders) => this.grantAll(holders));
   }
 
   /** Whether runs of this instance hold a slot or are giving one back (after stop(), the connections stay open until none does). */
@@ -115,9 +115,13 @@ export class RedisSlots implements IClusterSlots {
     } catch (error) {
       return this.context.connection.report(error, 'ignored a malformed message on the grants channel');
     }
-    if (!Array.isArray(holders)) return;
+    if (Array.isArray(holders)) this.grantAll(holders as string[]);
+  }
+
+  /** Slots were granted to these holders of this instance: their runs start. */
+  private grantAll(holders: string[]): void {
     for (const holder of holders) {
-      const waiter = this.byHolder.get(holder as string);
+      const waiter = this.byHolder.get(holder);
       // Not waiting here (any more): a run that gave up sent a release after it, which frees the slot.
       if (waiter !== undefined) this.grant(waiter);
     }
