@@ -435,6 +435,55 @@ describe('cluster constraint groups', () => {
     assert.ok(Math.max(...latencies) < 400, `a wake-up was lost (the waiter started only with the slow poll): ${latencies.join(', ')} ms`);
   });
 
+  test('a busy cluster mutex is shared: a run of another instance does not wait behind a long line of runs of the holder', async (t) => {
+    const prefix = uniquePrefix();
+    const [a, b] = [clusterNode(t, prefix), clusterNode(t, prefix)];
+    const starts: string[] = [];
+    for (const node of [a, b]) {
+      node.manager.addConstraintGroup(clusterGroup('shared-mutex'));
+      node.manager.addTask(new Task({ name: 'm', taskFunction: async () => { starts.push(node.instanceId); await sleep(1); } }));
+    }
+    await startAll([a, b]);
+    const lineOfA = Array.from({ length: 200 }, () => a.manager.triggerTaskByName('m'));
+    await until(() => starts.length >= 5, 'a runs');
+    const startsBeforeB = starts.length;
+    await within(b.manager.triggerTaskByName('m'), 'the run of b', 5000);
+    const position = starts.indexOf(b.instanceId);
+    t.diagnostic(`b asked after ${startsBeforeB} runs of a had started, and started as run ${position + 1} of ${starts.length} so far`);
+    assert.ok(position - startsBeforeB <= 5, `b waited behind ${position - startsBeforeB} runs of a`);
+    await within(Promise.all(lineOfA), 'the line of a', 10_000);
+  });
+
+  test('a contended cluster cap is shared between instances: each makes progress, and the cap holds', async (t) => {
+    const prefix = uniquePrefix();
+    const nodes = [clusterNode(t, prefix), clusterNode(t, prefix), clusterNode(t, prefix)];
+    const cap = 4;
+    const perNode = 150;
+    let running = 0;
+    let mostRunning = 0;
+    const started = new Map<string, number>(nodes.map((node) => [node.instanceId, 0]));
+    const progressAtFirstDone: number[] = [];
+    for (const node of nodes) {
+      node.manager.addConstraintGroup(clusterGroup('shared-cap', { maxConcurrent: cap }));
+      node.manager.addTask(new Task({
+        name: 'c',
+        taskFunction: async () => {
+          started.set(node.instanceId, started.get(node.instanceId)! + 1);
+          mostRunning = Math.max(mostRunning, ++running);
+          await sleep(1);
+          running--;
+        },
+      }));
+    }
+    await startAll(nodes);
+    await within(Promise.all(nodes.map((node) => Promise.all(Array.from({ length: perNode }, () => node.manager.triggerTaskByName('c'))).then(() => {
+      if (progressAtFirstDone.length === 0) progressAtFirstDone.push(...started.values());
+    }))), 'every run', 20_000);
+    t.diagnostic(`runs started per instance when the first instance was done: ${progressAtFirstDone.join(', ')} of ${perNode}; at most ${mostRunning} ran at once`);
+    assert.ok(mostRunning <= cap, `${mostRunning} ran at once through a cluster cap of ${cap}`);
+    for (const count of progressAtFirstDone) assert.ok(count >= perNode / 3, `an instance had started only ${count} of ${perNode} runs when another was done`);
+  });
+
   test('a trigger with timeoutMs waiting behind a busy cluster key (Redis reachable) waits like one behind a local key', async (t) => {
     // ITriggerOptions.timeoutMs limits each try from the moment it starts running, and
     // IClusterSlots.acquire documents that timeoutMs rejects only while the cluster is unreachable.

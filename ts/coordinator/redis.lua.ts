@@ -17,7 +17,12 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
  * holder that already held the slot (a lost message, then an ask) is only renewed; the
  * loop ends with the queue.
  */
-const GRANT_QUEUED = `local function grantQueued(now, lease, max, own)
+const GRANT_QUEUED = `local function split(entry)
+  local colon = string.find(entry, ':', 1, true)
+  local size = tonumber(string.sub(entry, 1, colon - 1))
+  return string.sub(entry, colon + 1, colon + size), string.sub(entry, colon + size + 1)
+end
+local function grantQueued(now, lease, max, own)
   local grants = {}
   local mine = {}
   local any = false
@@ -25,10 +30,7 @@ const GRANT_QUEUED = `local function grantQueued(now, lease, max, own)
     local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
     if not head then break end
     redis.call('ZREM', KEYS[3], head)
-    local colon = string.find(head, ':', 1, true)
-    local size = tonumber(string.sub(head, 1, colon - 1))
-    local holder = string.sub(head, colon + 1, colon + size)
-    local channel = string.sub(head, colon + size + 1)
+    local holder, channel = split(head)
     redis.call('ZADD', KEYS[1], now + lease, holder)
     if channel == own then
       table.insert(mine, holder)
@@ -85,13 +87,15 @@ return renewed`,
 
   /**
    * KEYS: slots (sorted set: holder → lease expiry), cooldown, queue (queue entry → end of
-   * its wait's lease). ARGV: holder, its queue entry, max (-1 = no cap), leaseMs, events
-   * channel, events message ('' = none). Drops expired holders (dead instances), then
-   * grants a slot when there is room and no cooldown; a full slot queues the holder
-   * instead, for a release to grant it. Returns {granted, cooldown ms left}.
+   * its wait's lease), contenders (grants channel of each instance waiting for the slot →
+   * end of its lease). ARGV: holder, its queue entry, max (-1 = no cap), leaseMs, events
+   * channel, events message ('' = none), this instance's grants channel. Drops expired
+   * holders (dead instances), then grants a slot when there is room and no cooldown; a
+   * full slot queues the holder instead (its instance contends), for a release to grant
+   * it. Returns {granted, cooldown ms left}.
    */
   acquireSlot: {
-    keys: 3,
+    keys: 4,
     lua: `${NOW}
 ${GRANT_QUEUED}
 if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
@@ -107,6 +111,8 @@ local max = tonumber(ARGV[3])
 if max >= 0 and redis.call('ZCARD', KEYS[1]) >= max then
   redis.call('ZADD', KEYS[3], 'NX', now + lease, ARGV[2])
   redis.call('PEXPIRE', KEYS[3], lease * 2)
+  redis.call('ZADD', KEYS[4], now + lease, ARGV[7])
+  redis.call('PEXPIRE', KEYS[4], lease * 2)
   return {0, 0}
 end
 redis.call('ZREM', KEYS[3], ARGV[2])
@@ -119,25 +125,33 @@ return {1, 0}`,
   },
 
   /**
-   * KEYS: slots, cooldown, queue. ARGV: cooldownMs, max, leaseMs, slots channel, events
-   * channel, events message, this instance's grants channel, n, then n holder / queue
-   * entry / ran (1/0) triples, then the queue entries of this instance's next waiting runs. Frees the holders' slots (or takes
-   * holders that gave up out of the queue), starts the cooldown when a run ran, queues the
-   * next runs (so that their asks cost no round trip of their own) and grants the freed
-   * room to the first queued holders. While the key cools down, queued holders are told on
-   * the slots channel to ask again when it ends. Returns the holders of this instance it
+   * KEYS: slots, cooldown, queue, contenders. ARGV: cooldownMs, max, leaseMs, slots
+   * channel, events channel, events message, this instance's grants channel, how many
+   * slots of the key this instance holds besides these, n, then n holder / queue entry /
+   * ran (1/0) triples, then the queue entries of this instance's next waiting runs.
+   *
+   * Frees the holders' slots (or takes holders that gave up out of the queue) and starts
+   * the cooldown when a run ran. The next runs take the freed slots straight away while
+   * the instance holds less than its share (the cap over the instances contending for
+   * the slot, rounded down), so that a contended slot mostly stays where it is and its
+   * next run needs no message; beyond its share they queue behind the others'. The slots
+   * beyond all shares (all of a mutex's, once two instances want it) go round in the
+   * queue's order, so no instance waits for ever. Then the room left goes
+   * to the first queued holders. While the key cools down, queued holders are told on the
+   * slots channel to ask again when it ends. Returns the holders of this instance it
    * granted a slot to (those of others are named on their grants channels).
    */
   releaseSlot: {
-    keys: 3,
+    keys: 4,
     lua: `${NOW}
 ${GRANT_QUEUED}
 if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 local cooldown = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
 local lease = tonumber(ARGV[3])
-local n = tonumber(ARGV[8])
+local n = tonumber(ARGV[9])
 local ran = false
-for i = 9, 8 + 3 * n, 3 do
+for i = 10, 9 + 3 * n, 3 do
   redis.call('ZREM', KEYS[1], ARGV[i])
   redis.call('ZREM', KEYS[3], ARGV[i + 1])
   if ARGV[i + 2] == '1' then ran = true end
@@ -148,20 +162,41 @@ if ran and cooldown > 0 then
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-if #ARGV > 8 + 3 * n then
-  for i = 9 + 3 * n, #ARGV do redis.call('ZADD', KEYS[3], 'NX', now + lease, ARGV[i]) end
+local cooling = tonumber(redis.call('GET', KEYS[2]) or '0') > now
+local mine = {}
+local first = 10 + 3 * n
+if #ARGV >= first then
+  redis.call('ZADD', KEYS[4], now + lease, ARGV[7])
+  redis.call('PEXPIRE', KEYS[4], lease * 2)
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+  local share = math.huge
+  if max >= 0 then share = math.floor(max / redis.call('ZCARD', KEYS[4])) end
+  local held = tonumber(ARGV[8])
+  for i = first, #ARGV do
+    if not cooling and held < share and (max < 0 or redis.call('ZCARD', KEYS[1]) < max) then
+      local holder = split(ARGV[i])
+      redis.call('ZADD', KEYS[1], now + lease, holder)
+      table.insert(mine, holder)
+      held = held + 1
+    else
+      redis.call('ZADD', KEYS[3], 'NX', now + lease, ARGV[i])
+    end
+  end
+  redis.call('PEXPIRE', KEYS[1], lease * 2)
   redis.call('PEXPIRE', KEYS[3], lease * 2)
 end
-if tonumber(redis.call('GET', KEYS[2]) or '0') > now then
+if cooling then
   if redis.call('ZCARD', KEYS[3]) > 0 then redis.call('PUBLISH', ARGV[4], KEYS[1]) end
-  return {}
+  return mine
 end
-return grantQueued(now, lease, tonumber(ARGV[2]), ARGV[7])`,
+for _, holder in ipairs(grantQueued(now, lease, max, ARGV[7])) do table.insert(mine, holder) end
+return mine`,
   },
 
   /**
-   * ARGV: leaseMs, then key/member pairs: a slots key and a held slot's holder, or a queue
-   * key and a waiting holder's queue entry. Renews both alike (re-adding them after a Redis restart).
+   * ARGV: leaseMs, then key/member pairs: a slots key and a held slot's holder, a queue
+   * key and a waiting holder's queue entry, or a contenders key and this instance's grants
+   * channel. Renews them alike (re-adding them after a Redis restart).
    */
   renewSlots: {
     keys: 0,

@@ -50,6 +50,14 @@ export class RedisKeys {
     return this.key('queue', slot.groupName, slot.key);
   }
 
+  /**
+   * The sorted set of instances (their grants channels) that wait for a slot, scored by
+   * their lease's end: a slot's fair share is its cap over their number.
+   */
+  slotContenders(slot: IClusterSlot): string {
+    return this.key('contenders', slot.groupName, slot.key);
+  }
+
   /** Until when a slot's key cools down after a run. */
   cooldown(slot: IClusterSlot): string {
     return this.key('cooldown', slot.groupName, slot.key);

@@ -10,10 +10,11 @@ interface IReleaseBatch {
 }
 
 /**
- * This instance's next waiting runs for a slot key, up to `count`, queued in the release
- * script (`entries`); `undo` puts them back when the script fails.
+ * This instance's next waiting runs for a slot key, up to `count`, for the release script
+ * to grant or queue (`entries`), how many slots of the key the instance holds (`held`),
+ * and `undo`, which puts them back when the script fails.
  */
-export type TNextWaiters = (slotKey: string, count: number) => { entries: string[]; undo: () => void };
+export type TNextWaiters = (slotKey: string, count: number) => { entries: string[]; held: number; undo: () => void };
 
 /** Holders of this instance a release granted a slot to (the script's reply). */
 export type TGranted = (holders: string[]) => void;
@@ -73,10 +74,10 @@ export class SlotReleases {
       this.context.letGo();
       return Promise.resolve();
     }
-    const next = this.context.isRunning() ? this.nextWaiters(slotKey, count) : { entries: [], undo: () => {} };
-    return connection.call('releaseSlot', [slotKey, keys.cooldown(slot), keys.slotQueue(slot)], [
+    const next = this.context.isRunning() ? this.nextWaiters(slotKey, count) : { entries: [], held: 0, undo: () => {} };
+    return connection.call('releaseSlot', [slotKey, keys.cooldown(slot), keys.slotQueue(slot), keys.slotContenders(slot)], [
       slot.cooldownMs, slot.maxConcurrent === Number.POSITIVE_INFINITY ? -1 : slot.maxConcurrent, leaseMs,
-      keys.slotsChannel, keys.eventsChannel, this.context.takeEvents(), keys.grantsChannel, count, ...args, ...next.entries,
+      keys.slotsChannel, keys.eventsChannel, this.context.takeEvents(), keys.grantsChannel, next.held, count, ...args, ...next.entries,
     ]).then((reply) => this.granted(reply as string[]), (error: unknown) => {
       next.undo();
       connection.report(error, `could not release cluster slot ${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)} (its lease expires by itself)`);

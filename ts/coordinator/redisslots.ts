@@ -165,7 +165,15 @@ export class RedisSlots implements IClusterSlots {
     const args: string[] = [];
     for (const [slotKey, holders] of this.held) for (const holder of holders) args.push(slotKey, holder);
     for (const line of this.lines.values()) {
-      for (const waiter of line.waiters) if (waiter.state === 'queued') args.push(waiter.queueKey, waiter.entry);
+      let contends = false;
+      for (const waiter of line.waiters) {
+        if (waiter.state !== 'queued') continue;
+        args.push(waiter.queueKey, waiter.entry);
+        contends = true;
+      }
+      // Still waiting: still one of the instances the slot's share is counted over.
+      const first = line.waiters.values().next().value;
+      if (contends && first !== undefined) args.push(this.context.keys.slotContenders(first.slot), this.context.keys.grantsChannel);
     }
     if (args.length === 0) return;
     const { connection, leaseMs } = this.context;
@@ -187,8 +195,8 @@ export class RedisSlots implements IClusterSlots {
     this.moveTo(waiter, line, 'asking');
     waiter.wakeRequested = false;
     const { connection, keys, leaseMs } = this.context;
-    connection.call('acquireSlot', [waiter.slotKey, keys.cooldown(waiter.slot), waiter.queueKey],
-      [waiter.holder, waiter.entry, capOf(waiter.slot), leaseMs, keys.eventsChannel, this.context.takeEvents()]).then(
+    connection.call('acquireSlot', [waiter.slotKey, keys.cooldown(waiter.slot), waiter.queueKey, keys.slotContenders(waiter.slot)],
+      [waiter.holder, waiter.entry, capOf(waiter.slot), leaseMs, keys.eventsChannel, this.context.takeEvents(), keys.grantsChannel]).then(
       (reply) => this.answered(waiter, line, reply),
       (error: unknown) => {
         if (waiter.state === 'asking') this.moveTo(waiter, line, 'local');
@@ -234,7 +242,7 @@ export class RedisSlots implements IClusterSlots {
   }
 
   /** Up to `count` waiters of `slotKey` that only wait here, queued by a release script (SlotReleases). */
-  private queueNext(slotKey: string, count: number): { entries: string[]; undo: () => void } {
+  private queueNext(slotKey: string, count: number): { entries: string[]; held: number; undo: () => void } {
     const line = this.lines.get(slotKey);
     const next: ISlotWaiter[] = [];
     if (line !== undefined) {
@@ -247,6 +255,7 @@ export class RedisSlots implements IClusterSlots {
     }
     return {
       entries: next.map((waiter) => waiter.entry),
+      held: this.held.get(slotKey)?.size ?? 0,
       // Not queued after all: the poll asks for them again.
       undo: () => {
         for (const waiter of next) if (waiter.state === 'queued') this.moveTo(waiter, line!, 'local');
