@@ -22,8 +22,10 @@ export type TGranted = (holders: string[]) => void;
 /**
  * Gives cluster slots back in batches. Runs granted together tend to end together, so the
  * releases of one turn of the event loop go out in one releaseSlot call per slot key
- * (redis.lua.ts), which also queues as many of this instance's waiting runs as it frees
- * slots: under load a run costs a fraction of a round trip.
+ * (redis.lua.ts), which also takes up to as many of this instance's waiting runs as it
+ * frees slots (granted at once within the instance's share, else queued): under load a
+ * run costs a fraction of a round trip. Waiting for the turn's end (setImmediate) costs
+ * microseconds; a round trip saved costs far more.
  */
 export class SlotReleases {
   /** Releases not sent yet, per slot key. */

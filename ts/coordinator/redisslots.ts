@@ -42,12 +42,13 @@ interface IKeyLine {
  * slots its runs hold, and the Redis calls that take and give them back.
  *
  * Redis keeps a queue per slot key. A run asks once (acquireSlot): it gets the slot or is
- * queued. A release (releaseSlot) grants the freed room to the first queued holder, of
- * whichever instance, and names it on the grants channel, which starts that run without a
- * round trip of its own; the release also queues this instance's next waiting run, so
- * that under load a run costs one script call. Per key, an instance has at most
- * `maxConcurrent` runs holding or known to Redis; the rest wait here. A slow poll asks
- * again for the first waiter of each key, which covers a lost message.
+ * queued. Releases (releaseSlot, batched by SlotReleases) hand the freed slots to this
+ * instance's next runs while it holds less than its share of the cap, and grant the rest
+ * to the first queued holders of any instance, each named on its instance's own grants
+ * channel (this instance's come back in the script's reply): a granted run starts without
+ * a round trip of its own, so under load a run costs at most one script call. Per key, an
+ * instance has at most `maxConcurrent` runs holding or known to Redis; the rest wait
+ * here. A slow poll asks again for the first waiter of each key, covering a lost message.
  */
 export class RedisSlots implements IClusterSlots {
   /** Slots held by runs of this instance: slot key → holders. */
