@@ -22,6 +22,13 @@ const GRANT_QUEUED = `local function split(entry)
   local size = tonumber(string.sub(entry, 1, colon - 1))
   return string.sub(entry, colon + 1, colon + size), string.sub(entry, colon + size + 1)
 end
+local function shareOf(max, contenders, own, now)
+  if max < 0 then return -1 end
+  redis.call('ZREMRANGEBYSCORE', contenders, '-inf', now)
+  local count = redis.call('ZCARD', contenders)
+  if not redis.call('ZSCORE', contenders, own) then count = count + 1 end
+  return math.floor(max / count)
+end
 local function grantQueued(now, lease, max, own)
   local grants = {}
   local mine = {}
@@ -89,10 +96,11 @@ return renewed`,
    * KEYS: slots (sorted set: holder → lease expiry), cooldown, queue (queue entry → end of
    * its wait's lease), contenders (grants channel of each instance waiting for the slot →
    * end of its lease). ARGV: holder, its queue entry, max (-1 = no cap), leaseMs, events
-   * channel, events message ('' = none), this instance's grants channel. Drops expired
-   * holders (dead instances), then grants a slot when there is room and no cooldown; a
-   * full slot queues the holder instead (its instance contends), for a release to grant
-   * it. Returns {granted, cooldown ms left}.
+   * channel, events message ('' = none), this instance's grants channel, shares channel.
+   * Drops expired holders (dead instances), then grants a slot when there is room and no
+   * cooldown; a full slot queues the holder instead: its instance contends for the slot,
+   * and the new share is announced on the shares channel (`[slot key, share]`), so that
+   * instances holding more give the rest back. Returns {granted, cooldown ms left, share}.
    */
   acquireSlot: {
     keys: 4,
@@ -102,35 +110,39 @@ if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local lease = tonumber(ARGV[4])
+local max = tonumber(ARGV[3])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[2])
-  return {1, 0}
+  return {1, 0, shareOf(max, KEYS[4], ARGV[7], now)}
 end
-local max = tonumber(ARGV[3])
 if max >= 0 and redis.call('ZCARD', KEYS[1]) >= max then
   redis.call('ZADD', KEYS[3], 'NX', now + lease, ARGV[2])
   redis.call('PEXPIRE', KEYS[3], lease * 2)
   redis.call('ZADD', KEYS[4], now + lease, ARGV[7])
   redis.call('PEXPIRE', KEYS[4], lease * 2)
-  return {0, 0}
+  local share = shareOf(max, KEYS[4], ARGV[7], now)
+  redis.call('PUBLISH', ARGV[8], cjson.encode({KEYS[1], share}))
+  return {0, 0, share}
 end
 redis.call('ZREM', KEYS[3], ARGV[2])
 local coolUntil = tonumber(redis.call('GET', KEYS[2]) or '0')
-if coolUntil > now then return {0, coolUntil - now} end
+if coolUntil > now then return {0, coolUntil - now, 0} end
 redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], lease * 2)
 grantQueued(now, lease, max, '')
-return {1, 0}`,
+return {1, 0, shareOf(max, KEYS[4], ARGV[7], now)}`,
   },
 
   /**
    * KEYS: slots, cooldown, queue, contenders. ARGV: cooldownMs, max, leaseMs, slots
    * channel, events channel, events message, this instance's grants channel, how many
-   * slots of the key this instance holds besides these, n, then n holder / queue entry /
-   * ran (1/0) triples, then the queue entries of this instance's next waiting runs.
+   * slots of the key this instance holds besides these, n, m, then n holder / queue
+   * entry / ran (1/0) triples, then m from / to holder pairs, then the queue entries of
+   * this instance's next waiting runs.
    *
-   * Frees the holders' slots (or takes holders that gave up out of the queue) and starts
+   * Records the slots the instance handed from one of its runs to the next by itself
+   * (within its share, so the count stays). Frees the holders' slots (or takes holders that gave up out of the queue) and starts
    * the cooldown when a run ran. The next runs take the freed slots straight away while
    * the instance holds less than its share (the cap over the instances contending for
    * the slot, rounded down), so that a contended slot mostly stays where it is and its
@@ -138,8 +150,9 @@ return {1, 0}`,
    * beyond all shares (all of a mutex's, once two instances want it) go round in the
    * queue's order, so no instance waits for ever. Then the room left goes
    * to the first queued holders. While the key cools down, queued holders are told on the
-   * slots channel to ask again when it ends. Returns the holders of this instance it
-   * granted a slot to (those of others are named on their grants channels).
+   * slots channel to ask again when it ends. Returns the instance's share, then the
+   * holders of this instance it granted a slot to (those of others are named on their
+   * grants channels).
    */
   releaseSlot: {
     keys: 4,
@@ -150,8 +163,13 @@ local cooldown = tonumber(ARGV[1])
 local max = tonumber(ARGV[2])
 local lease = tonumber(ARGV[3])
 local n = tonumber(ARGV[9])
+local m = tonumber(ARGV[10])
 local ran = false
-for i = 10, 9 + 3 * n, 3 do
+for i = 11 + 3 * n, 10 + 3 * n + 2 * m, 2 do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[i + 1])
+end
+for i = 11, 10 + 3 * n, 3 do
   redis.call('ZREM', KEYS[1], ARGV[i])
   redis.call('ZREM', KEYS[3], ARGV[i + 1])
   if ARGV[i + 2] == '1' then ran = true end
@@ -164,13 +182,13 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local cooling = tonumber(redis.call('GET', KEYS[2]) or '0') > now
 local mine = {}
-local first = 10 + 3 * n
+local first = 11 + 3 * n + 2 * m
 if #ARGV >= first then
   redis.call('ZADD', KEYS[4], now + lease, ARGV[7])
   redis.call('PEXPIRE', KEYS[4], lease * 2)
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
   local share = math.huge
-  if max >= 0 then share = math.floor(max / redis.call('ZCARD', KEYS[4])) end
+  if max >= 0 then share = shareOf(max, KEYS[4], ARGV[7], now) end
   local held = tonumber(ARGV[8])
   for i = first, #ARGV do
     if not cooling and held < share and (max < 0 or redis.call('ZCARD', KEYS[1]) < max) then
@@ -185,6 +203,8 @@ if #ARGV >= first then
   redis.call('PEXPIRE', KEYS[1], lease * 2)
   redis.call('PEXPIRE', KEYS[3], lease * 2)
 end
+if m > 0 then redis.call('PEXPIRE', KEYS[1], lease * 2) end
+table.insert(mine, 1, shareOf(max, KEYS[4], ARGV[7], now))
 if cooling then
   if redis.call('ZCARD', KEYS[3]) > 0 then redis.call('PUBLISH', ARGV[4], KEYS[1]) end
   return mine

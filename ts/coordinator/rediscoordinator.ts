@@ -183,6 +183,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     if (channel === this.keys.grantsChannel) this.slots.granted(message);
     else if (channel === this.keys.eventsChannel) this.events.receive(message);
     else if (channel === this.keys.slotsChannel) this.slots.wake(message);
+    else if (channel === this.keys.sharesChannel) this.slots.shareChanged(message);
   };
 
   // ---- cron ticks -----------------------------------------------------------------------

@@ -17,6 +17,8 @@ export class RedisKeys {
    * slot's queue and granted the slot to.
    */
   readonly grantsChannel: string;
+  /** Announces a slot's new share (`[slot key, share]`) when another instance comes to want it. */
+  readonly sharesChannel: string;
   /** Every channel the coordinator's subscriber listens to. */
   readonly channels: readonly string[];
 
@@ -24,7 +26,8 @@ export class RedisKeys {
     this.eventsChannel = this.key('channel', 'events');
     this.slotsChannel = this.key('channel', 'slots');
     this.grantsChannel = this.key('channel', 'grants', instanceId);
-    this.channels = [this.eventsChannel, this.slotsChannel, this.grantsChannel];
+    this.sharesChannel = this.key('channel', 'shares');
+    this.channels = [this.eventsChannel, this.slotsChannel, this.grantsChannel, this.sharesChannel];
   }
 
   /** The sorted set of instance ids, scored by their last heartbeat. */

@@ -7,6 +7,8 @@ interface IReleaseBatch {
   /** Holder, queue entry, ran (1/0), for each. */
   args: Array<string | number>;
   count: number;
+  /** From / to holder pairs: slots this instance handed from one of its runs to the next. */
+  transfers: string[];
 }
 
 /**
@@ -16,8 +18,8 @@ interface IReleaseBatch {
  */
 export type TNextWaiters = (slotKey: string, count: number) => { entries: string[]; held: number; undo: () => void };
 
-/** Holders of this instance a release granted a slot to (the script's reply). */
-export type TGranted = (holders: string[]) => void;
+/** The script's reply: this instance's share of the slot (-1: no cap), then its holders it granted a slot to. */
+export type TGranted = (slotKey: string, reply: unknown[]) => void;
 
 /**
  * Gives cluster slots back in batches. Runs granted together tend to end together, so the
@@ -45,14 +47,24 @@ export class SlotReleases {
 
   /** Gives `holder`'s slot back at the end of this turn; `queueEntry` takes it out of the queue if it was only waiting. */
   add(slot: IClusterSlot, slotKey: string, holder: string, queueEntry: string, ran: boolean): void {
-    let batch = this.pending.get(slotKey);
-    if (batch === undefined) this.pending.set(slotKey, (batch = { slot, args: [], count: 0 }));
+    const batch = this.batchOf(slot, slotKey);
     batch.args.push(holder, queueEntry, ran ? 1 : 0);
     batch.count++;
+  }
+
+  /** Tells Redis, at the end of this turn, that `from`'s slot went to `to`, a run of this instance that started with it. */
+  transfer(slot: IClusterSlot, slotKey: string, from: string, to: string): void {
+    this.batchOf(slot, slotKey).transfers.push(from, to);
+  }
+
+  private batchOf(slot: IClusterSlot, slotKey: string): IReleaseBatch {
+    let batch = this.pending.get(slotKey);
+    if (batch === undefined) this.pending.set(slotKey, (batch = { slot, args: [], count: 0, transfers: [] }));
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.turnEnded);
     }
+    return batch;
   }
 
   /**
@@ -70,7 +82,7 @@ export class SlotReleases {
     void this.sendAll();
   };
 
-  private send(slotKey: string, { slot, args, count }: IReleaseBatch): Promise<void> {
+  private send(slotKey: string, { slot, args, count, transfers }: IReleaseBatch): Promise<void> {
     const { connection, keys, leaseMs } = this.context;
     if (!connection.isOpen) {
       this.context.letGo();
@@ -79,8 +91,9 @@ export class SlotReleases {
     const next = this.context.isRunning() ? this.nextWaiters(slotKey, count) : { entries: [], held: 0, undo: () => {} };
     return connection.call('releaseSlot', [slotKey, keys.cooldown(slot), keys.slotQueue(slot), keys.slotContenders(slot)], [
       slot.cooldownMs, slot.maxConcurrent === Number.POSITIVE_INFINITY ? -1 : slot.maxConcurrent, leaseMs,
-      keys.slotsChannel, keys.eventsChannel, this.context.takeEvents(), keys.grantsChannel, next.held, count, ...args, ...next.entries,
-    ]).then((reply) => this.granted(reply as string[]), (error: unknown) => {
+      keys.slotsChannel, keys.eventsChannel, this.context.takeEvents(), keys.grantsChannel, next.held,
+      count, transfers.length / 2, ...args, ...transfers, ...next.entries,
+    ]).then((reply) => this.granted(slotKey, reply as unknown[]), (error: unknown) => {
       next.undo();
       connection.report(error, `could not release cluster slot ${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)} (its lease expires by itself)`);
     }).finally(() => this.context.letGo());

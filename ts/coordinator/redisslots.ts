@@ -1,41 +1,9 @@
 import { AbortError, messageOf } from '../errors.js';
 import type { IClusterSlot, IClusterSlots } from './abstract.js';
-import { ClusterUnreachableError, CoordinatorStoppedError, describeWaitedSlot, type IWaitedSlot } from './errors.js';
+import { ClusterUnreachableError, CoordinatorStoppedError, describeWaitedSlot } from './errors.js';
 import type { ICoordinatorContext } from './redisconnection.js';
 import { SlotReleases } from './redisreleases.js';
-
-/**
- * Where a waiting run is: only here (`local`), asking Redis (`asking`), in the slot's
- * queue in Redis until a release grants it the slot (`queued`), waiting for the key's
- * cooldown to end (`cooling`), or no longer waiting (`done`).
- */
-type TWaiterState = 'local' | 'asking' | 'queued' | 'cooling' | 'done';
-
-/** A run of this instance waiting for a cluster slot. */
-interface ISlotWaiter {
-  slot: IClusterSlot;
-  slotKey: string;
-  queueKey: string;
-  holder: string;
-  /** The holder as its entry in the queue, naming this instance's grants channel. */
-  entry: string;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-  state: TWaiterState;
-  /** A wake came while it was asking: ask again as soon as Redis answers. */
-  wakeRequested: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  deadline: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
-/** The runs of this instance waiting for one slot key, in arrival order. */
-interface IKeyLine {
-  waiters: Set<ISlotWaiter>;
-  /** Of them, those Redis knows of or that wait for a cooldown (not `local`). */
-  inPlay: number;
-}
+import { SlotLines, type IKeyLine, type ISlotWaiter } from './redisslotlines.js';
 
 /**
  * The cluster slots of one instance (`clusterSlots`): the runs waiting for a slot, the
@@ -54,14 +22,20 @@ export class RedisSlots implements IClusterSlots {
   /** Slots held by runs of this instance: slot key → holders. */
   private readonly held = new Map<string, Set<string>>();
   /** Runs waiting for a slot, per slot key. */
-  private readonly lines = new Map<string, IKeyLine>();
-  /** Waiting runs by holder, for the grants channel. */
-  private readonly byHolder = new Map<string, ISlotWaiter>();
+  private readonly lines = new SlotLines();
+  /**
+   * This instance's share of each slot key (the cap over the instances contending for it,
+   * as Redis last said): within it, a run that ends hands its slot to the next run here
+   * at once, and Redis hears of it with the next batch.
+   */
+  private readonly shares = new Map<string, number>();
   private readonly releases: SlotReleases;
+  /** Slots handed on here in this turn of the event loop (see HAND_OVERS_PER_TURN). */
+  private handOvers = 0;
   private pollTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly context: ICoordinatorContext) {
-    this.releases = new SlotReleases(context, (slotKey, count) => this.queueNext(slotKey, count), (holders) => this.grantAll(holders));
+    this.releases = new SlotReleases(context, (slotKey, count) => this.lines.takeLocal(slotKey, count, this.held.get(slotKey)?.size ?? 0), (slotKey, reply) => this.released(slotKey, reply));
   }
 
   /** Whether runs of this instance hold a slot or are giving one back (after stop(), the connections stay open until none does). */
@@ -85,22 +59,60 @@ export class RedisSlots implements IClusterSlots {
       };
       if (signal !== undefined) this.failOnAbort(waiter, signal);
       if (timeoutMs !== undefined) this.armDeadline(waiter, timeoutMs);
-      let line = this.lines.get(waiter.slotKey);
-      if (line === undefined) this.lines.set(waiter.slotKey, (line = { waiters: new Set(), inPlay: 0 }));
-      line.waiters.add(waiter);
-      this.byHolder.set(holder, waiter);
+      const line = this.lines.add(waiter);
       if (this.hasRoom(line, waiter)) this.ask(waiter, line);
     });
   }
 
-  /** Gives the slot back, with the other releases of this turn of the event loop (SlotReleases). */
+  /**
+   * Gives the slot back, with the other releases of this turn of the event loop
+   * (SlotReleases); or, within this instance's share of a slot without cooldown, hands it
+   * straight to the next run waiting here, which starts without waiting for Redis.
+   */
   release(slot: IClusterSlot, holder: string, ran: boolean): void {
     const { connection, keys } = this.context;
     const slotKey = keys.slot(slot);
     const holders = this.held.get(slotKey);
-    holders?.delete(holder);
+    // Only a slot held here can be handed on (a run that gave up while queued held none).
+    const wasHeld = holders?.delete(holder) === true;
+    const next = wasHeld && connection.isOpen ? this.handOverTo(slot, slotKey, holders!.size) : undefined;
+    if (next !== undefined) {
+      this.releases.transfer(slot, slotKey, holder, next.holder);
+      return this.grant(next);
+    }
     if (holders?.size === 0) this.held.delete(slotKey);
     if (connection.isOpen) this.releases.add(slot, slotKey, holder, this.queueEntry(holder), ran);
+  }
+
+  /** The run a freed slot goes to without asking Redis: the first one only waiting here, while the instance holds less than its share. */
+  private handOverTo(slot: IClusterSlot, slotKey: string, stillHeld: number): ISlotWaiter | undefined {
+    // A cooldown is Redis's to keep; and a slot without cap is never short.
+    if (slot.cooldownMs > 0 || slot.maxConcurrent === Number.POSITIVE_INFINITY || !this.context.isRunning()) return undefined;
+    if (stillHeld >= (this.shares.get(slotKey) ?? 0) || this.handOvers >= HAND_OVERS_PER_TURN) return undefined;
+    const line = this.lines.get(slotKey);
+    const next = line === undefined ? undefined : this.lines.firstLocal(line);
+    if (next !== undefined && this.handOvers++ === 0) setImmediate(() => (this.handOvers = 0));
+    return next;
+  }
+
+  /** Redis ran a release batch: the share it reports, and the runs of this instance it granted slots to. */
+  private released(slotKey: string, reply: unknown[]): void {
+    this.noteShare(slotKey, reply[0]);
+    this.grantAll(reply.slice(1) as string[]);
+  }
+
+  /** Another instance came to want a slot (the shares channel, `[slot key, share]`): runs here beyond the new share give theirs back. */
+  shareChanged(message: string): void {
+    try {
+      const [slotKey, share] = JSON.parse(message) as [string, number];
+      this.noteShare(slotKey, share);
+    } catch (error) {
+      this.context.connection.report(error, 'ignored a malformed message on the shares channel');
+    }
+  }
+
+  private noteShare(slotKey: string, share: unknown): void {
+    if (typeof share === 'number') this.shares.set(slotKey, share < 0 ? Number.POSITIVE_INFINITY : share);
   }
 
   /** Sends the releases of this turn now (on stop()); resolves once Redis ran them or failed. */
@@ -122,7 +134,7 @@ export class RedisSlots implements IClusterSlots {
   /** Slots were granted to these holders of this instance: their runs start. */
   private grantAll(holders: string[]): void {
     for (const holder of holders) {
-      const waiter = this.byHolder.get(holder);
+      const waiter = this.lines.waiterOf(holder);
       // Not waiting here (any more): a run that gave up sent a release after it, which frees the slot.
       if (waiter !== undefined) this.grant(waiter);
     }
@@ -136,7 +148,7 @@ export class RedisSlots implements IClusterSlots {
 
   /** The first waiter of every key asks again, unless it waits for a cooldown to end. */
   poll(): void {
-    for (const line of this.lines.values()) this.askFirst(line);
+    for (const line of this.lines.all()) this.askFirst(line);
   }
 
   startPolling(): void {
@@ -151,11 +163,11 @@ export class RedisSlots implements IClusterSlots {
 
   /** On stop(): every run still waiting is rejected with a CoordinatorStoppedError. */
   rejectWaiting(): void {
-    for (const line of [...this.lines.values()]) {
+    for (const line of [...this.lines.all()]) {
       const first = line.waiters.values().next().value;
       if (first === undefined) continue;
       // Counted once, before any of them is let go: each error names how many waited.
-      const slot = this.waitedSlot(first);
+      const slot = this.lines.waitedSlot(first);
       const message = `RedisCoordinator stopped before cluster slot ${describeWaitedSlot(slot)} was free`;
       for (const waiter of [...line.waiters]) this.failWaiter(waiter, new CoordinatorStoppedError(message, slot));
     }
@@ -165,16 +177,11 @@ export class RedisSlots implements IClusterSlots {
   async renew(): Promise<void> {
     const args: string[] = [];
     for (const [slotKey, holders] of this.held) for (const holder of holders) args.push(slotKey, holder);
-    for (const line of this.lines.values()) {
-      let contends = false;
-      for (const waiter of line.waiters) {
-        if (waiter.state !== 'queued') continue;
-        args.push(waiter.queueKey, waiter.entry);
-        contends = true;
-      }
-      // Still waiting: still one of the instances the slot's share is counted over.
+    for (const line of this.lines.all()) {
+      for (const waiter of line.waiters) if (waiter.state === 'queued') args.push(waiter.queueKey, waiter.entry);
+      // Runs wait here: the instance is still one of those the slot's share is counted over.
       const first = line.waiters.values().next().value;
-      if (contends && first !== undefined) args.push(this.context.keys.slotContenders(first.slot), this.context.keys.grantsChannel);
+      if (first !== undefined) args.push(this.context.keys.slotContenders(first.slot), this.context.keys.grantsChannel);
     }
     if (args.length === 0) return;
     const { connection, leaseMs } = this.context;
@@ -193,15 +200,15 @@ export class RedisSlots implements IClusterSlots {
       waiter.wakeRequested = true;
       return;
     }
-    this.moveTo(waiter, line, 'asking');
+    this.lines.moveTo(waiter, line, 'asking');
     waiter.wakeRequested = false;
     const { connection, keys, leaseMs } = this.context;
     connection.call('acquireSlot', [waiter.slotKey, keys.cooldown(waiter.slot), waiter.queueKey, keys.slotContenders(waiter.slot)],
-      [waiter.holder, waiter.entry, capOf(waiter.slot), leaseMs, keys.eventsChannel, this.context.takeEvents(), keys.grantsChannel]).then(
+      [waiter.holder, waiter.entry, capOf(waiter.slot), leaseMs, keys.eventsChannel, this.context.takeEvents(), keys.grantsChannel, keys.sharesChannel]).then(
       (reply) => this.answered(waiter, line, reply),
       (error: unknown) => {
-        if (waiter.state === 'asking') this.moveTo(waiter, line, 'local');
-        connection.report(error, `could not ask for cluster slot ${describeWaitedSlot(this.waitedSlot(waiter))} (retrying)`);
+        if (waiter.state === 'asking') this.lines.moveTo(waiter, line, 'local');
+        connection.report(error, `could not ask for cluster slot ${describeWaitedSlot(this.lines.waitedSlot(waiter))} (retrying)`);
       },
     );
   }
@@ -209,24 +216,25 @@ export class RedisSlots implements IClusterSlots {
   /** Redis answered an ask: the run holds the slot now, waits in the queue, or waits for the cooldown's end. */
   private answered(waiter: ISlotWaiter, line: IKeyLine, reply: unknown): void {
     // Granted by a message first, or given up (its release, sent after the ask, frees what the ask took).
+    const [granted, cooldownLeft, share] = reply as [number, number, number];
+    this.noteShare(waiter.slotKey, share);
     if (waiter.state !== 'asking') return;
-    const [granted, cooldownLeft] = reply as [number, number];
     if (granted === 1) return this.grant(waiter);
     if (cooldownLeft > 0) {
-      this.moveTo(waiter, line, 'cooling');
+      this.lines.moveTo(waiter, line, 'cooling');
       waiter.timer = setTimeout(() => {
         waiter.timer = undefined;
         this.ask(waiter, line);
       }, cooldownLeft);
       return;
     }
-    this.moveTo(waiter, line, 'queued');
+    this.lines.moveTo(waiter, line, 'queued');
     if (waiter.wakeRequested) this.ask(waiter, line);
   }
 
   /** The run holds its slot: it starts. */
   private grant(waiter: ISlotWaiter): void {
-    if (!this.removeWaiter(waiter)) return;
+    if (!this.lines.remove(waiter)) return;
     let holders = this.held.get(waiter.slotKey);
     if (holders === undefined) this.held.set(waiter.slotKey, (holders = new Set()));
     holders.add(waiter.holder);
@@ -240,28 +248,6 @@ export class RedisSlots implements IClusterSlots {
       if (waiter.state === 'local' && !this.hasRoom(line, waiter)) continue;
       return this.ask(waiter, line);
     }
-  }
-
-  /** Up to `count` waiters of `slotKey` that only wait here, queued by a release script (SlotReleases). */
-  private queueNext(slotKey: string, count: number): { entries: string[]; held: number; undo: () => void } {
-    const line = this.lines.get(slotKey);
-    const next: ISlotWaiter[] = [];
-    if (line !== undefined) {
-      for (const waiter of line.waiters) {
-        if (next.length === count || line.inPlay === line.waiters.size) break;
-        if (waiter.state !== 'local') continue;
-        this.moveTo(waiter, line, 'queued');
-        next.push(waiter);
-      }
-    }
-    return {
-      entries: next.map((waiter) => waiter.entry),
-      held: this.held.get(slotKey)?.size ?? 0,
-      // Not queued after all: the poll asks for them again.
-      undo: () => {
-        for (const waiter of next) if (waiter.state === 'queued') this.moveTo(waiter, line!, 'local');
-      },
-    };
   }
 
   /**
@@ -282,15 +268,9 @@ export class RedisSlots implements IClusterSlots {
     }
   }
 
-  private moveTo(waiter: ISlotWaiter, line: IKeyLine, state: TWaiterState): void {
-    if (waiter.state === 'local' && state !== 'local') line.inPlay++;
-    else if (waiter.state !== 'local' && state === 'local') line.inPlay--;
-    waiter.state = state;
-  }
-
   private failOnAbort(waiter: ISlotWaiter, signal: AbortSignal): void {
     waiter.onAbort = () => this.failWaiter(waiter, new AbortError(
-      `waiting for cluster slot ${describeWaitedSlot(this.waitedSlot(waiter))} was aborted: ${messageOf(signal.reason)}`, signal.reason));
+      `waiting for cluster slot ${describeWaitedSlot(this.lines.waitedSlot(waiter))} was aborted: ${messageOf(signal.reason)}`, signal.reason));
     signal.addEventListener('abort', waiter.onAbort, { once: true });
   }
 
@@ -302,7 +282,7 @@ export class RedisSlots implements IClusterSlots {
     const { connection } = this.context;
     waiter.deadline = setTimeout(() => {
       if (connection.isReady) return this.armDeadline(waiter, timeoutMs);
-      const slot = this.waitedSlot(waiter);
+      const slot = this.lines.waitedSlot(waiter);
       this.failWaiter(waiter, new ClusterUnreachableError(
         `no cluster slot ${describeWaitedSlot(slot)} within ${timeoutMs} ms: Redis is unreachable (connection: ${connection.status})`,
         timeoutMs,
@@ -317,7 +297,7 @@ export class RedisSlots implements IClusterSlots {
    */
   private failWaiter(waiter: ISlotWaiter, error: Error): void {
     const knownToRedis = waiter.state === 'asking' || waiter.state === 'queued';
-    if (!this.removeWaiter(waiter)) return;
+    if (!this.lines.remove(waiter)) return;
     waiter.reject(error);
     if (knownToRedis) this.release(waiter.slot, waiter.holder, false);
     else {
@@ -326,24 +306,14 @@ export class RedisSlots implements IClusterSlots {
     }
   }
 
-  /** The waiter's slot with how many runs of this instance wait for it, for errors. */
-  private waitedSlot(waiter: ISlotWaiter): IWaitedSlot {
-    return { groupName: waiter.slot.groupName, key: waiter.slot.key, waiting: this.lines.get(waiter.slotKey)?.waiters.size ?? 1 };
-  }
-
-  private removeWaiter(waiter: ISlotWaiter): boolean {
-    const line = this.lines.get(waiter.slotKey);
-    if (line === undefined || !line.waiters.delete(waiter)) return false;
-    if (waiter.state !== 'local') line.inPlay--;
-    waiter.state = 'done';
-    if (line.waiters.size === 0) this.lines.delete(waiter.slotKey);
-    this.byHolder.delete(waiter.holder);
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    if (waiter.deadline !== undefined) clearTimeout(waiter.deadline);
-    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
-    return true;
-  }
 }
+
+/**
+ * Runs handed a slot here start in the same turn of the event loop as the run before
+ * them ended; after this many in one turn, the next slots go through Redis, so that a
+ * long line yields to I/O (renewals, grants, shares) every few milliseconds.
+ */
+const HAND_OVERS_PER_TURN = 256;
 
 /** The cap as the scripts take it: -1 for none. */
 function capOf(slot: IClusterSlot): number {
