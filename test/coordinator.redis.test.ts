@@ -482,6 +482,9 @@ describe('cluster constraint groups', () => {
     t.diagnostic(`runs started per instance when the first instance was done: ${progressAtFirstDone.join(', ')} of ${perNode}; at most ${mostRunning} ran at once`);
     assert.ok(mostRunning <= cap, `${mostRunning} ran at once through a cluster cap of ${cap}`);
     for (const count of progressAtFirstDone) assert.ok(count >= perNode / 3, `an instance had started only ${count} of ${perNode} runs when another was done`);
+    // Slots handed from run to run inside an instance leave nothing behind in Redis (no holder, no queue entry).
+    await eventually(async () => [...await admin.zrange(`${prefix}:slot:shared-cap:k`, 0, -1), ...await admin.zrange(`${prefix}:queue:shared-cap:k`, 0, -1)],
+      (left) => left.length === 0, 'Redis holds no slot and queues nobody after the runs', 2000);
   });
 
   test('a trigger with timeoutMs waiting behind a busy cluster key (Redis reachable) waits like one behind a local key', async (t) => {
@@ -792,6 +795,29 @@ describe('traffic', () => {
     t.diagnostic(`${runs} cluster-constrained runs sent ${clusterCommands.length} commands (besides PUBLISH): ${(clusterCommands.length / runs).toFixed(2)} per run`);
     assert.ok(clusterCommands.length >= runs, 'the counter does see the cluster group\'s traffic');
     assert.ok(clusterCommands.length <= 2 * runs + 2, `at most 2 round trips per cluster-constrained run, got ${clusterCommands.length} for ${runs}`);
+  });
+  test('under load a cluster-constrained run costs a small fraction of a round trip, and Redis ends up holding nothing', async (t) => {
+    const prefix = uniquePrefix();
+    const counted = countingClient(redis.url);
+    await counted.client.connect();
+    t.after(() => counted.client.disconnect());
+    const node = clusterNode(t, prefix, { redis: counted.client, leaseMs: 60_000 });
+    node.manager.addConstraintGroup(clusterGroup('loaded', { maxConcurrent: 3 }));
+    let running = 0;
+    let mostRunning = 0;
+    node.manager.addTask(new Task({ name: 'loaded-task', taskFunction: async () => { mostRunning = Math.max(mostRunning, ++running); await Promise.resolve(); running--; return 1; } }));
+    await startAll([node]);
+    await sleep(50);
+    const before = counted.commands.length;
+    const runs = 600;
+    const results = await within(Promise.all(Array.from({ length: runs }, () => node.manager.triggerTaskByName('loaded-task'))), 'the runs', 10_000);
+    assert.equal(results.reduce((sum: number, r) => sum + (r as number), 0), runs);
+    await sleep(50); // the last releases go out at the end of their turn
+    const sent = counted.commands.slice(before);
+    t.diagnostic(`${runs} runs at once through a cap of 3 sent ${sent.length} commands (${(sent.length / runs).toFixed(3)} per run): ${JSON.stringify(Object.fromEntries(sent.reduce((m, c) => m.set(c, (m.get(c) ?? 0) + 1), new Map<string, number>())))}`);
+    assert.ok(mostRunning <= 3, `${mostRunning} ran at once through a cap of 3`);
+    assert.ok(sent.length <= runs / 10, `${sent.length} commands for ${runs} runs`);
+    assert.deepEqual(await admin.zrange(`${prefix}:slot:loaded:k`, 0, -1), [], 'no slot is left held in Redis');
   });
 });
 

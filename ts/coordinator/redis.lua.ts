@@ -138,8 +138,8 @@ return {1, 0, shareOf(max, KEYS[4], ARGV[7], now)}`,
    * KEYS: slots, cooldown, queue, contenders. ARGV: cooldownMs, max, leaseMs, slots
    * channel, events channel, events message, this instance's grants channel, how many
    * slots of the key this instance holds besides these, n, m, then n holder / queue
-   * entry / ran (1/0) triples, then m from / to holder pairs, then the queue entries of
-   * this instance's next waiting runs.
+   * entry / ran (1/0) triples, then m from holder / to holder / to's queue entry triples,
+   * then the queue entries of this instance's next waiting runs.
    *
    * Records the slots the instance handed from one of its runs to the next by itself
    * (within its share, so the count stays). Frees the holders' slots (or takes holders that gave up out of the queue) and starts
@@ -165,9 +165,10 @@ local lease = tonumber(ARGV[3])
 local n = tonumber(ARGV[9])
 local m = tonumber(ARGV[10])
 local ran = false
-for i = 11 + 3 * n, 10 + 3 * n + 2 * m, 2 do
+for i = 11 + 3 * n, 10 + 3 * n + 3 * m, 3 do
   redis.call('ZREM', KEYS[1], ARGV[i])
   redis.call('ZADD', KEYS[1], now + lease, ARGV[i + 1])
+  redis.call('ZREM', KEYS[3], ARGV[i + 2])
 end
 for i = 11, 10 + 3 * n, 3 do
   redis.call('ZREM', KEYS[1], ARGV[i])
@@ -182,7 +183,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local cooling = tonumber(redis.call('GET', KEYS[2]) or '0') > now
 local mine = {}
-local first = 11 + 3 * n + 2 * m
+local first = 11 + 3 * n + 3 * m
 if #ARGV >= first then
   redis.call('ZADD', KEYS[4], now + lease, ARGV[7])
   redis.call('PEXPIRE', KEYS[4], lease * 2)

@@ -7,7 +7,7 @@ interface IReleaseBatch {
   /** Holder, queue entry, ran (1/0), for each. */
   args: Array<string | number>;
   count: number;
-  /** From / to holder pairs: slots this instance handed from one of its runs to the next. */
+  /** From holder, to holder, to's queue entry: slots this instance handed from one of its runs to the next. */
   transfers: string[];
 }
 
@@ -17,6 +17,13 @@ interface IReleaseBatch {
  * and `undo`, which puts them back when the script fails.
  */
 export type TNextWaiters = (slotKey: string, count: number) => { entries: string[]; held: number; undo: () => void };
+
+/**
+ * At the turn's end, a slot released in it may still go to a run of this instance that
+ * came to wait meanwhile (the manager gives back a run's cluster slot before its next run
+ * asks): returns that run's holder, or undefined.
+ */
+export type THandOver = (slot: IClusterSlot, slotKey: string, from: string) => { holder: string; entry: string } | undefined;
 
 /** The script's reply: this instance's share of the slot (-1: no cap), then its holders it granted a slot to. */
 export type TGranted = (slotKey: string, reply: unknown[]) => void;
@@ -38,6 +45,7 @@ export class SlotReleases {
     private readonly context: ICoordinatorContext,
     private readonly nextWaiters: TNextWaiters,
     private readonly granted: TGranted,
+    private readonly handOver: THandOver,
   ) {}
 
   /** Whether releases wait to be sent (the connections must stay open for them). */
@@ -52,9 +60,12 @@ export class SlotReleases {
     batch.count++;
   }
 
-  /** Tells Redis, at the end of this turn, that `from`'s slot went to `to`, a run of this instance that started with it. */
-  transfer(slot: IClusterSlot, slotKey: string, from: string, to: string): void {
-    this.batchOf(slot, slotKey).transfers.push(from, to);
+  /**
+   * Tells Redis, at the end of this turn, that `from`'s slot went to `to`, a run of this
+   * instance that started with it (and waits in no queue any more: `toEntry` goes too).
+   */
+  transfer(slot: IClusterSlot, slotKey: string, from: string, to: string, toEntry: string): void {
+    this.batchOf(slot, slotKey).transfers.push(from, to, toEntry);
   }
 
   private batchOf(slot: IClusterSlot, slotKey: string): IReleaseBatch {
@@ -77,22 +88,39 @@ export class SlotReleases {
     return Promise.all(batches.map(([slotKey, batch]) => this.send(slotKey, batch))).then(() => undefined);
   }
 
+  /** Turns the batch's releases whose slots a run waiting here can take into hand-overs. */
+  private handOverReleased(slotKey: string, batch: IReleaseBatch): IReleaseBatch {
+    if (!this.context.isRunning()) return batch;
+    const kept: Array<string | number> = [];
+    for (let i = 0; i < batch.args.length; i += 3) {
+      const from = batch.args[i] as string;
+      const to = this.handOver(batch.slot, slotKey, from);
+      if (to === undefined) kept.push(from, batch.args[i + 1]!, batch.args[i + 2]!);
+      else batch.transfers.push(from, to.holder, to.entry);
+    }
+    batch.args = kept;
+    batch.count = kept.length / 3;
+    return batch;
+  }
+
   private readonly turnEnded = (): void => {
     this.scheduled = false;
     void this.sendAll();
   };
 
-  private send(slotKey: string, { slot, args, count, transfers }: IReleaseBatch): Promise<void> {
+  private send(slotKey: string, batch: IReleaseBatch): Promise<void> {
     const { connection, keys, leaseMs } = this.context;
     if (!connection.isOpen) {
       this.context.letGo();
       return Promise.resolve();
     }
+    const { slot, transfers } = this.handOverReleased(slotKey, batch);
+    const { args, count } = batch;
     const next = this.context.isRunning() ? this.nextWaiters(slotKey, count) : { entries: [], held: 0, undo: () => {} };
     return connection.call('releaseSlot', [slotKey, keys.cooldown(slot), keys.slotQueue(slot), keys.slotContenders(slot)], [
       slot.cooldownMs, slot.maxConcurrent === Number.POSITIVE_INFINITY ? -1 : slot.maxConcurrent, leaseMs,
       keys.slotsChannel, keys.eventsChannel, this.context.takeEvents(), keys.grantsChannel, next.held,
-      count, transfers.length / 2, ...args, ...transfers, ...next.entries,
+      count, transfers.length / 3, ...args, ...transfers, ...next.entries,
     ]).then((reply) => this.granted(slotKey, reply as unknown[]), (error: unknown) => {
       next.undo();
       connection.report(error, `could not release cluster slot ${JSON.stringify(slot.key)} of group ${JSON.stringify(slot.groupName)} (its lease expires by itself)`);

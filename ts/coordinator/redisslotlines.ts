@@ -70,10 +70,14 @@ export class SlotLines {
     waiter.state = state;
   }
 
-  /** The first waiter of `line` that only waits here, if any does. */
-  firstLocal(line: IKeyLine): ISlotWaiter | undefined {
-    if (line.inPlay === line.waiters.size) return undefined;
-    for (const waiter of line.waiters) if (waiter.state === 'local') return waiter;
+  /**
+   * The first waiter of `line` a slot can be handed to here: one that only waits here, or
+   * waits in Redis's queue (where a later grant of it finds it gone and changes nothing,
+   * and its release takes the entry out). One asking right now is skipped: the answer
+   * could grant it a second slot.
+   */
+  firstToHandTo(line: IKeyLine): ISlotWaiter | undefined {
+    for (const waiter of line.waiters) if (waiter.state === 'local' || waiter.state === 'queued') return waiter;
     return undefined;
   }
 

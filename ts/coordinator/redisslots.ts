@@ -4,6 +4,7 @@ import { ClusterUnreachableError, CoordinatorStoppedError, describeWaitedSlot } 
 import type { ICoordinatorContext } from './redisconnection.js';
 import { SlotReleases } from './redisreleases.js';
 import { SlotLines, type IKeyLine, type ISlotWaiter } from './redisslotlines.js';
+import { SlotShares } from './redisshares.js';
 
 /**
  * The cluster slots of one instance (`clusterSlots`): the runs waiting for a slot, the
@@ -23,19 +24,17 @@ export class RedisSlots implements IClusterSlots {
   private readonly held = new Map<string, Set<string>>();
   /** Runs waiting for a slot, per slot key. */
   private readonly lines = new SlotLines();
-  /**
-   * This instance's share of each slot key (the cap over the instances contending for it,
-   * as Redis last said): within it, a run that ends hands its slot to the next run here
-   * at once, and Redis hears of it with the next batch.
-   */
-  private readonly shares = new Map<string, number>();
+  private readonly shares = new SlotShares();
   private readonly releases: SlotReleases;
   /** Slots handed on here in this turn of the event loop (see HAND_OVERS_PER_TURN). */
   private handOvers = 0;
   private pollTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly context: ICoordinatorContext) {
-    this.releases = new SlotReleases(context, (slotKey, count) => this.lines.takeLocal(slotKey, count, this.held.get(slotKey)?.size ?? 0), (slotKey, reply) => this.released(slotKey, reply));
+    this.releases = new SlotReleases(context,
+      (slotKey, count) => this.lines.takeLocal(slotKey, count, this.held.get(slotKey)?.size ?? 0),
+      (slotKey, reply) => this.released(slotKey, reply),
+      (slot, slotKey) => this.handOverReleased(slot, slotKey));
   }
 
   /** Whether runs of this instance hold a slot or are giving one back (after stop(), the connections stay open until none does). */
@@ -77,42 +76,48 @@ export class RedisSlots implements IClusterSlots {
     const wasHeld = holders?.delete(holder) === true;
     const next = wasHeld && connection.isOpen ? this.handOverTo(slot, slotKey, holders!.size) : undefined;
     if (next !== undefined) {
-      this.releases.transfer(slot, slotKey, holder, next.holder);
+      this.releases.transfer(slot, slotKey, holder, next.holder, next.entry);
       return this.grant(next);
     }
-    if (holders?.size === 0) this.held.delete(slotKey);
+    if (holders?.size === 0) {
+      this.held.delete(slotKey);
+      // Nothing held or wanted here any more: the share is asked again when it matters.
+      if (this.lines.get(slotKey) === undefined) this.shares.forget(slotKey);
+    }
     if (connection.isOpen) this.releases.add(slot, slotKey, holder, this.queueEntry(holder), ran);
   }
 
-  /** The run a freed slot goes to without asking Redis: the first one only waiting here, while the instance holds less than its share. */
+  /** The run a freed slot goes to without asking Redis: the first one waiting here, while the instance holds less than its share. */
   private handOverTo(slot: IClusterSlot, slotKey: string, stillHeld: number): ISlotWaiter | undefined {
     // A cooldown is Redis's to keep; and a slot without cap is never short.
     if (slot.cooldownMs > 0 || slot.maxConcurrent === Number.POSITIVE_INFINITY || !this.context.isRunning()) return undefined;
-    if (stillHeld >= (this.shares.get(slotKey) ?? 0) || this.handOvers >= HAND_OVERS_PER_TURN) return undefined;
+    if (stillHeld >= this.shares.of(slotKey) || this.handOvers >= HAND_OVERS_PER_TURN) return undefined;
     const line = this.lines.get(slotKey);
-    const next = line === undefined ? undefined : this.lines.firstLocal(line);
+    const next = line === undefined ? undefined : this.lines.firstToHandTo(line);
     if (next !== undefined && this.handOvers++ === 0) setImmediate(() => (this.handOvers = 0));
+    return next;
+  }
+
+  /** A slot released in this turn, not sent to Redis yet, goes to a run that came to wait here meanwhile, if one can take it. */
+  private handOverReleased(slot: IClusterSlot, slotKey: string): ISlotWaiter | undefined {
+    const next = this.handOverTo(slot, slotKey, this.held.get(slotKey)?.size ?? 0);
+    if (next !== undefined) this.grant(next);
     return next;
   }
 
   /** Redis ran a release batch: the share it reports, and the runs of this instance it granted slots to. */
   private released(slotKey: string, reply: unknown[]): void {
-    this.noteShare(slotKey, reply[0]);
+    this.shares.note(slotKey, reply[0]);
     this.grantAll(reply.slice(1) as string[]);
   }
 
   /** Another instance came to want a slot (the shares channel, `[slot key, share]`): runs here beyond the new share give theirs back. */
   shareChanged(message: string): void {
     try {
-      const [slotKey, share] = JSON.parse(message) as [string, number];
-      this.noteShare(slotKey, share);
+      this.shares.noteMessage(message);
     } catch (error) {
       this.context.connection.report(error, 'ignored a malformed message on the shares channel');
     }
-  }
-
-  private noteShare(slotKey: string, share: unknown): void {
-    if (typeof share === 'number') this.shares.set(slotKey, share < 0 ? Number.POSITIVE_INFINITY : share);
   }
 
   /** Sends the releases of this turn now (on stop()); resolves once Redis ran them or failed. */
@@ -217,7 +222,7 @@ export class RedisSlots implements IClusterSlots {
   private answered(waiter: ISlotWaiter, line: IKeyLine, reply: unknown): void {
     // Granted by a message first, or given up (its release, sent after the ask, frees what the ask took).
     const [granted, cooldownLeft, share] = reply as [number, number, number];
-    this.noteShare(waiter.slotKey, share);
+    this.shares.note(waiter.slotKey, share);
     if (waiter.state !== 'asking') return;
     if (granted === 1) return this.grant(waiter);
     if (cooldownLeft > 0) {
