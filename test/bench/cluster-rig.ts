@@ -45,7 +45,7 @@ export interface IBenchInstance {
   client: Redis;
   /** Every command the coordinator sent on its connections (the pub/sub duplicate included), the bench's own left out. */
   sent: ICommandCounter;
-  /** Resolves once everything this instance sent before the call has been executed by Redis. */
+  /** Resolves once everything this instance sent before the call (or at the end of the turn) has been executed by Redis. */
   flush(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -73,6 +73,8 @@ export async function startInstance(url: string, keyPrefix: string, instanceId: 
     client,
     sent,
     async flush() {
+      // Releases go out at the end of the event loop's turn (SlotReleases): let them, then ping behind them.
+      await new Promise((resolve) => setImmediate(resolve));
       await sent.uncounted(() => client.ping());
     },
     async stop() {
