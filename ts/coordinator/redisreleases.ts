@@ -7,6 +7,8 @@ interface IReleaseBatch {
   /** Holder, queue entry, ran (1/0), for each. */
   args: Array<string | number>;
   count: number;
+  /** For each: whether its run held the slot (a run that gave up while it waited held none, so it has none to hand on). */
+  held: boolean[];
   /** From holder, to holder, to's queue entry: slots this instance handed from one of its runs to the next. */
   transfers: string[];
 }
@@ -53,10 +55,14 @@ export class SlotReleases {
     return this.pending.size > 0;
   }
 
-  /** Gives `holder`'s slot back at the end of this turn; `queueEntry` takes it out of the queue if it was only waiting. */
-  add(slot: IClusterSlot, slotKey: string, holder: string, queueEntry: string, ran: boolean): void {
+  /**
+   * Gives `holder`'s slot back at the end of this turn; `queueEntry` takes it out of the
+   * queue if it was only waiting (`held` false: it gave up before it had the slot).
+   */
+  add(slot: IClusterSlot, slotKey: string, holder: string, queueEntry: string, ran: boolean, held: boolean): void {
     const batch = this.batchOf(slot, slotKey);
     batch.args.push(holder, queueEntry, ran ? 1 : 0);
+    batch.held.push(held);
     batch.count++;
   }
 
@@ -70,7 +76,7 @@ export class SlotReleases {
 
   private batchOf(slot: IClusterSlot, slotKey: string): IReleaseBatch {
     let batch = this.pending.get(slotKey);
-    if (batch === undefined) this.pending.set(slotKey, (batch = { slot, args: [], count: 0, transfers: [] }));
+    if (batch === undefined) this.pending.set(slotKey, (batch = { slot, args: [], count: 0, held: [], transfers: [] }));
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.turnEnded);
@@ -94,7 +100,7 @@ export class SlotReleases {
     const kept: Array<string | number> = [];
     for (let i = 0; i < batch.args.length; i += 3) {
       const from = batch.args[i] as string;
-      const to = this.handOver(batch.slot, slotKey, from);
+      const to = batch.held[i / 3] ? this.handOver(batch.slot, slotKey, from) : undefined;
       if (to === undefined) kept.push(from, batch.args[i + 1]!, batch.args[i + 2]!);
       else batch.transfers.push(from, to.holder, to.entry);
     }

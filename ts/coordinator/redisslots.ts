@@ -84,7 +84,7 @@ export class RedisSlots implements IClusterSlots {
       // Nothing held or wanted here any more: the share is asked again when it matters.
       if (this.lines.get(slotKey) === undefined) this.shares.forget(slotKey);
     }
-    if (connection.isOpen) this.releases.add(slot, slotKey, holder, this.queueEntry(holder), ran);
+    if (connection.isOpen) this.releases.add(slot, slotKey, holder, this.queueEntry(holder), ran, wasHeld);
   }
 
   /** The run a freed slot goes to without asking Redis: the first one waiting here, while the instance holds less than its share. */
