@@ -2,8 +2,9 @@
  * Throughput benchmark of Task.trigger() against p-queue and a bare async call, and of
  * TaskManager constraint groups (a global cap, per-key mutexes, heap held per queued
  * trigger) against p-queue and p-limit; the cost of trigger priorities on a long queue;
- * and of `scope: 'cluster'` groups on a throwaway redis-server (Redis commands per run,
- * runs per second through a cluster-wide cap, wake latency across instances), skipped
+ * and of `scope: 'cluster'` groups on a throwaway redis-server (client commands per run,
+ * runs per second through a cluster-wide cap, wake latency across instances), and jobs per
+ * second against BullMQ on the same server (`bullmqCase`, versus-bullmq.ts); both skipped
  * with a SKIP line when redis-server is not installed.
  *
  * Run with `npm run bench` (needs `--expose-gc`, which the script passes). Not a test
