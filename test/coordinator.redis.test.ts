@@ -10,6 +10,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
@@ -27,7 +30,7 @@ import {
 import type { IClusterSlot } from '../ts/coordinator/abstract.js';
 import { ClusterUnreachableError, CoordinatorStoppedError, RedisCoordinator } from '../ts/coordinator/redis.js';
 import { RunRecorder, within } from './manager-helpers.js';
-import { failIfProcessLingers, startRedis, type IRedisServer } from './redis-helpers.js';
+import { failIfProcessLingers, freePort, startRedis, type IRedisServer } from './redis-helpers.js';
 import { deferred, sleep } from './rule-helpers.js';
 import { catchStrayErrors } from './stray-error-helpers.js';
 
@@ -432,6 +435,58 @@ describe('cluster constraint groups', () => {
     assert.ok(Math.max(...latencies) < 400, `a wake-up was lost (the waiter started only with the slow poll): ${latencies.join(', ')} ms`);
   });
 
+  test('a busy cluster mutex is shared: a run of another instance does not wait behind a long line of runs of the holder', async (t) => {
+    const prefix = uniquePrefix();
+    const [a, b] = [clusterNode(t, prefix), clusterNode(t, prefix)];
+    const starts: string[] = [];
+    for (const node of [a, b]) {
+      node.manager.addConstraintGroup(clusterGroup('shared-mutex'));
+      node.manager.addTask(new Task({ name: 'm', taskFunction: async () => { starts.push(node.instanceId); await sleep(1); } }));
+    }
+    await startAll([a, b]);
+    const lineOfA = Array.from({ length: 200 }, () => a.manager.triggerTaskByName('m'));
+    await until(() => starts.length >= 5, 'a runs');
+    const startsBeforeB = starts.length;
+    await within(b.manager.triggerTaskByName('m'), 'the run of b', 5000);
+    const position = starts.indexOf(b.instanceId);
+    t.diagnostic(`b asked after ${startsBeforeB} runs of a had started, and started as run ${position + 1} of ${starts.length} so far`);
+    assert.ok(position - startsBeforeB <= 5, `b waited behind ${position - startsBeforeB} runs of a`);
+    await within(Promise.all(lineOfA), 'the line of a', 10_000);
+  });
+
+  test('a contended cluster cap is shared between instances: each makes progress, and the cap holds', async (t) => {
+    const prefix = uniquePrefix();
+    const nodes = [clusterNode(t, prefix), clusterNode(t, prefix), clusterNode(t, prefix)];
+    const cap = 4;
+    const perNode = 150;
+    let running = 0;
+    let mostRunning = 0;
+    const started = new Map<string, number>(nodes.map((node) => [node.instanceId, 0]));
+    const progressAtFirstDone: number[] = [];
+    for (const node of nodes) {
+      node.manager.addConstraintGroup(clusterGroup('shared-cap', { maxConcurrent: cap }));
+      node.manager.addTask(new Task({
+        name: 'c',
+        taskFunction: async () => {
+          started.set(node.instanceId, started.get(node.instanceId)! + 1);
+          mostRunning = Math.max(mostRunning, ++running);
+          await sleep(1);
+          running--;
+        },
+      }));
+    }
+    await startAll(nodes);
+    await within(Promise.all(nodes.map((node) => Promise.all(Array.from({ length: perNode }, () => node.manager.triggerTaskByName('c'))).then(() => {
+      if (progressAtFirstDone.length === 0) progressAtFirstDone.push(...started.values());
+    }))), 'every run', 20_000);
+    t.diagnostic(`runs started per instance when the first instance was done: ${progressAtFirstDone.join(', ')} of ${perNode}; at most ${mostRunning} ran at once`);
+    assert.ok(mostRunning <= cap, `${mostRunning} ran at once through a cluster cap of ${cap}`);
+    for (const count of progressAtFirstDone) assert.ok(count >= perNode / 3, `an instance had started only ${count} of ${perNode} runs when another was done`);
+    // Slots handed from run to run inside an instance leave nothing behind in Redis (no holder, no queue entry).
+    await eventually(async () => [...await admin.zrange(`${prefix}:slot:shared-cap:k`, 0, -1), ...await admin.zrange(`${prefix}:queue:shared-cap:k`, 0, -1)],
+      (left) => left.length === 0, 'Redis holds no slot and queues nobody after the runs', 2000);
+  });
+
   test('a trigger with timeoutMs waiting behind a busy cluster key (Redis reachable) waits like one behind a local key', async (t) => {
     // ITriggerOptions.timeoutMs limits each try from the moment it starts running, and
     // IClusterSlots.acquire documents that timeoutMs rejects only while the cluster is unreachable.
@@ -741,6 +796,29 @@ describe('traffic', () => {
     assert.ok(clusterCommands.length >= runs, 'the counter does see the cluster group\'s traffic');
     assert.ok(clusterCommands.length <= 2 * runs + 2, `at most 2 round trips per cluster-constrained run, got ${clusterCommands.length} for ${runs}`);
   });
+  test('under load a cluster-constrained run costs a small fraction of a round trip, and Redis ends up holding nothing', async (t) => {
+    const prefix = uniquePrefix();
+    const counted = countingClient(redis.url);
+    await counted.client.connect();
+    t.after(() => counted.client.disconnect());
+    const node = clusterNode(t, prefix, { redis: counted.client, leaseMs: 60_000 });
+    node.manager.addConstraintGroup(clusterGroup('loaded', { maxConcurrent: 3 }));
+    let running = 0;
+    let mostRunning = 0;
+    node.manager.addTask(new Task({ name: 'loaded-task', taskFunction: async () => { mostRunning = Math.max(mostRunning, ++running); await Promise.resolve(); running--; return 1; } }));
+    await startAll([node]);
+    await sleep(50);
+    const before = counted.commands.length;
+    const runs = 600;
+    const results = await within(Promise.all(Array.from({ length: runs }, () => node.manager.triggerTaskByName('loaded-task'))), 'the runs', 10_000);
+    assert.equal(results.reduce((sum: number, r) => sum + (r as number), 0), runs);
+    await sleep(50); // the last releases go out at the end of their turn
+    const sent = counted.commands.slice(before);
+    t.diagnostic(`${runs} runs at once through a cap of 3 sent ${sent.length} commands (${(sent.length / runs).toFixed(3)} per run): ${JSON.stringify(Object.fromEntries(sent.reduce((m, c) => m.set(c, (m.get(c) ?? 0) + 1), new Map<string, number>())))}`);
+    assert.ok(mostRunning <= 3, `${mostRunning} ran at once through a cap of 3`);
+    assert.ok(sent.length <= runs / 10, `${sent.length} commands for ${runs} runs`);
+    assert.deepEqual(await admin.zrange(`${prefix}:slot:loaded:k`, 0, -1), [], 'no slot is left held in Redis');
+  });
 });
 
 // ---- options ---------------------------------------------------------------------------------------
@@ -789,6 +867,18 @@ describe('options', () => {
     assert.match(error.message, /"acme" of group "tenant-import".*start\(\)/);
     await assert.rejects(node.coordinator.getInstances(), CoordinatorStoppedError);
   });
+
+  for (const value of [0, -5, 1.5, '1000']) {
+    test(`connectTimeoutMs ${JSON.stringify(value)} is an InvalidOptionError naming the option and the value`, () => {
+      assert.throws(() => new RedisCoordinator({ redis: 'redis://127.0.0.1:1', connectTimeoutMs: value as number }), (error: unknown) => {
+        assert.ok(error instanceof InvalidOptionError, `expected InvalidOptionError, got ${String(error)}`);
+        assert.equal(error.option, 'connectTimeoutMs');
+        assert.equal(error.value, value);
+        assert.ok(error.message.includes('connectTimeoutMs') && error.message.includes(String(value)), error.message);
+        return true;
+      });
+    });
+  }
 
   test('options that are not an object are an InvalidOptionError', () => {
     assert.throws(() => new RedisCoordinator(null as any), InvalidOptionError);
@@ -847,6 +937,75 @@ describe('faults', () => {
       await within(stopping, 'stop() once Redis was back', 15_000);
     }
     assert.ok(stoppedInTime, 'stop() while Redis is down resolves within 5 s (it hung until Redis came back)');
+  });
+});
+
+describe('Redis down at boot', () => {
+  test('manager.start() rejects within connectTimeoutMs with a ClusterUnreachableError naming the URL, and leaves nothing keeping the process alive', async (t) => {
+    const port = await freePort(); // nothing listens there: a closed port
+    const dir = mkdtempSync(join(tmpdir(), 'taskbuffer-connect-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'boot.mts');
+    // A process of its own, so that "nothing keeps it alive" is what decides whether it exits.
+    writeFileSync(script, `
+      import { TaskManager } from ${JSON.stringify(new URL('../ts/index.ts', import.meta.url).pathname)};
+      import { RedisCoordinator } from ${JSON.stringify(new URL('../ts/coordinator/redis.ts', import.meta.url).pathname)};
+      const coordinator = new RedisCoordinator({ redis: 'redis://:secret@127.0.0.1:${port}', connectTimeoutMs: 300, onError: () => {} });
+      const manager = new TaskManager({ distributedCoordinator: coordinator });
+      const startedAt = Date.now();
+      const error = await manager.start().then(() => undefined, (rejection) => rejection);
+      console.log(JSON.stringify({ ms: Date.now() - startedAt, name: error?.name, code: error?.code, timeoutMs: error?.timeoutMs,
+        isTaskbufferError: error instanceof (await import(${JSON.stringify(new URL('../ts/errors.ts', import.meta.url).pathname)})).TaskbufferError,
+        message: error?.message }));
+    `);
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: new URL('..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exitedInTime = await settlesWithin(exited, 15_000);
+    if (!exitedInTime) child.kill('SIGKILL');
+    assert.ok(exitedInTime, `the process exited by itself after start() rejected (it lingered); stdout ${stdout}, stderr ${stderr}`);
+    assert.equal(await exited, 0, `stderr: ${stderr}`);
+    const report = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    t.diagnostic(`start() against a closed port: ${JSON.stringify(report)}`);
+    assert.equal(report.name, 'ClusterUnreachableError');
+    assert.equal(report.code, 'CLUSTER_UNREACHABLE');
+    assert.equal(report.isTaskbufferError, true);
+    assert.equal(report.timeoutMs, 300);
+    assert.ok((report.ms as number) >= 290 && (report.ms as number) < 3000, `settled after ${report.ms} ms`);
+    const message = report.message as string;
+    assert.ok(message.includes(`127.0.0.1:${port}`), `the message names the URL: ${message}`);
+    assert.ok(!message.includes('secret'), `the message hides the password: ${message}`);
+    assert.match(message, /300 ms/);
+    assert.match(message, /connection: (reconnecting|connecting|close|end)/);
+  });
+});
+
+describe('errors of Redis', () => {
+  test('a script Redis fails reaches the caller as a CoordinatorError with Redis\'s error as cause', async (t) => {
+    const prefix = uniquePrefix();
+    const node = clusterNode(t, prefix);
+    await startAll([node]);
+    // The instances key of the wrong type makes the listInstances script fail inside Redis (WRONGTYPE).
+    await admin.del(`${prefix}:instances`);
+    await admin.set(`${prefix}:instances`, 'not a sorted set');
+    const error = await node.coordinator.getInstances().then(() => undefined, (rejection: unknown) => rejection);
+    assert.ok(error instanceof CoordinatorError, `expected a CoordinatorError, got ${String(error)}`);
+    assert.ok(error instanceof TaskbufferError);
+    assert.equal(error.code, 'COORDINATOR_FAILED');
+    assert.ok(error.cause instanceof Error && !(error.cause instanceof TaskbufferError), 'cause is the error of ioredis');
+    assert.match(error.message, /listInstances.*WRONGTYPE/);
+    // The tick's outcome goes through the same path: a failing Redis call is a CoordinatorError there too.
+    const request = tickRequest(node.instanceId, 'wrong-type', Date.now());
+    assert.equal((await node.coordinator.fireDistributedTaskRequest(request)).shouldTrigger, true);
+    await admin.del(`${prefix}:tick:wrong-type:${request.scheduledAt}:lease`);
+    await admin.hset(`${prefix}:tick:wrong-type:${request.scheduledAt}:lease`, 'x', '1');
+    const finishError = await node.coordinator.updateDistributedTaskRequest({ ...request, status: 'succeeded' }).then(() => undefined, (rejection: unknown) => rejection);
+    assert.ok(finishError instanceof CoordinatorError, `expected a CoordinatorError, got ${String(finishError)}`);
+    assert.match(finishError.message, /finishTick.*WRONGTYPE/);
+    await admin.del(`${prefix}:instances`, `${prefix}:tick:wrong-type:${request.scheduledAt}:lease`);
   });
 });
 

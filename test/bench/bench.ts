@@ -2,9 +2,11 @@
  * Throughput benchmark of Task.trigger() against p-queue and a bare async call, and of
  * TaskManager constraint groups (a global cap, per-key mutexes, heap held per queued
  * trigger) against p-queue and p-limit; the cost of trigger priorities on a long queue;
- * and of `scope: 'cluster'` groups on a throwaway redis-server (Redis commands per run,
- * runs per second through a cluster-wide cap, wake latency across instances), skipped
- * with a SKIP line when redis-server is not installed.
+ * and of `scope: 'cluster'` groups on a throwaway redis-server (client commands per run,
+ * runs per second through a cluster-wide cap, wake latency across instances), and jobs per
+ * second against BullMQ on the same server (`bullmqCase`, versus-bullmq.ts); and the durable
+ * queue, RedisTaskQueue against BullMQ with worker processes (`queueCase`, queue-rig.ts); all
+ * three skipped with a SKIP line when redis-server is not installed.
  *
  * Run with `npm run bench` (needs `--expose-gc`, which the script passes). Not a test
  * file on purpose: timings on a shared 2-core machine are too noisy to gate CI, so the
@@ -39,6 +41,7 @@ import {
 } from './cluster-rig.js';
 import { bareKeyedMutex, bareLimit } from './floor.js';
 import { measureQueues, QUEUE_CONCURRENCY, QUEUE_JOBS, QUEUE_WORKERS } from './queue-rig.js';
+import { BULLMQ_CONCURRENCY, startBullmq, startTaskbuffer, TOTAL_CONCURRENCY, type ICompetitor } from './versus-bullmq.js';
 
 // ---------------------------------------------------------------------------------------
 // Harness
@@ -54,8 +57,10 @@ interface Measurement {
 interface RatioRow {
   label: string;
   value: number;
-  /** The ratio must be at most this to PASS; without it the row is informational. */
+  /** The ratio must be at most this to PASS; without it (and `min`) the row is informational. */
   max?: number;
+  /** The ratio must be at least this to PASS. */
+  min?: number;
   /** What `value` and `max` are counted in; `x` (a ratio) unless told. */
   unit?: string;
   note?: string;
@@ -224,8 +229,9 @@ function printResults(results: CaseResult[]): void {
         // Three significant digits, so a ratio just over a target never prints as equal to it.
         // (From 1000 on, whole numbers: toPrecision would switch to exponent notation.)
         `${ratio.value >= 1000 ? ratio.value.toFixed(0) : ratio.value.toPrecision(3)}${ratio.unit ?? 'x'}`,
-        ratio.max === undefined ? '' : `<= ${ratio.max}${ratio.unit ?? 'x'}`,
-        ratio.max === undefined ? 'info' : ratio.value <= ratio.max ? 'PASS' : 'MISS',
+        ratio.max !== undefined ? `<= ${ratio.max}${ratio.unit ?? 'x'}` : ratio.min !== undefined ? `>= ${ratio.min}${ratio.unit ?? 'x'}` : '',
+        ratio.max !== undefined ? (ratio.value <= ratio.max ? 'PASS' : 'MISS')
+          : ratio.min !== undefined ? (ratio.value >= ratio.min ? 'PASS' : 'MISS') : 'info',
         ratio.note ?? '',
       ]);
     });
@@ -718,6 +724,8 @@ const WAKE_WARMUPS = 5;
 const WAKE_WAIT_MS = 10;
 
 const TARGET_SCRIPTS_PER_RUN = 2;
+/** Under load (the contended case), averaged over every command an instance sends. */
+const TARGET_CLIENT_COMMANDS_PER_RUN = 2;
 const TARGET_WAKE_MEDIAN_MS = 5;
 
 function percentile(values: number[], p: number): number {
@@ -783,6 +791,7 @@ async function clusterRoundTrips(url: string, start: StartInstance, stats: Redis
     published: 'PUBLISH sent (task events)',
     inScript: 'PUBLISH inside scripts',
     other: 'other commands sent',
+    client: 'client commands (ioredis sendCommand)',
   };
   const samples = new Map<string, number[]>(Object.values(rows).map((name) => [name, []]));
   const statScripts: number[] = [];
@@ -790,7 +799,9 @@ async function clusterRoundTrips(url: string, start: StartInstance, stats: Redis
     await runs(20); // warm-up: scripts loaded on the connection, code optimised
     for (let round = 0; round < 3; round++) {
       const before = await commandStats(stats);
-      const tally = await log.tally(instance.client, () => runs(ROUND_TRIP_RUNS));
+      const sentBefore = instance.sent.total();
+      const tally = await log.tally(instance.client, () => runs(ROUND_TRIP_RUNS), instance.sent);
+      const sentInWindow = instance.sent.total() - sentBefore;
       const delta = statsDelta(before, await commandStats(stats));
       statScripts.push(((delta.get('evalsha') ?? 0) + (delta.get('eval') ?? 0)) / ROUND_TRIP_RUNS);
       let scripts = 0;
@@ -808,6 +819,7 @@ async function clusterRoundTrips(url: string, start: StartInstance, stats: Redis
       samples.get(rows.published)!.push(perRun(tally.get('publish') ?? 0));
       samples.get(rows.inScript)!.push(perRun(inScript));
       samples.get(rows.other)!.push(perRun(other));
+      samples.get(rows.client)!.push(perRun(sentInWindow));
     }
   } finally {
     log.close();
@@ -825,7 +837,13 @@ async function clusterRoundTrips(url: string, start: StartInstance, stats: Redis
       label: 'commands sent per run, all',
       value: sent(rows.scripts) + sent(rows.published) + sent(rows.other),
       unit: '',
-      note: 'scripts + PUBLISH + other (heartbeats in the window)',
+      note: 'MONITOR: scripts + PUBLISH + other (heartbeats in the window)',
+    },
+    {
+      label: 'client commands per run',
+      value: sent(rows.client),
+      unit: '',
+      note: 'counted at ioredis sendCommand on both connections; runs one after another, so nothing to hand on',
     },
   ]);
 }
@@ -850,9 +868,12 @@ async function clusterThroughput(start: StartInstance, stats: Redis): Promise<Ca
   const perInstance = CLUSTER_RUNS / CLUSTER_INSTANCES;
   const scriptsPerRun: number[] = [];
   const publishesPerRun: number[] = [];
+  const clientPerRun: number[] = [];
+  const sentTotal = (): number => instances.reduce((sum, instance) => sum + instance.sent.total(), 0);
   const sample = async (counted: boolean): Promise<number> => {
     collectGarbage();
     const before = await commandStats(stats);
+    const sentBefore = sentTotal();
     const t0 = performance.now();
     const pending: Array<Promise<number | undefined>> = [];
     for (let j = 0; j < perInstance; j++) {
@@ -863,8 +884,10 @@ async function clusterThroughput(start: StartInstance, stats: Redis): Promise<Ca
     const seconds = (performance.now() - t0) / 1000;
     if (sum !== CLUSTER_RUNS) throw new Error(`cluster runs returned checksum ${sum}, expected ${CLUSTER_RUNS}`);
     for (const instance of instances) await instance.flush();
+    const sentInSample = sentTotal() - sentBefore;
     const delta = statsDelta(before, await commandStats(stats));
     if (counted) {
+      clientPerRun.push(sentInSample / CLUSTER_RUNS);
       scriptsPerRun.push(((delta.get('evalsha') ?? 0) + (delta.get('eval') ?? 0)) / CLUSTER_RUNS);
       publishesPerRun.push((delta.get('publish') ?? 0) / CLUSTER_RUNS);
     }
@@ -883,10 +906,17 @@ async function clusterThroughput(start: StartInstance, stats: Redis): Promise<Ca
       note: `all triggered at once, trivial task; at most ${maxRunning} ran at once`,
     },
     {
+      label: 'client commands per run',
+      value: median(clientPerRun),
+      max: TARGET_CLIENT_COMMANDS_PER_RUN,
+      unit: '',
+      note: 'every command the 3 instances\' ioredis clients sent (sendCommand), heartbeats included',
+    },
+    {
       label: 'script calls per run, contended',
       value: median(scriptsPerRun),
       unit: '',
-      note: `INFO commandstats; PUBLISH ${median(publishesPerRun).toFixed(2)}/run (events + in scripts)`,
+      note: `INFO commandstats; PUBLISH ${median(publishesPerRun).toFixed(2)}/run (events + grants, nearly all inside scripts)`,
     },
   ]);
 }
@@ -940,6 +970,61 @@ async function clusterWake(start: StartInstance): Promise<CaseResult> {
   ]);
 }
 
+// ---- taskbuffer against BullMQ -------------------------------------------------------------
+
+const VERSUS_JOBS = 6_000;
+const VERSUS_ROUNDS = 3;
+const TARGET_VS_BULLMQ = 3;
+
+/**
+ * N no-op jobs through a total concurrency of 10 over 3 processes, BullMQ and taskbuffer
+ * on the same redis-server, rounds interleaved (who goes first alternates) after a warm-up
+ * of each. How each side is set up, and why that is fair: versus-bullmq.ts.
+ */
+async function bullmqCase(): Promise<CaseResult[]> {
+  const missing = redisServerMissing();
+  if (missing !== undefined) {
+    const line = `SKIP bullmq: no redis-server here (${missing.split(';')[0]})`;
+    console.log(line);
+    skipped.push(line);
+    return [];
+  }
+  const redis = await startRedis();
+  const started: ICompetitor[] = [];
+  try {
+    const bullmq = await startBullmq(redis.url);
+    started.push(bullmq);
+    const taskbuffer = await startTaskbuffer(redis.url);
+    started.push(taskbuffer);
+    const names = {
+      bullmq: `BullMQ: addBulk + 3 workers (concurrency ${BULLMQ_CONCURRENCY.join('+')})`,
+      taskbuffer: `taskbuffer: 3 instances, cluster cap ${TOTAL_CONCURRENCY}`,
+    };
+    const samples = new Map<string, number[]>([[names.bullmq, []], [names.taskbuffer, []]]);
+    await bullmq.sample(VERSUS_JOBS);
+    await taskbuffer.sample(VERSUS_JOBS);
+    for (let round = 0; round < VERSUS_ROUNDS; round++) {
+      const order: Array<[string, ICompetitor]> = [[names.bullmq, bullmq], [names.taskbuffer, taskbuffer]];
+      if (round % 2 === 1) order.reverse();
+      for (const [name, competitor] of order) {
+        collectGarbage();
+        samples.get(name)!.push(await competitor.sample(VERSUS_JOBS));
+      }
+    }
+    return [caseResult(`vs BullMQ: ${VERSUS_JOBS} no-op jobs, concurrency ${TOTAL_CONCURRENCY}, 3 processes`, 'jobs/s', samples, (ratio) => [
+      {
+        label: 'taskbuffer / BullMQ jobs per second',
+        value: ratio(names.taskbuffer, names.bullmq),
+        min: TARGET_VS_BULLMQ,
+        note: 'same redis-server; BullMQ stores each job in Redis, taskbuffer only the cluster\'s slots',
+      },
+    ])];
+  } finally {
+    for (const competitor of started.reverse()) await competitor.stop().catch(() => {});
+    await redis.stop();
+  }
+}
+
 // ---- durable queue (issue 15) ---------------------------------------------------------
 
 const QUEUE_ROUNDS = 4;
@@ -982,7 +1067,7 @@ async function queueCase(): Promise<CaseResult[]> {
 }
 
 const cases: Array<() => Promise<CaseResult | CaseResult[]>> = [
-  sequentialCase, burstCase, eventsCase, globalCapCase, perKeyMutexCase, queuedHeapCase, priorityCase, clusterCase, queueCase,
+  sequentialCase, burstCase, eventsCase, globalCapCase, perKeyMutexCase, queuedHeapCase, priorityCase, clusterCase, bullmqCase, queueCase,
 ];
 
 /**

@@ -43,7 +43,9 @@ export interface IBenchInstance {
   manager: TaskManager;
   /** The coordinator's command connection (ours; closed by `stop`). */
   client: Redis;
-  /** Resolves once everything this instance sent before the call has been executed by Redis. */
+  /** Every command the coordinator sent on its connections (the pub/sub duplicate included), the bench's own left out. */
+  sent: ICommandCounter;
+  /** Resolves once everything this instance sent before the call (or at the end of the turn) has been executed by Redis. */
   flush(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -56,6 +58,7 @@ export interface IBenchInstance {
 export async function startInstance(url: string, keyPrefix: string, instanceId: string,
   group: { name: string; maxConcurrent: number }): Promise<IBenchInstance> {
   const client = newClient(url);
+  const sent = countCommands(client);
   const coordinator = new RedisCoordinator({ redis: client, keyPrefix, instanceId });
   const manager = new TaskManager({ distributedCoordinator: coordinator });
   manager.addConstraintGroup(new TaskConstraintGroup({
@@ -68,8 +71,11 @@ export async function startInstance(url: string, keyPrefix: string, instanceId: 
   return {
     manager,
     client,
+    sent,
     async flush() {
-      await client.ping();
+      // Releases go out at the end of the event loop's turn (SlotReleases): let them, then ping behind them.
+      await new Promise((resolve) => setImmediate(resolve));
+      await sent.uncounted(() => client.ping());
     },
     async stop() {
       await manager.stop({ drain: true, timeoutMs: 2_000 });
@@ -89,6 +95,57 @@ export function registeredTask<T>(manager: TaskManager, name: string, fn: () => 
 }
 
 // ---- counting ---------------------------------------------------------------------------
+
+/** Commands a client (and the clients duplicated from it) sent, by name. */
+export interface ICommandCounter {
+  readonly byName: Map<string, number>;
+  total(): number;
+  /** Runs `send` without counting what it sends synchronously (the bench's own pings and markers). */
+  uncounted<T>(send: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Counts every command ioredis sends on `client` and on every client duplicated from it
+ * (RedisCoordinator duplicates the client it is given for pub/sub), at `sendCommand`, which
+ * every command, script call and reconnect handshake goes through once. A command that
+ * ioredis sends again (EVALSHA → EVAL after NOSCRIPT) is a new command object, counted again:
+ * it is another round trip.
+ */
+export function countCommands(client: Redis): ICommandCounter {
+  const byName = new Map<string, number>();
+  const seen = new WeakSet<object>();
+  let paused = false;
+  const wrap = (target: Redis): void => {
+    const send = target.sendCommand.bind(target);
+    target.sendCommand = ((command: { name: string }, stream?: unknown) => {
+      if (!paused && !seen.has(command)) {
+        seen.add(command);
+        const name = String(command.name).toLowerCase();
+        byName.set(name, (byName.get(name) ?? 0) + 1);
+      }
+      return send(command as never, stream as never);
+    }) as Redis['sendCommand'];
+    const duplicate = target.duplicate.bind(target);
+    target.duplicate = ((...args: Parameters<Redis['duplicate']>) => {
+      const copy = duplicate(...args);
+      wrap(copy);
+      return copy;
+    }) as Redis['duplicate'];
+  };
+  wrap(client);
+  return {
+    byName,
+    total: () => [...byName.values()].reduce((sum, n) => sum + n, 0),
+    uncounted<T>(send: () => Promise<T>): Promise<T> {
+      paused = true;
+      try {
+        return send();
+      } finally {
+        paused = false;
+      }
+    },
+  };
+}
 
 /** Script names by sha1 (EVALSHA) and by text (EVAL, the first call on a connection). */
 const scriptNames = new Map<string, string>();
@@ -138,11 +195,11 @@ export class CommandLog {
    * command `work` sent there. Commands of other connections in the window (heartbeats,
    * a subscriber) are counted too, as they are part of the cost.
    */
-  async tally(connection: Redis, work: () => Promise<void>): Promise<TCommandTally> {
-    await this.marker(connection);
+  async tally(connection: Redis, work: () => Promise<void>, sent?: ICommandCounter): Promise<TCommandTally> {
+    await this.marker(connection, sent);
     this.entries = [];
     await work();
-    await this.marker(connection);
+    await this.marker(connection, sent);
     const entries = this.entries;
     this.entries = undefined;
     const tally: TCommandTally = new Map();
@@ -150,7 +207,7 @@ export class CommandLog {
     return tally;
   }
 
-  private async marker(connection: Redis): Promise<void> {
+  private async marker(connection: Redis, sent: ICommandCounter | undefined): Promise<void> {
     const marker = `bench-marker-${++this.markers}`;
     const seen = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`MONITOR did not show ${marker} within 5 s`)), 5_000);
@@ -161,7 +218,7 @@ export class CommandLog {
         resolve();
       };
     });
-    await connection.echo(marker);
+    await (sent === undefined ? connection.echo(marker) : sent.uncounted(() => connection.echo(marker)));
     await seen;
   }
 

@@ -18,6 +18,8 @@ export interface ICoordinatorContext {
   isRunning(): boolean;
   /** A held tick or slot was let go; after stop(), the last one lets the connections close. */
   letGo(): void;
+  /** Task events waiting to go out, as one message for the events channel (`''` for none), for a script to publish. */
+  takeEvents(): string;
 }
 
 /**
@@ -30,6 +32,8 @@ export class RedisConnection {
   private subscriber: Redis | undefined;
   private onMessage: TMessageHandler | undefined;
   private outageReported = false;
+  /** The last connection error, named when start() gives up. */
+  private lastConnectionError: Error | undefined;
   /** Stopped, but runs that still go on hold slots or ticks: the sockets must not keep the process alive. */
   private lingering = false;
 
@@ -55,9 +59,10 @@ export class RedisConnection {
   }
 
   /**
-   * Opens both clients, defines the scripts and subscribes to both channels. `onReady`
-   * runs each time the command client is ready: after a reconnect (perhaps to a restarted,
-   * empty Redis) waiting runs try again at once.
+   * Opens both clients, defines the scripts and subscribes to the cluster's channels.
+   * `onReady` runs each time the command client is ready: after a reconnect (perhaps to a
+   * restarted, empty Redis) waiting runs try again at once. Rejects with a
+   * TaskbufferError (Redis's own error as `cause`).
    */
   async open(onMessage: TMessageHandler, onReady: () => void): Promise<void> {
     const { url, givenClient } = this.target;
@@ -70,22 +75,26 @@ export class RedisConnection {
     }
     this.onMessage = onMessage;
     subscriber.on('message', onMessage);
-    await subscriber.subscribe(this.keys.eventsChannel, this.keys.slotsChannel);
+    await wrapped(subscriber.subscribe(...this.keys.channels), 'could not subscribe to the cluster\'s channels');
   }
 
-  /** Runs one of the Lua scripts (redis.lua.ts); rejects when the connection is closed. */
+  /**
+   * Runs one of the Lua scripts (redis.lua.ts). Rejects with a CoordinatorStoppedError
+   * when the connection is closed, and with a CoordinatorError (Redis's error as `cause`)
+   * when Redis fails it: nothing raw from ioredis reaches a caller.
+   */
   call(name: TScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
     const client = this.client;
     if (client === undefined) return Promise.reject(new CoordinatorStoppedError(`RedisCoordinator is not started (or was stopped): cannot run ${name}`));
     const command = (client as unknown as Record<string, (...params: Array<string | number>) => Promise<unknown>>)[commandName(name)]!;
-    return command.call(client, ...keys, ...args);
+    return wrapped(command.call(client, ...keys, ...args), `Redis failed the ${name} script`);
   }
 
-  /** Sends `message` on `channel`; rejects when the connection is closed. */
+  /** Sends `message` on `channel`; rejects like `call`. */
   publish(channel: string, message: string): Promise<unknown> {
     const client = this.client;
     if (client === undefined) return Promise.reject(new CoordinatorStoppedError(`RedisCoordinator is not started (or was stopped): cannot publish on ${channel}`));
-    return client.publish(channel, message);
+    return wrapped(client.publish(channel, message), `Redis failed to publish on ${channel}`);
   }
 
   /** Reports a failure as a TaskbufferError: ours as they are, Redis's wrapped with what failed. */
@@ -93,7 +102,22 @@ export class RedisConnection {
     // One message per outage is enough; the connection retries by itself.
     if (this.outageReported) return;
     this.outageReported = true;
-    this.reportError(error instanceof TaskbufferError ? error : new CoordinatorError(what, error));
+    // A Redis failure `call` wrapped is re-wrapped with the caller's `what`, which says more.
+    const cause = error instanceof RedisFailure ? error.cause : error;
+    this.reportError(cause instanceof TaskbufferError ? cause : new CoordinatorError(what, cause));
+  }
+
+  /** Where the coordinator connects, for messages: the URL without its password, or the given client's host and port. */
+  describeTarget(): string {
+    const { url, givenClient } = this.target;
+    if (url !== undefined) return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+    const { host, port, path } = (givenClient?.options ?? {}) as { host?: string; port?: number; path?: string };
+    return path ?? `${host ?? '?'}:${port ?? '?'} (the given ioredis client)`;
+  }
+
+  /** The message of the last connection error, if the connection has failed since it opened. */
+  get lastError(): string | undefined {
+    return this.lastConnectionError?.message;
   }
 
   /** Redis answered again: the next failure is a new outage, reported again. */
@@ -124,9 +148,13 @@ export class RedisConnection {
   }
 
   private watch(client: Redis, onReady: () => void): void {
-    client.on('error', (error: Error) => this.report(error, 'Redis connection failed (reconnecting)'));
+    client.on('error', (error: Error) => {
+      this.lastConnectionError = error;
+      this.report(error, 'Redis connection failed (reconnecting)');
+    });
     client.on('ready', () => {
       this.outageReported = false;
+      this.lastConnectionError = undefined;
       if (this.lingering) this.unrefSockets();
       // Commands go through the command client only: the subscriber being back says nothing about them.
       if (client === this.client) onReady();
@@ -143,15 +171,28 @@ function connect(url: string | undefined, template?: Redis): Redis {
   return template !== undefined ? template.duplicate(options) : new Redis(url!, options);
 }
 
+/** Redis failures as CoordinatorErrors; ours (already TaskbufferErrors) pass as they are. */
+function wrapped<T>(promise: Promise<T>, what: string): Promise<T> {
+  return promise.catch((error: unknown) => {
+    throw error instanceof TaskbufferError ? error : new RedisFailure(what, error);
+  });
+}
+
+/** A CoordinatorError around an error of ioredis or Redis, which `report` may re-wrap with more context. */
+class RedisFailure extends CoordinatorError {}
+
 function commandName(name: TScriptName): string {
   return `taskbuffer_${name}`;
 }
 
-/** Rejects when `promise` has not settled within `ms`; `what` names the call in the error. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * Rejects when `promise` has not settled within `ms`, with a ClusterUnreachableError whose
+ * message starts with `what`, or with the error `what` makes.
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string | (() => Error)): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new ClusterUnreachableError(`${what}: Redis did not answer within ${ms} ms`, ms)), ms);
+    timer = setTimeout(() => reject(typeof what === 'string' ? new ClusterUnreachableError(`${what}: Redis did not answer within ${ms} ms`, ms) : what()), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -8,7 +8,8 @@ import {
   type IDistributedTaskRequest,
   type IDistributedTaskRequestResult,
 } from './abstract.js';
-import { RedisConnection, unrefHandle, type ICoordinatorContext } from './redisconnection.js';
+import { ClusterUnreachableError } from './errors.js';
+import { RedisConnection, unrefHandle, withTimeout, type ICoordinatorContext } from './redisconnection.js';
 import { ClusterEventRelay, type IClusterTaskEvent } from './redisevents.js';
 import { RedisKeys } from './rediskeys.js';
 import { resolveRedisOptions, type IRedisCoordinatorOptions } from './redisoptions.js';
@@ -24,6 +25,8 @@ import { RedisTicks } from './redisticks.js';
  */
 export class RedisCoordinator extends AbstractDistributedCoordinator implements IClusterSlots {
   readonly leaseMs: number;
+  /** How long `start()` waits for Redis before it rejects with a ClusterUnreachableError. */
+  readonly connectTimeoutMs: number;
   readonly keyPrefix: string;
   /**
    * Task events of every instance (this one included), each with its `instanceId`. A
@@ -48,9 +51,10 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     const settings = resolveRedisOptions(options);
     this.ownId = settings.instanceId;
     this.leaseMs = settings.leaseMs;
+    this.connectTimeoutMs = settings.connectTimeoutMs;
     this.keyPrefix = settings.keyPrefix;
     this.publishEvents = settings.publishEvents;
-    this.keys = new RedisKeys(settings.keyPrefix);
+    this.keys = new RedisKeys(settings.keyPrefix, settings.instanceId);
     this.connection = new RedisConnection(settings, this.keys, settings.onError);
     this.clusterEventSubject = new IsolatedSubject<IClusterTaskEvent>('RedisCoordinator.clusterEventSubject', (error) => settings.onError(error));
     // The parts share this one view of the coordinator; each keeps its own state.
@@ -61,6 +65,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
       leaseMs: this.leaseMs,
       isRunning: () => this.running,
       letGo: () => this.closeIfDone(),
+      takeEvents: () => this.events.takeBatch(),
     };
     this.ticks = new RedisTicks(context);
     this.slots = new RedisSlots(context);
@@ -82,15 +87,35 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
 
   // ---- lifecycle ----------------------------------------------------------------------
 
+  /**
+   * Connects and joins the cluster. Rejects with a ClusterUnreachableError when Redis does
+   * not answer within `connectTimeoutMs` (or with a CoordinatorError when it refuses),
+   * having closed what it opened, so that nothing keeps the process alive.
+   */
   override async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     this.presence.joining();
-    await this.connection.open(this.onMessage, () => this.slots.poll());
-    await this.presence.heartbeat();
+    try {
+      await withTimeout(this.join(), this.connectTimeoutMs, () => new ClusterUnreachableError(
+        `RedisCoordinator could not reach Redis at ${this.connection.describeTarget()} within connectTimeoutMs ` +
+          `(${this.connectTimeoutMs} ms; connection: ${this.connection.status}` +
+          `${this.connection.lastError === undefined ? '' : `, last error: ${this.connection.lastError}`})`,
+        this.connectTimeoutMs,
+      ));
+    } catch (error) {
+      this.running = false;
+      await this.connection.close(0);
+      throw error;
+    }
     if (this.publishEvents && this.manager !== undefined) this.events.publishFrom(this.manager);
     this.renewTimer = setInterval(() => void this.renew(), Math.floor(this.leaseMs / 3));
     this.slots.startPolling();
+  }
+
+  private async join(): Promise<void> {
+    await this.connection.open(this.onMessage, () => this.slots.poll());
+    await this.presence.heartbeat();
   }
 
   /**
@@ -106,6 +131,10 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     this.events.stopPublishing();
     this.ticks.wakeClaims();
     this.slots.rejectWaiting();
+    // Releases wait for the end of the event loop's turn to go out together; at stop they
+    // go now, before the caller may close a client it gave, and Redis gets a bounded moment.
+    const released = this.slots.sendReleases();
+    if (this.connection.isReady) await withTimeout(released, this.closeGraceMs(), 'releasing cluster slots on stop()').catch(() => {});
     await this.presence.leave(this.closeGraceMs());
     if (this.slots.holding || this.ticks.holding) {
       // Renewal goes on for the runs still holding something, until they end, without
@@ -149,10 +178,12 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     }
   }
 
-  /** Both channels arrive on the one subscriber: a freed slot wakes its waiters, events go to the relay. */
+  /** Every channel arrives on the one subscriber: grants start runs, wakes make waiters ask, events go to the relay. */
   private readonly onMessage = (channel: string, message: string): void => {
-    if (channel === this.keys.slotsChannel) this.slots.wake(message);
+    if (channel === this.keys.grantsChannel) this.slots.granted(message);
     else if (channel === this.keys.eventsChannel) this.events.receive(message);
+    else if (channel === this.keys.slotsChannel) this.slots.wake(message);
+    else if (channel === this.keys.sharesChannel) this.slots.shareChanged(message);
   };
 
   // ---- cron ticks -----------------------------------------------------------------------

@@ -21,6 +21,13 @@ export interface IRedisCoordinatorOptions {
    */
   leaseMs?: number;
   /**
+   * How long `manager.start()` waits for Redis to answer (connecting, subscribing, the
+   * first heartbeat) before it rejects with a `ClusterUnreachableError` and closes what it
+   * opened. Once started, an outage never fails the instance; this only bounds the boot.
+   * @default 10_000
+   */
+  connectTimeoutMs?: number;
+  /**
    * Prefix of every key and channel, so that several clusters can share one Redis.
    * @default 'taskbuffer'
    */
@@ -51,6 +58,7 @@ export interface IRedisTarget {
 export interface IRedisSettings extends IRedisTarget {
   instanceId: string;
   leaseMs: number;
+  connectTimeoutMs: number;
   keyPrefix: string;
   publishEvents: boolean;
   onError: (error: TaskbufferError) => void;
@@ -59,6 +67,7 @@ export interface IRedisSettings extends IRedisTarget {
 const OWNER = 'RedisCoordinator';
 const DEFAULT_LEASE_MS = 10_000;
 const MIN_LEASE_MS = 150;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Checks the options of `new RedisCoordinator(options)` where they enter; `options` itself stays as it is. */
 export function resolveRedisOptions(options: IRedisCoordinatorOptions): IRedisSettings {
@@ -68,11 +77,13 @@ export function resolveRedisOptions(options: IRedisCoordinatorOptions): IRedisSe
   const target = redisTargetOf(options.redis);
   if (options.instanceId !== undefined) assertNonEmptyString(OWNER, 'instanceId', options.instanceId);
   if (options.leaseMs !== undefined) assertLeaseMs(options.leaseMs);
+  if (options.connectTimeoutMs !== undefined) assertPositiveInteger(OWNER, 'connectTimeoutMs', options.connectTimeoutMs);
   if (options.keyPrefix !== undefined) assertNonEmptyString(OWNER, 'keyPrefix', options.keyPrefix);
   return {
     ...target,
     instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     keyPrefix: options.keyPrefix ?? 'taskbuffer',
     publishEvents: options.publishEvents ?? true,
     onError: options.onError ?? ((error) => console.error(`taskbuffer RedisCoordinator: ${error.message}`)),
