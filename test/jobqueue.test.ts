@@ -855,3 +855,24 @@ describe('when Redis is away', () => {
     assert.equal(await within(queue.waitForResult(id), 'the sweep to take it', 1_000), 10);
   });
 });
+
+describe('shutdown order', () => {
+  test('a manager stopped before its queue puts claimed jobs back instead of failing them', async (t) => {
+    const name = uniqueQueueName();
+    const runs = { count: 0 };
+    const { queue, manager } = await workerFor(t, redis.url, name, [waitsForSignal('job', runs)], { concurrency: 2, leaseMs: 300 });
+    const running = await queue.add('job');
+    await waitFor(() => runs.count === 1, 'the first run');
+    await manager.stop({ drain: true, timeoutMs: 50 });
+    const later = await queue.add('job');
+    await sleep(300);
+    for (const id of [running.id, later.id]) {
+      const job = await queue.getJob(id);
+      assert.equal(job?.state, 'waiting', `job ${id} is ${job?.state}`);
+      assert.equal(job?.attempt, 1);
+    }
+    assert.equal(runs.count, 1, 'nothing started on the stopped manager');
+    await manager.start();
+    await waitFor(() => runs.count === 3, 'both jobs run once the manager is started again', 3_000);
+  });
+});

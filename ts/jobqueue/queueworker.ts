@@ -106,7 +106,8 @@ export class QueueWorker {
   }
 
   private get free(): number {
-    return this.stopping ? 0 : this.settings.concurrency - this.held.size - this.superseded.size - this.reserved;
+    // A stopped manager takes nothing: claim again when it is started (the sweep's claim does).
+    return this.stopping || !this.manager.isStarted ? 0 : this.settings.concurrency - this.held.size - this.superseded.size - this.reserved;
   }
 
   /** The sweep's safety net: a wake-up lost (a failed claim, a dropped message) costs at most one sweep interval. */
@@ -153,7 +154,7 @@ export class QueueWorker {
     const task = this.manager.getTaskByName(job.taskName);
     // A claim can come back after stop() began, or after the task left the manager: the
     // job goes back to waiting without using an attempt, for a worker that can run it.
-    if (this.stopping || task === undefined) return this.record(job, 'release', '', 0);
+    if (this.stopping || task === undefined || !this.manager.isStarted) return this.record(job, 'release', '', 0);
     if (!this.stepSubscriptions.has(task.name!)) this.stepSubscriptions.set(task.name!, publishSteps(task, this.held, this.connection, this.settings.instanceId));
     const options: ITriggerOptions & { retry: false } = { signal: job.controller.signal, priority: Number(priority), retry: false };
     if (timeoutMs !== '') options.timeoutMs = Number(timeoutMs);
@@ -177,7 +178,9 @@ export class QueueWorker {
   }
 
   private failed(job: IHeldJob, task: TAnyTask | undefined, error: unknown): void {
-    if (job.endedBy === 'stop') return this.record(job, 'release', '', 0);
+    // A manager stopped under a running queue refused or cut the run: the job goes back
+    // (no attempt used) for a worker that runs, rather than failing for the manager's sake.
+    if (job.endedBy === 'stop' || !this.manager.isStarted) return this.record(job, 'release', '', 0);
     const payload = JSON.stringify(toJobError(error));
     if (job.endedBy !== undefined) return this.record(job, 'failed', payload, 0);
     let policy: RetryPolicy | undefined;

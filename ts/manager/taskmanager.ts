@@ -184,7 +184,7 @@ export class TaskManager {
     input?: TInput,
     options?: ITriggerOptions,
   ): Promise<TResult | undefined> {
-    const refusal = this.refuseTrigger('triggerTaskConstrained');
+    const refusal = refusalWhen(this.state, 'triggerTaskConstrained');
     if (refusal !== undefined) return refusal;
     try {
       if (options !== undefined) checkTriggerOptions('triggerTaskConstrained', options);
@@ -218,7 +218,7 @@ export class TaskManager {
     task: Task<any, any, any, TInput, TResult>,
     options: IExecuteRemoveOptions<TInput> = {},
   ): Promise<ITaskExecutionReport<TResult>> {
-    const refusal = this.refuseTrigger('addExecuteRemoveTask');
+    const refusal = refusalWhen(this.state, 'addExecuteRemoveTask');
     if (refusal !== undefined) await refusal;
     const { input, ...triggerOptions } = options;
     checkTriggerOptions('addExecuteRemoveTask', triggerOptions);
@@ -280,6 +280,11 @@ export class TaskManager {
 
   // ---- lifecycle ------------------------------------------------------------------
 
+  /** Between `start()` and `stop()`: triggers are accepted. */
+  get isStarted(): boolean {
+    return this.state === 'started';
+  }
+
   /** Starts cron and the distributed coordinator; accepts triggers again after `stop()`. */
   async start(): Promise<void> {
     if (this.state === 'started') return;
@@ -311,11 +316,6 @@ export class TaskManager {
     if (wasStarted) await this.distributedCoordinator?.stop();
   }
 
-  private refuseTrigger(action: string): Promise<never> | undefined {
-    if (this.state !== 'stopped' && this.state !== 'stopping') return undefined;
-    return Promise.reject(new ShutdownError(`${action}: the TaskManager is stopped; call start() to accept triggers again`));
-  }
-
   private requireTask(name: string, action: string): AnyTask {
     const task = this.tasksByName.get(name);
     if (task === undefined) throw new UnknownTaskError(name, action);
@@ -327,5 +327,10 @@ export class TaskManager {
     if (task.name !== undefined) this.scheduler.describeInto(metadata, task.name);
     return metadata;
   }
+}
 
+/** A stopped (or stopping) manager refuses triggers with a ShutdownError. */
+function refusalWhen(state: TManagerState, action: string): Promise<never> | undefined {
+  if (state !== 'stopped' && state !== 'stopping') return undefined;
+  return Promise.reject(new ShutdownError(`${action}: the TaskManager is stopped; call start() to accept triggers again`));
 }
