@@ -162,6 +162,7 @@ describe('bad input is refused where it enters', () => {
     assert.throws(() => new RedisTaskQueue({ redis: redis.url, name: 'x', leaseMS: 5 } as never), /unknown option "leaseMS"/);
     assert.throws(() => new RedisTaskQueue({ redis: 'localhost', name: 'x' }), { code: 'INVALID_OPTION', message: /redis:\/\/ or rediss:\/\/ URL/ });
     assert.throws(() => new RedisTaskQueue({ redis: redis.url, name: '' }), /`name`/);
+    assert.throws(() => new RedisTaskQueue({ redis: redis.url, name: 'a:job' }), /without ":"/);
     assert.throws(() => new RedisTaskQueue({ redis: redis.url, name: 'x', leaseMs: 100 }), /at least 300/);
     const queue = queueFor(t, redis.url, uniqueQueueName());
     await assert.rejects(queue.add('double', 1, { delay: 5 } as never), /unknown option "delay"/);

@@ -21,7 +21,7 @@ export interface IJobStartedEvent extends IQueueEventBase {
   attempt: number;
 }
 
-/** The job's task reached a step; `progress` is the task's progress after it. */
+/** The job's task began a step; `progress` is the task's progress then (the steps before it, completed). */
 export interface IJobStepEvent extends IQueueEventBase {
   type: 'step';
   stepName: string;

@@ -135,6 +135,10 @@ const MAX_PRIORITY = 1_000_000;
 export function resolveQueueOptions(options: IRedisTaskQueueOptions): IQueueSettings {
   assertOptionsObject('new RedisTaskQueue(options)', options, QUEUE_OPTIONS);
   assertNonEmptyString(OWNER, 'name', options.name);
+  if (options.name.includes(':')) {
+    // The queue's keys are `<keyPrefix>:queue:<name>:…`: a colon would let two queues share keys.
+    throw new InvalidOptionError('name', options.name, `${OWNER}: expected \`name\` without ":" (it is part of every key of the queue), got ${describeValue(options.name)}`);
+  }
   if (options.keyPrefix !== undefined) assertNonEmptyString(OWNER, 'keyPrefix', options.keyPrefix);
   if (options.instanceId !== undefined) assertNonEmptyString(OWNER, 'instanceId', options.instanceId);
   if (options.leaseMs !== undefined) {
