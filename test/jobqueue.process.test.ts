@@ -5,15 +5,21 @@
  * processes adding the same job id at once.
  */
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { IQueueEvent } from '../ts/coordinator/redis.js';
 import { QUEUE_WORKER, queueFor, recordEvents, uniqueQueueName } from './jobqueue-helpers.js';
 import { waitFor, within } from './manager-helpers.js';
 import { failIfProcessLingers, spawnInstance, startRedis, type IClusterInstance, type IRedisServer } from './redis-helpers.js';
 import { sleep } from './rule-helpers.js';
+
+const run = promisify(execFile);
+const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
+const DEMO = new URL('../demo/queue.ts', import.meta.url).pathname;
 
 let redis: IRedisServer;
 
@@ -156,7 +162,7 @@ describe('Redis restarts', () => {
     await startWorker(t, durable.url, name, 'aof-1', ['--concurrency', '10', '--lease-ms', '2000']);
     await startWorker(t, durable.url, name, 'aof-2', ['--concurrency', '10', '--lease-ms', '2000']);
     await producer.addBulk(Array.from({ length: 500 }, () => ({ taskName: 'sleep', input: { ms: 10 } })));
-    await waitFor(() => false, 'a moment of work', 150).catch(() => undefined);
+    await sleep(150);
     const before = await producer.getCounts();
     assert.ok(before.completed < 500, 'the restart happens mid-run');
     await durable.restart({ signal: 'SIGKILL', downMs: 300 });
@@ -164,5 +170,25 @@ describe('Redis restarts', () => {
     for (const deadline = Date.now() + 30_000; counts.completed < 500 && Date.now() < deadline; counts = await producer.getCounts()) await sleep(100);
     assert.equal(counts.completed, 500, JSON.stringify(counts));
     assert.equal(counts.failed + counts.waiting + counts.active + counts.delayed, 0);
+  });
+});
+
+describe('the demo of the readme', () => {
+  test('npm run queue -- worker and npm run queue -- add 2 in two terminals print the two results', async (t) => {
+    const env = { ...process.env, REDIS_URL: redis.url };
+    const worker = spawn(process.execPath, ['--import', 'tsx', DEMO, 'worker'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => worker.kill('SIGKILL'));
+    let workerOut = '';
+    worker.stdout.on('data', (chunk) => (workerOut += chunk));
+    await waitFor(() => workerOut.includes('working on queue "images"'), 'the worker to start', 30_000);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', DEMO, 'add', '2'], { cwd: PROJECT_ROOT, env, timeout: 30_000 });
+    assert.match(stdout, /^added 2 jobs/m);
+    assert.match(stdout, /^done: \{"image":"photo-0\.jpg","width":320,"bytes":38400\}$/m);
+    assert.match(stdout, /^done: \{"image":"photo-1\.jpg","width":640,"bytes":76800\}$/m);
+    assert.match(workerOut, /resizing photo-1\.jpg to 640px/);
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.kill('SIGINT');
+    await within(exited, 'the worker to exit after Ctrl-C', 10_000);
+    assert.match(workerOut, /stopping: running jobs get 3 s/);
   });
 });

@@ -34,6 +34,21 @@ after(async () => {
   failIfProcessLingers('jobqueue.test.ts');
 });
 
+/** A task whose runs last `ms`; `most()` says how many of them overlapped at most. */
+function overlapProbe(name: string, ms: number): { task: Task<any, any, any>; most(): number } {
+  let running = 0;
+  let most = 0;
+  const task = new Task({
+    name,
+    taskFunction: async () => {
+      most = Math.max(most, ++running);
+      await sleep(ms);
+      running--;
+    },
+  });
+  return { task, most: () => most };
+}
+
 function double(): Task<undefined, [], Record<string, unknown>, number, number> {
   return new Task({ name: 'double', taskFunction: async (x: number) => x * 2 });
 }
@@ -72,7 +87,6 @@ describe('adding and reading jobs', () => {
     const name = uniqueQueueName();
     const { queue } = await workerFor(t, redis.url, name, [double()]);
     const { id } = await queue.add('double', 4);
-    await waitFor(() => false, 'nothing', 1).catch(() => undefined);
     await within(queue.waitForResult(id), 'first wait');
     assert.equal(await within(queue.waitForResult(id), 'the second wait, after the end'), 8);
   });
@@ -219,34 +233,16 @@ describe('workers', () => {
 
   test('concurrency bounds the jobs one worker runs at once, and a constraint group bounds them further', async (t) => {
     const name = uniqueQueueName();
-    let running = 0;
-    let most = 0;
-    const slow = new Task({
-      name: 'slow',
-      taskFunction: async () => {
-        most = Math.max(most, ++running);
-        await sleep(20);
-        running--;
-      },
-    });
-    const { queue } = await workerFor(t, redis.url, name, [slow], { concurrency: 3 });
+    const slow = overlapProbe('slow', 20);
+    const { queue } = await workerFor(t, redis.url, name, [slow.task], { concurrency: 3 });
     const added = await queue.addBulk(Array.from({ length: 12 }, () => ({ taskName: 'slow' })));
     await within(Promise.all(added.map((job) => queue.waitForResult(job.id))), 'all runs');
-    assert.equal(most, 3);
+    assert.equal(slow.most(), 3);
 
     const name2 = uniqueQueueName();
-    let held = 0;
-    let mostHeld = 0;
-    const guarded = new Task({
-      name: 'guarded',
-      taskFunction: async () => {
-        mostHeld = Math.max(mostHeld, ++held);
-        await sleep(10);
-        held--;
-      },
-    });
+    const guarded = overlapProbe('guarded', 10);
     const manager = new TaskManager();
-    manager.addTask(guarded);
+    manager.addTask(guarded.task);
     manager.addConstraintGroup(new TaskConstraintGroup({ name: 'one-at-a-time', maxConcurrent: 1, constraintKeyForExecution: () => 'all' }));
     await manager.start();
     const worker = queueFor(t, redis.url, name2, { concurrency: 4 });
@@ -254,7 +250,7 @@ describe('workers', () => {
     await worker.work(manager);
     const jobs = await worker.addBulk(Array.from({ length: 8 }, () => ({ taskName: 'guarded' })));
     await within(Promise.all(jobs.map((job) => worker.waitForResult(job.id))), 'all guarded runs');
-    assert.equal(mostHeld, 1);
+    assert.equal(guarded.most(), 1);
   });
 
   test('an idle worker starts a new job within milliseconds (woken, not polling)', async (t) => {

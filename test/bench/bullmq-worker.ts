@@ -9,8 +9,8 @@
  * counting again. Exits when stdin closes.
  */
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { Worker } from 'bullmq';
+import { countProcessCommands, reportCommandsOnStdin } from './command-count.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,12 +23,7 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-let commands = 0;
-const send = Redis.prototype.sendCommand;
-Redis.prototype.sendCommand = function (this: unknown, ...params: Parameters<typeof send>) {
-  commands++;
-  return send.apply(this as never, params);
-} as typeof send;
+reportCommandsOnStdin(countProcessCommands());
 
 const url = new URL(args.redis!);
 const worker = new Worker(args.queue!, async () => performance.timeOrigin + performance.now(), {
@@ -37,11 +32,6 @@ const worker = new Worker(args.queue!, async () => performance.timeOrigin + perf
 });
 await worker.waitUntilReady();
 process.stdout.write('ready\n');
-process.stdin.on('data', (chunk) => {
-  if (!String(chunk).includes('report')) return;
-  process.stdout.write(`commands ${commands}\n`);
-  commands = 0;
-});
 process.stdin.on('end', () => {
   void worker.close(true).finally(() => process.exit(0));
 });

@@ -17,6 +17,7 @@ import { Redis } from 'ioredis';
 import { Queue, QueueEvents } from 'bullmq';
 import { RedisTaskQueue } from '../../ts/coordinator/redis.js';
 import { spawnInstance, type IClusterInstance } from '../redis-helpers.js';
+import { countProcessCommands } from './command-count.js';
 
 export const QUEUE_WORKERS = 3;
 export const QUEUE_CONCURRENCY = 10;
@@ -43,27 +44,17 @@ interface ISystem {
   close(): Promise<void>;
 }
 
-let ownCommands = 0;
-/** Counts this process's ioredis commands, so that the producer's share is known. */
-function countOwnCommands(): void {
-  const send = Redis.prototype.sendCommand;
-  Redis.prototype.sendCommand = function (this: unknown, ...params: Parameters<typeof send>) {
-    ownCommands++;
-    return send.apply(this as never, params);
-  } as typeof send;
-}
-
 /** Runs `rounds` rounds of both systems, alternating which goes first. */
 export async function measureQueues(url: string, rounds: number): Promise<{ taskbuffer: IQueueFigures; bullmq: IQueueFigures }> {
-  countOwnCommands();
+  const own = countProcessCommands();
   const systems = { taskbuffer: await startTaskbuffer(url), bullmq: await startBullmq(url) };
   const figures = { taskbuffer: emptyFigures(), bullmq: emptyFigures() };
   try {
-    for (const name of ['taskbuffer', 'bullmq'] as const) await throughputRound(systems[name], 300); // warm-up
+    for (const name of ['taskbuffer', 'bullmq'] as const) await throughputRound(systems[name], 300, own); // warm-up
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? (['taskbuffer', 'bullmq'] as const) : (['bullmq', 'taskbuffer'] as const);
       for (const name of order) {
-        const { jobsPerSecond, commandsPerJob } = await throughputRound(systems[name], QUEUE_JOBS);
+        const { jobsPerSecond, commandsPerJob } = await throughputRound(systems[name], QUEUE_JOBS, own);
         figures[name].jobsPerSecond.push(jobsPerSecond);
         figures[name].commandsPerJob.push(commandsPerJob);
       }
@@ -85,13 +76,13 @@ function emptyFigures(): IQueueFigures {
   return { jobsPerSecond: [], commandsPerJob: [], latencyMs: [] };
 }
 
-async function throughputRound(system: ISystem, jobs: number): Promise<{ jobsPerSecond: number; commandsPerJob: number }> {
+async function throughputRound(system: ISystem, jobs: number, own: { count(): number }): Promise<{ jobsPerSecond: number; commandsPerJob: number }> {
   await Promise.all(system.workers.map(askCommands));
   const doneBefore = await system.completed();
-  const ownBefore = ownCommands;
+  const ownBefore = own.count();
   const t0 = performance.now();
   await system.addNoops(jobs);
-  const producerCommands = ownCommands - ownBefore;
+  const producerCommands = own.count() - ownBefore;
   while ((await system.completed()) < doneBefore + jobs) await new Promise((resolve) => setTimeout(resolve, 2));
   const seconds = (performance.now() - t0) / 1000;
   const workerCommands = (await Promise.all(system.workers.map(askCommands))).reduce((sum, n) => sum + n, 0);

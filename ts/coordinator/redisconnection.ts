@@ -166,7 +166,11 @@ export class RedisConnection {
   }
 }
 
-function connect(url: string | undefined, template?: Redis): Redis {
+/**
+ * A client that waits through outages instead of failing commands (they queue until Redis
+ * is back): a copy of `template` when given (its host, auth and TLS), else one for `url`.
+ */
+export function connect(url: string | undefined, template?: Redis): Redis {
   const options = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false } as const;
   return template !== undefined ? template.duplicate(options) : new Redis(url!, options);
 }

@@ -74,14 +74,14 @@ export function resolveRedisOptions(options: IRedisCoordinatorOptions): IRedisSe
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', options, `new RedisCoordinator(options): expected an options object, got ${describeValue(options)}`);
   }
-  const target = redisTargetOf(options.redis);
+  const target = redisTargetOf(OWNER, options.redis);
   if (options.instanceId !== undefined) assertNonEmptyString(OWNER, 'instanceId', options.instanceId);
   if (options.leaseMs !== undefined) assertLeaseMs(options.leaseMs);
   if (options.connectTimeoutMs !== undefined) assertPositiveInteger(OWNER, 'connectTimeoutMs', options.connectTimeoutMs);
   if (options.keyPrefix !== undefined) assertNonEmptyString(OWNER, 'keyPrefix', options.keyPrefix);
   return {
     ...target,
-    instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+    instanceId: options.instanceId ?? defaultInstanceId(),
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     keyPrefix: options.keyPrefix ?? 'taskbuffer',
@@ -90,17 +90,17 @@ export function resolveRedisOptions(options: IRedisCoordinatorOptions): IRedisSe
   };
 }
 
-function redisTargetOf(redis: unknown): IRedisTarget {
-  if (typeof redis === 'string') {
-    if (!/^rediss?:\/\//.test(redis)) {
-      throw new InvalidOptionError('redis', redis,
-        `${OWNER}: expected \`redis\` to be a redis:// or rediss:// URL or an ioredis client, got ${describeValue(redis)}`);
-    }
-    return { url: redis, givenClient: undefined };
-  }
+/** Checks a `redis` option (a redis:// or rediss:// URL, or an ioredis client); `owner` names the class in messages. */
+export function redisTargetOf(owner: string, redis: unknown): IRedisTarget {
+  if (typeof redis === 'string' && /^rediss?:\/\//.test(redis)) return { url: redis, givenClient: undefined };
   if (redis instanceof Redis) return { url: undefined, givenClient: redis };
   throw new InvalidOptionError('redis', redis,
-    `${OWNER}: expected \`redis\` to be a redis:// URL or an ioredis client, got ${describeValue(redis)}`);
+    `${owner}: expected \`redis\` to be a redis:// or rediss:// URL or an ioredis client, got ${describeValue(redis)}`);
+}
+
+/** The default instance id: the host, the process and a few random characters. */
+export function defaultInstanceId(): string {
+  return `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
 }
 
 function assertLeaseMs(leaseMs: unknown): void {

@@ -1,6 +1,6 @@
 import { CoordinatorError, TaskbufferError } from '../errors.js';
-import { Redis } from '../coordinator/ioredis.js';
-import { withTimeout } from '../coordinator/redisconnection.js';
+import type { Redis } from '../coordinator/ioredis.js';
+import { connect, withTimeout } from '../coordinator/redisconnection.js';
 import type { IRedisTarget } from '../coordinator/redisoptions.js';
 import { QUEUE_SCRIPTS, type TQueueScript } from './queue.lua.js';
 import { QueueStoppedError } from './queueerrors.js';
@@ -101,7 +101,7 @@ export class QueueConnection {
     if (this.client !== undefined) return this.client;
     const given = this.target.givenClient;
     // A given client is shared with its owner: the queue's scripts get names of their own.
-    const client = (this.client = given ?? newClient(this.target.url!));
+    const client = (this.client = given ?? connect(this.target.url));
     for (const [name, lua] of Object.entries(QUEUE_SCRIPTS)) {
       if ((client as unknown as Record<string, unknown>)[`taskbufferQueue_${name}`] === undefined) {
         client.defineCommand(`taskbufferQueue_${name}`, { numberOfKeys: 0, lua });
@@ -113,7 +113,7 @@ export class QueueConnection {
 
   private openSubscriber(): Redis {
     if (this.subscriber !== undefined) return this.subscriber;
-    const subscriber = (this.subscriber = this.target.givenClient?.duplicate(CLIENT_OPTIONS) ?? newClient(this.target.url!));
+    const subscriber = (this.subscriber = connect(this.target.url, this.target.givenClient));
     subscriber.on('message', (channel: string, message: string) => this.handlers.get(channel)?.(message));
     // ioredis sends its resubscriptions before it tells 'ready': the PING answers after them.
     subscriber.on('ready', () => void subscriber.ping().then(() => this.onResubscribed.forEach((handler) => handler()), () => undefined));
@@ -130,10 +130,4 @@ export class QueueConnection {
       this.onReady();
     });
   }
-}
-
-const CLIENT_OPTIONS = { maxRetriesPerRequest: null, enableOfflineQueue: true } as const;
-
-function newClient(url: string): Redis {
-  return new Redis(url, CLIENT_OPTIONS);
 }

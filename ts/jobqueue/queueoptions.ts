@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { InvalidOptionError, type TaskbufferError } from '../errors.js';
 import { RetryPolicy } from '../task/retry.js';
 import {
@@ -8,8 +7,8 @@ import {
   assertPositiveInteger,
   describeValue,
 } from '../internal/validate.js';
-import { Redis } from '../coordinator/ioredis.js';
-import type { IRedisTarget } from '../coordinator/redisoptions.js';
+import type { Redis } from '../coordinator/ioredis.js';
+import { defaultInstanceId, redisTargetOf, type IRedisTarget } from '../coordinator/redisoptions.js';
 import { JOB_STATES, type IJobRetryOptions, type TJobState } from './jobrecord.js';
 
 /** Options of `new RedisTaskQueue(...)`. Give every instance of one queue the same ones. */
@@ -156,7 +155,7 @@ export function resolveQueueOptions(options: IRedisTaskQueueOptions): IQueueSett
     throw new InvalidOptionError('onError', options.onError, `${OWNER}: expected \`onError\` to be a function, got ${describeValue(options.onError)}`);
   }
   return {
-    ...redisTargetOf(options.redis),
+    ...redisTargetOf(OWNER, options.redis),
     name: options.name,
     keyPrefix: options.keyPrefix ?? 'taskbuffer',
     leaseMs: options.leaseMs ?? 30_000,
@@ -165,7 +164,7 @@ export function resolveQueueOptions(options: IRedisTaskQueueOptions): IQueueSett
     keepFailedMs: options.keepFailedMs ?? 604_800_000,
     maxStalls: options.maxStalls ?? 3,
     maxInputBytes: options.maxInputBytes ?? 1_048_576,
-    instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+    instanceId: options.instanceId ?? defaultInstanceId(),
     onError: options.onError ?? ((error) => console.error(`taskbuffer RedisTaskQueue: ${error.message}`)),
   };
 }
@@ -236,10 +235,4 @@ function assertNonNegativeInteger(option: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
     throw new InvalidOptionError(option, value, `${OWNER}: expected \`${option}\` to be a non-negative integer, got ${describeValue(value)}`);
   }
-}
-
-function redisTargetOf(redis: unknown): IRedisTarget {
-  if (typeof redis === 'string' && /^rediss?:\/\//.test(redis)) return { url: redis, givenClient: undefined };
-  if (redis instanceof Redis) return { url: undefined, givenClient: redis };
-  throw new InvalidOptionError('redis', redis, `${OWNER}: expected \`redis\` to be a redis:// or rediss:// URL or an ioredis client, got ${describeValue(redis)}`);
 }

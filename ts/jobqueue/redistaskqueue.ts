@@ -90,11 +90,16 @@ export class RedisTaskQueue {
 
   /** Adds a job for the task `taskName`; with an existing `jobId`, adds nothing (`created: false`). */
   async add(taskName: string, input?: unknown, options?: IAddJobOptions): Promise<IAddedJob> {
-    return (await this.addBulk([{ ...options, taskName, input }], 'RedisTaskQueue.add'))[0]!;
+    return (await this.addJobs([{ ...options, taskName, input }], 'RedisTaskQueue.add'))[0]!;
   }
 
   /** Adds many jobs in one round trip; the answers are in the same order. */
-  async addBulk(jobs: readonly IBulkJob[], where = 'RedisTaskQueue.addBulk'): Promise<IAddedJob[]> {
+  addBulk(jobs: readonly IBulkJob[]): Promise<IAddedJob[]> {
+    return this.addJobs(jobs, 'RedisTaskQueue.addBulk');
+  }
+
+  /** `add` and `addBulk`: `where` names the call in error messages. */
+  private async addJobs(jobs: readonly IBulkJob[], where: string): Promise<IAddedJob[]> {
     this.assertOpen(where);
     if (!Array.isArray(jobs)) throw new InvalidOptionError('jobs', jobs, `${where}: expected an array of jobs, got ${describeValue(jobs)}`);
     const args: Array<string | number> = [this.instanceId, jobs.length];
