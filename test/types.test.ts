@@ -228,7 +228,9 @@ void setupValueIsChecked;
 function describeEvent(event: ITaskEvent): string {
   expectType<ITaskMetadata>(event.task);
   expectType<number>(event.timestamp);
-  type _eventTypes = Expect<Equal<typeof event.type, 'started' | 'step' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed'>>;
+  type _eventTypes = Expect<Equal<typeof event.type, 'started' | 'step' | 'update' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed'>>;
+  // Run events name their run; pausing is about the task.
+  type _runId = Expect<Equal<typeof event.runId, string | undefined>>;
 
   // @ts-expect-error stepName only exists on 'step' events
   void event.stepName;
@@ -237,7 +239,11 @@ function describeEvent(event: ITaskEvent): string {
 
   switch (event.type) {
     case 'started':
+      type _startedRunId = Expect<Equal<typeof event.runId, string>>;
       return 'started';
+    case 'update':
+      type _payload = Expect<Equal<typeof event.payload, unknown>>;
+      return `update of run ${event.runId}`;
     case 'step': {
       type _stepName = Expect<Equal<typeof event.stepName, string>>;
       // @ts-expect-error a step event has no error
@@ -268,7 +274,7 @@ function describeEvent(event: ITaskEvent): string {
   }
 }
 
-type _eventTypeUnion = Expect<Equal<TTaskEventType, 'started' | 'step' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed'>>;
+type _eventTypeUnion = Expect<Equal<TTaskEventType, 'started' | 'step' | 'update' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed'>>;
 type _statusUnion = Expect<Equal<TTaskStatus, 'idle' | 'running' | 'completed' | 'failed'>>;
 type _stepStatusUnion = Expect<Equal<TStepStatus, 'pending' | 'active' | 'completed'>>;
 type _metadataStatus = Expect<Equal<ITaskMetadata['status'], TTaskStatus>>;

@@ -20,7 +20,7 @@ function taskWithPriority(priority: number): AnyTask {
 
 /** A run as the queue makes one for a trigger with options: its own priority in extras. */
 function fullRun(seq: number, priority: number): ConstrainedRun {
-  const extras = { signal: undefined, timeoutMs: undefined, priority, retry: undefined, onAbort: undefined, clusterGroups: [], clusterKeys: [], clusterHeld: 0 };
+  const extras = { signal: undefined, timeoutMs: undefined, priority, retry: undefined, runId: undefined, onAbort: undefined, clusterGroups: [], clusterKeys: [], clusterHeld: 0 };
   return new ConstrainedRun(taskWithPriority(0), seq, [group], 'k', seq, extras);
 }
 

@@ -13,26 +13,49 @@ interface ITaskEventBase {
   timestamp: number;
 }
 
+/** Fields every event of one run has. */
+interface ITaskRunEventBase extends ITaskEventBase {
+  /**
+   * The run the event belongs to: the trigger's `runId` option, else an id made for the
+   * run, unique across processes (e.g. `3f9c01ab-42`). Every event of a run has the same
+   * one, across its retries; the task function reads it as `context.runId`.
+   */
+  runId: string;
+}
+
 /** A run began (before `preTask` and `taskSetup`). */
-export interface ITaskStartedEvent extends ITaskEventBase {
+export interface ITaskStartedEvent extends ITaskRunEventBase {
   type: 'started';
 }
 
-/** `notifyStep(stepName)` was called during a run. */
-export interface ITaskStepEvent extends ITaskEventBase {
+/**
+ * `notifyStep(stepName)` was called during a run. Steps belong to the task, so while runs
+ * of one task overlap, `runId` is the run that started last.
+ */
+export interface ITaskStepEvent extends ITaskRunEventBase {
   type: 'step';
   stepName: string;
 }
 
+/**
+ * The task function called `context.update(payload)`: a progress message of the run's
+ * own, such as the bytes of one download so far.
+ */
+export interface ITaskUpdateEvent extends ITaskRunEventBase {
+  type: 'update';
+  /** What the function passed, JSON-safe (checked by `update`). */
+  payload: unknown;
+}
+
 /** A run succeeded. */
-export interface ITaskCompletedEvent extends ITaskEventBase {
+export interface ITaskCompletedEvent extends ITaskRunEventBase {
   type: 'completed';
   /** How long the run took, in ms. */
   duration: number;
 }
 
 /** A run threw. */
-export interface ITaskFailedEvent extends ITaskEventBase {
+export interface ITaskFailedEvent extends ITaskRunEventBase {
   type: 'failed';
   /** The error's message. */
   error: string;
@@ -41,7 +64,7 @@ export interface ITaskFailedEvent extends ITaskEventBase {
 }
 
 /** A try failed and another follows after `delayMs` (the run goes on; no slot is held meanwhile). */
-export interface ITaskRetryingEvent extends ITaskEventBase {
+export interface ITaskRetryingEvent extends ITaskRunEventBase {
   type: 'retrying';
   /** The number of the try that comes next (2 for the first retry). */
   attempt: number;
@@ -53,17 +76,21 @@ export interface ITaskRetryingEvent extends ITaskEventBase {
 /** A TaskManager paused the task: its new runs wait until it is resumed (see `IConstraintGroupPausedEvent` for groups). */
 export interface ITaskPausedEvent extends ITaskEventBase {
   type: 'paused';
+  /** Pausing is about the task, not one run. */
+  runId?: undefined;
 }
 
 /** A TaskManager resumed the task: runs that waited start in order. */
 export interface ITaskResumedEvent extends ITaskEventBase {
   type: 'resumed';
+  runId?: undefined;
 }
 
 /** One lifecycle event of a task; switch on `type` to narrow it. */
 export type ITaskEvent =
   | ITaskStartedEvent
   | ITaskStepEvent
+  | ITaskUpdateEvent
   | ITaskCompletedEvent
   | ITaskFailedEvent
   | ITaskRetryingEvent

@@ -42,6 +42,7 @@ export type {
   ITaskEvent,
   ITaskStartedEvent,
   ITaskStepEvent,
+  ITaskUpdateEvent,
   ITaskCompletedEvent,
   ITaskFailedEvent,
   ITaskRetryingEvent,

@@ -47,6 +47,16 @@ export interface ITaskContext {
   readonly signal: AbortSignal;
   /** 1 for the first try, 2 for the first retry, ... */
   readonly attempt: number;
+  /** The run's id, as its events carry it (`event.runId`): the same across its retries. */
+  readonly runId: string;
+  /**
+   * Publishes a progress message of this run's own (the bytes of one download so far) as
+   * an `update` event: a dashboard or a remote client watching the run sees it live.
+   * `payload` must be JSON-safe (plain objects, arrays, strings, finite numbers, booleans,
+   * null), else an InvalidOptionError names the first value that is not. Costs nothing
+   * while nobody listens; dropped once the try is over (aborted or timed out).
+   */
+  update(payload: unknown): void;
 }
 
 /** Options of a single trigger; the same object for `task.trigger` and every manager trigger. */
@@ -69,6 +79,12 @@ export interface ITriggerOptions {
    * tries as with the task's option.
    */
   retry?: IRetryOptions | false;
+  /**
+   * The id this run's events carry (`event.runId`, `context.runId`), so that a caller can
+   * follow the run it starts (a gateway, a durable queue's job id). A non-empty string of
+   * at most 1024 characters; by default an id unique across processes is made.
+   */
+  runId?: string;
 }
 
 /**

@@ -35,10 +35,11 @@
  *    the old run records, not their young active parts.
  *
  * 6. No run object for a run that only its try can end (`runOneTry` in task/taskrun.ts).
- *    Most `task.trigger()` calls have no signal, timeout, retry or manager: the run's one
- *    piece of state, its start time, lives in the closure of the try's reactions, and the
- *    caller gets the try's own promise. A run object and a promise of its own would cost
- *    a fifth more per awaited trigger and half again per trigger of a burst held at once.
+ *    Most `task.trigger()` calls have no signal, timeout, retry or manager: the run's
+ *    state (its start and its id) lives in the context of its one try, which the try's
+ *    reactions reach through their closure, and the caller gets the try's own promise. A
+ *    run object and a promise of its own would cost a fifth more per awaited trigger and
+ *    half again per trigger of a burst held at once.
  */
 
 const keptAlive: object[] = [];

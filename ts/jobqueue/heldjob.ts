@@ -1,3 +1,5 @@
+import { MAX_RUN_ID_LENGTH } from '../task/triggeroptions.js';
+import type { ITriggerOptions } from '../types.js';
 import { Subscription as RxSubscription, type Subscription } from 'rxjs';
 import { messageOf } from '../errors.js';
 import type { TaskManager } from '../manager/taskmanager.js';
@@ -48,10 +50,24 @@ export function publishSteps(task: TAnyTask, held: ReadonlyMap<string, IHeldJob>
   return task.eventSubject.subscribe((event) => {
     if (event.type !== 'step') return;
     const steps = JSON.stringify(event.task.steps);
-    for (const job of held.values()) {
+    // A run of a job carries the job's id; steps belong to the task, so without it every job of the task shows them.
+    const own = held.get(event.runId);
+    for (const job of own === undefined ? held.values() : [own]) {
       if (job.taskName !== task.name || job.endedBy !== undefined) continue;
       connection.run('progress', [job.id, job.lease, event.task.currentProgress, steps, event.stepName, instanceId])
         .catch((error: unknown) => connection.report(error, `could not record a step of job ${JSON.stringify(job.id)}: ${messageOf(error)}`));
     }
   });
+}
+
+/**
+ * The trigger options of a job's run: one try (the queue retries on its own), the job's
+ * priority and time limit, and the job's id as the run's id, so that its events (and a
+ * gateway's `watchRun`) name the job.
+ */
+export function runOptionsOf(job: IHeldJob, priority: string, timeoutMs: string): ITriggerOptions & { retry: false } {
+  const options: ITriggerOptions & { retry: false } = { signal: job.controller.signal, priority: Number(priority), retry: false };
+  if (timeoutMs !== '') options.timeoutMs = Number(timeoutMs);
+  if (job.id.length <= MAX_RUN_ID_LENGTH) options.runId = job.id;
+  return options;
 }

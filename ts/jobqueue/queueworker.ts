@@ -2,12 +2,11 @@ import type { Subscription } from 'rxjs';
 import { RetryPolicy } from '../task/retry.js';
 import { withTimeout } from '../coordinator/redisconnection.js';
 import type { TaskManager } from '../manager/taskmanager.js';
-import type { ITriggerOptions } from '../types.js';
 import { DueTimer } from './duetimer.js';
 import { toJson } from './jsonsafe.js';
 import type { QueueConnection } from './queueconnection.js';
 import { JobCancelledError, LeaseLostError, QueueStoppedError, toJobError } from './queueerrors.js';
-import { claimedJob, FIELDS_PER_JOB, keepArg, publishSteps, type IHeldJob, type TAnyTask, type TEnded } from './heldjob.js';
+import { claimedJob, FIELDS_PER_JOB, keepArg, publishSteps, runOptionsOf, type IHeldJob, type TAnyTask, type TEnded } from './heldjob.js';
 import type { IQueueSettings } from './queueoptions.js';
 
 type TOutcome = 'completed' | 'failed' | 'retry' | 'release';
@@ -156,8 +155,7 @@ export class QueueWorker {
     // job goes back to waiting without using an attempt, for a worker that can run it.
     if (this.stopping || task === undefined || !this.manager.isStarted) return this.record(job, 'release', '', 0);
     if (!this.stepSubscriptions.has(task.name!)) this.stepSubscriptions.set(task.name!, publishSteps(task, this.held, this.connection, this.settings.instanceId));
-    const options: ITriggerOptions & { retry: false } = { signal: job.controller.signal, priority: Number(priority), retry: false };
-    if (timeoutMs !== '') options.timeoutMs = Number(timeoutMs);
+    const options = runOptionsOf(job, priority, timeoutMs);
     let outcome: Promise<unknown>;
     try {
       outcome = this.manager.triggerTaskByName(job.taskName, input === '' ? undefined : JSON.parse(input!), options);

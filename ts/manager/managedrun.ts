@@ -99,6 +99,8 @@ export interface IRunExtras {
   priority: number | undefined;
   /** The trigger's own retry policy (built where it entered), `false` for one try, else undefined: the task's. */
   retry: TEnteredRetry;
+  /** The trigger's `runId`, else undefined: the run makes one. */
+  runId: string | undefined;
   onAbort: (() => void) | undefined;
   /** Groups with `scope: 'cluster'` that apply, with their keys: their slots live in the cluster. */
   clusterGroups: AnyGroup[];
@@ -209,7 +211,7 @@ export class ActiveRun extends TaskRun implements IRunControl {
     readonly run: ConstrainedRun,
   ) {
     super(run.task, run.extras?.signal, run.extras?.timeoutMs ?? run.task?.timeoutMs,
-      chooseRetryPolicy(run.extras?.retry, run.task?.retryPolicy));
+      chooseRetryPolicy(run.extras?.retry, run.task?.retryPolicy), run.extras?.runId);
   }
 
   protected get input(): unknown {
@@ -223,7 +225,7 @@ export class ActiveRun extends TaskRun implements IRunControl {
     try {
       const extras = run.extras;
       outcome = run.task.triggerUnder(this, run.input,
-        { signal: extras?.signal, timeoutMs: extras?.timeoutMs, priority: run.priority, retry: asRetryOption(extras?.retry) });
+        { signal: extras?.signal, timeoutMs: extras?.timeoutMs, priority: run.priority, retry: asRetryOption(extras?.retry), runId: extras?.runId });
     } catch (error) {
       outcome = Promise.reject(error);
     }

@@ -15,13 +15,13 @@ export function planRun(all: ReadonlyArray<AnyGroup>, task: AnyTask, input: unkn
   if (hasRunOptions(options)) {
     // Checked already (the manager's checkTriggerOptions): building the policy cannot throw.
     const retry = options.retry === undefined ? undefined : enterRetry(describeTask(task.name), options.retry);
-    extras = newExtras(options.signal, options.timeoutMs, options.priority, retry);
+    extras = newExtras(options.signal, options.timeoutMs, options.priority, retry, options.runId);
   }
   if (all.length === 1 && all[0]!.scope === 'local') return soleGroupRun(task, input, all, all[0]!.getConstraintKey(task, input), extras, seq);
   const keys = all.map((group) => group.getConstraintKey(task, input));
   const cluster = countWhere(all, keys, isClusterGroup);
   if (cluster > 0) {
-    extras ??= newExtras(undefined, undefined, undefined, undefined);
+    extras ??= newExtras(undefined, undefined, undefined, undefined, undefined);
     [extras.clusterGroups, extras.clusterKeys] = pick(all, keys, cluster, isClusterGroup);
   }
   const local = countWhere(all, keys, isLocalGroup);
@@ -41,7 +41,8 @@ export function soleGroupRun(task: AnyTask, input: unknown, all: ReadonlyArray<A
 /** Whether a trigger has options that a run keeps (in its extras). */
 export function hasRunOptions(options: ITriggerOptions | undefined): options is ITriggerOptions {
   return options !== undefined &&
-    (options.signal !== undefined || options.timeoutMs !== undefined || options.priority !== undefined || options.retry !== undefined);
+    (options.signal !== undefined || options.timeoutMs !== undefined || options.priority !== undefined || options.retry !== undefined ||
+      options.runId !== undefined);
 }
 
 /**
@@ -67,12 +68,13 @@ export function dropGroup(run: ConstrainedRun, group: AnyGroup): void {
 }
 
 function newExtras(signal: AbortSignal | undefined, timeoutMs: number | undefined, priority: number | undefined,
-  retry: TEnteredRetry): IRunExtras {
+  retry: TEnteredRetry, runId: string | undefined): IRunExtras {
   return {
     signal,
     timeoutMs,
     priority,
     retry,
+    runId,
     onAbort: undefined,
     clusterGroups: NO_GROUPS,
     clusterKeys: NO_KEYS,

@@ -240,14 +240,14 @@ export class Task<
   private startRun(input: unknown, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<unknown> {
     // Apart from triggers with options, so that a plain trigger asks nothing about them.
     if (options === undefined) {
-      if (control === undefined && this.timeoutMs === undefined && this.retryPolicy === undefined) return runOneTry(this, input);
-      return new PromisedRun(this, input, undefined, this.timeoutMs, this.retryPolicy, control).promise();
+      if (control === undefined && this.timeoutMs === undefined && this.retryPolicy === undefined) return runOneTry(this, input, undefined);
+      return new PromisedRun(this, input, undefined, this.timeoutMs, this.retryPolicy, control, undefined).promise();
     }
     const signal = options.signal;
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const retryPolicy = runRetryPolicy(this.name, options.retry, this.retryPolicy);
-    if (signal === undefined && timeoutMs === undefined && control === undefined && retryPolicy === undefined) return runOneTry(this, input);
-    return new PromisedRun(this, input, signal, timeoutMs, retryPolicy, control).promise();
+    if (signal === undefined && timeoutMs === undefined && control === undefined && retryPolicy === undefined) return runOneTry(this, input, options.runId);
+    return new PromisedRun(this, input, signal, timeoutMs, retryPolicy, control, options.runId).promise();
   }
 
   private async runWithHooks(input: TInput, context: ITaskContext): Promise<TResult> {

@@ -1,11 +1,13 @@
 import { Subject } from 'rxjs';
-import { messageOf, toError, type SubscriberError } from '../errors.js';
+import { InvalidOptionError, describeTask, messageOf, toError, type SubscriberError } from '../errors.js';
 import type { ITaskEvent } from '../events.js';
 import { timeNow } from '../internal/clock.js';
 import { IsolatedSubject } from '../internal/isolatedsubject.js';
+import { findJsonProblem } from '../internal/jsonsafe.js';
 import type { ITaskContext, ITaskMetadata, ITaskStep, ITaskStepDefinition, TTaskStatus } from '../types.js';
 import { LabelSet } from './labels.js';
 import { RetryPolicy, type IRetryOptions } from './retry.js';
+import { runIdOf, type TRunKey } from './runid.js';
 import { StepTracker } from './steptracker.js';
 
 /** What TaskCore is built from: the options `new Task` checked already. */
@@ -60,6 +62,8 @@ export abstract class TaskCore {
   private lastRunAt: number | undefined;
   private lastDuration: number | undefined;
   private lastOutcome: 'completed' | 'failed' | undefined;
+  /** The run that began last: step events name it (steps belong to the task, not to a run). */
+  private latestRunKey: TRunKey = 0;
   private readonly eventSinks: Array<Subject<ITaskEvent>> = [];
 
   constructor(settings: ITaskCoreSettings) {
@@ -183,14 +187,15 @@ export abstract class TaskCore {
    * stretch with no user code in between (see TaskRun's `report`).
    * @internal
    */
-  beginRun(startedAt: number | undefined): number {
+  beginRun(startedAt: number | undefined, runKey: TRunKey): number {
     const now = startedAt ?? timeNow();
+    this.latestRunKey = runKey;
     // Steps belong to the task, not to a run: overlapping runs share them, so only the
     // first of them starts the steps afresh.
     if (this.activeRuns === 0) this.steps.reset();
     this.activeRuns++;
     this.lastRunAt = now;
-    if (this.isObserved()) this.emit({ type: 'started', task: this.getMetadata(), timestamp: now });
+    if (this.isObserved()) this.emit({ type: 'started', runId: runIdOf(runKey), task: this.getMetadata(), timestamp: now });
     return now;
   }
 
@@ -205,7 +210,7 @@ export abstract class TaskCore {
    * event runs subscribers, after which the reading may be stale), else undefined.
    * @internal
    */
-  endRunSucceeded(startedAt: number): number | undefined {
+  endRunSucceeded(startedAt: number, runKey: TRunKey): number | undefined {
     const now = timeNow();
     this.activeRuns--;
     this.runCount++;
@@ -214,7 +219,7 @@ export abstract class TaskCore {
     this.lastErrorValue = undefined;
     if (this.activeRuns === 0) this.steps.completeAll(now);
     if (!this.isObserved()) return now;
-    this.emit({ type: 'completed', duration: now - startedAt, task: this.getMetadata(), timestamp: now });
+    this.emit({ type: 'completed', runId: runIdOf(runKey), duration: now - startedAt, task: this.getMetadata(), timestamp: now });
     return undefined;
   }
 
@@ -222,7 +227,7 @@ export abstract class TaskCore {
    * Ends a failed run; the tries that failed were counted already.
    * @internal
    */
-  endRunFailed(startedAt: number, thrown: unknown): void {
+  endRunFailed(startedAt: number, thrown: unknown, runKey: TRunKey): void {
     const now = timeNow();
     this.activeRuns--;
     this.runCount++;
@@ -230,20 +235,33 @@ export abstract class TaskCore {
     this.lastOutcome = 'failed';
     this.lastErrorValue = toError(thrown);
     if (!this.isObserved()) return;
-    this.emit({ type: 'failed', error: messageOf(thrown), duration: now - startedAt, task: this.getMetadata(), timestamp: now });
+    this.emit({ type: 'failed', runId: runIdOf(runKey), error: messageOf(thrown), duration: now - startedAt, task: this.getMetadata(), timestamp: now });
   }
 
   /** @internal */
-  emitRetrying(attempt: number, delayMs: number, thrown: unknown): void {
+  emitRetrying(attempt: number, delayMs: number, thrown: unknown, runKey: TRunKey): void {
     if (!this.isObserved()) return;
-    this.emit({ type: 'retrying', attempt, delayMs, error: messageOf(thrown), task: this.getMetadata(), timestamp: timeNow() });
+    this.emit({ type: 'retrying', runId: runIdOf(runKey), attempt, delayMs, error: messageOf(thrown), task: this.getMetadata(), timestamp: timeNow() });
+  }
+
+  /**
+   * A run's `context.update(payload)`: checked where it is made, published while observed.
+   * @internal
+   */
+  emitUpdate(runKey: TRunKey, payload: unknown): void {
+    const problem = findJsonProblem(payload, 'payload');
+    if (problem !== undefined) {
+      throw new InvalidOptionError('payload', problem.value,
+        `${describeTask(this.name)}: context.update(payload): ${problem.path} is ${problem.why}; an update must be JSON-safe (plain objects, arrays, strings, finite numbers, booleans, null)`);
+    }
+    if (this.isObserved()) this.emit({ type: 'update', runId: runIdOf(runKey), payload, task: this.getMetadata(), timestamp: timeNow() });
   }
 
   /** Marks `stepName` active, after the subclass checked its type. */
   protected markStep(stepName: string): void {
     const now = timeNow();
     this.steps.notify(this.name, stepName, now);
-    if (this.isObserved()) this.emit({ type: 'step', stepName, task: this.getMetadata(), timestamp: now });
+    if (this.isObserved()) this.emit({ type: 'step', runId: runIdOf(this.latestRunKey), stepName, task: this.getMetadata(), timestamp: now });
   }
 
   private isObserved(): boolean {

@@ -3,6 +3,7 @@ import { clearTimer, setTimer, type TTimer } from '../internal/clock.js';
 import { keepShapeAlive, NO_TIME } from '../internal/hotpath.js';
 import type { ITaskContext } from '../types.js';
 import type { RetryPolicy } from './retry.js';
+import { nextRunKey, runIdOf, type TRunKey } from './runid.js';
 import type { TaskCore } from './taskcore.js';
 
 /**
@@ -48,8 +49,25 @@ interface IRunLimits {
 class TryContext implements ITaskContext {
   private controller: AbortController | undefined = undefined;
   private abortedWith: { reason: unknown } | undefined = undefined;
+  /** Set once the try's outcome is in (or it was abandoned): later updates are dropped. */
+  over = false;
+  /** The run's start, kept here by `runOneTry` (which has no run object). */
+  startedAt = NO_TIME;
 
-  constructor(readonly attempt: number) {}
+  constructor(
+    readonly task: TaskCore,
+    readonly runKey: TRunKey,
+    readonly attempt: number,
+  ) {}
+
+  get runId(): string {
+    return runIdOf(this.runKey);
+  }
+
+  update(payload: unknown): void {
+    if (this.over) return;
+    this.task.emitUpdate(this.runKey, payload);
+  }
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {
@@ -61,6 +79,7 @@ class TryContext implements ITaskContext {
 
   abort(reason: unknown): void {
     if (this.abortedWith !== undefined) return;
+    this.over = true;
     this.abortedWith = { reason };
     this.controller?.abort(reason);
   }
@@ -84,13 +103,17 @@ export abstract class TaskRun implements IAbortableRun {
   private phase = NOT_BEGUN;
   /** Made only for a run with a signal, a time limit or retries: most runs have none. */
   private readonly limits: IRunLimits | undefined;
+  /** The run's id as events carry it (see runid.ts). */
+  private readonly runKey: TRunKey;
 
   constructor(
     protected readonly task: TaskCore,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
     retryPolicy: RetryPolicy | undefined,
+    runId: string | undefined,
   ) {
+    this.runKey = runId ?? nextRunKey();
     this.limits = signal === undefined && timeoutMs === undefined && retryPolicy === undefined
       ? undefined
       : { signal, timeoutMs, retryPolicy, onCallerAbort: undefined, timer: undefined };
@@ -127,7 +150,7 @@ export abstract class TaskRun implements IAbortableRun {
     // Abortable from the first moment: a `started` subscriber may abort the caller's signal.
     this.phase = BEGUN;
     this.began();
-    this.startedAt = this.task.beginRun(startedAt);
+    this.startedAt = this.task.beginRun(startedAt, this.runKey);
     const signal = this.limits?.signal;
     if (signal !== undefined) {
       if (signal.aborted) return this.abort(signal.reason);
@@ -154,7 +177,7 @@ export abstract class TaskRun implements IAbortableRun {
   }
 
   private nextTry(): void {
-    const context = new TryContext(++this.attempt);
+    const context = new TryContext(this.task, this.runKey, ++this.attempt);
     this.current = context;
     const timeoutMs = this.limits?.timeoutMs;
     if (timeoutMs !== undefined) this.limits!.timer = setTimer(() => this.onTimeout(context, timeoutMs), timeoutMs);
@@ -166,15 +189,17 @@ export abstract class TaskRun implements IAbortableRun {
 
   private onTryFulfilled(context: TryContext, result: unknown): void {
     if (context !== this.current) return;
+    context.over = true;
     this.current = undefined;
     // Over before the bookkeeping: its `completed` event runs subscribers, which may abort.
     this.end();
-    const endedAt = this.task.endRunSucceeded(this.startedAt);
+    const endedAt = this.task.endRunSucceeded(this.startedAt, this.runKey);
     this.report(true, result, endedAt);
   }
 
   private onTryRejected(context: TryContext, error: unknown): void {
     if (context !== this.current) return;
+    context.over = true;
     this.clearTimer();
     this.tryFailed(error);
   }
@@ -202,7 +227,7 @@ export abstract class TaskRun implements IAbortableRun {
     }
     if (!retry) return this.fail(error, true);
     const delayMs = policy!.delayBefore(this.attempt + 1);
-    this.task.emitRetrying(this.attempt + 1, delayMs, error);
+    this.task.emitRetrying(this.attempt + 1, delayMs, error, this.runKey);
     this.releaseForRetry();
     // Giving slots back starts other runs, and a `retrying` subscriber runs too: either may have aborted this one.
     if (!this.over) this.limits!.timer = setTimer(() => this.afterRetryDelay(), delayMs);
@@ -225,7 +250,7 @@ export abstract class TaskRun implements IAbortableRun {
     if (this.over) return;
     this.current = undefined;
     this.end();
-    this.task.endRunFailed(this.startedAt, error);
+    this.task.endRunFailed(this.startedAt, error, this.runKey);
     if (catchable && this.task.catchErrors) this.report(true, undefined, undefined);
     else this.report(false, error, undefined);
   }
@@ -257,8 +282,8 @@ export class PromisedRun extends TaskRun {
   private reject: ((reason: unknown) => void) | undefined = undefined;
 
   constructor(task: TaskCore, protected readonly input: unknown, signal: AbortSignal | undefined, timeoutMs: number | undefined,
-    retryPolicy: RetryPolicy | undefined, private readonly control: IRunControl | undefined) {
-    super(task, signal, timeoutMs, retryPolicy);
+    retryPolicy: RetryPolicy | undefined, private readonly control: IRunControl | undefined, runId: string | undefined) {
+    super(task, signal, timeoutMs, retryPolicy, runId);
   }
 
   /** Starts the run and returns the promise of its outcome. */
@@ -304,21 +329,26 @@ function callTry(task: TaskCore, input: unknown, context: TryContext): Promise<u
  * TaskRun's, with the run's one piece of state, its start, held by the try's reactions
  * instead of a run object (internal/hotpath.ts, trick 6).
  */
-export function runOneTry(task: TaskCore, input: unknown): Promise<unknown> {
-  const startedAt = task.beginRun(undefined);
-  return callTry(task, input, new TryContext(1)).then(
+export function runOneTry(task: TaskCore, input: unknown, runId: string | undefined): Promise<unknown> {
+  const context = new TryContext(task, runId ?? nextRunKey(), 1);
+  context.startedAt = task.beginRun(undefined, context.runKey);
+  // The reactions reach everything through the context, so that their closure holds one object.
+  return callTry(task, input, context).then(
     (result) => {
-      task.endRunSucceeded(startedAt);
+      context.over = true;
+      context.task.endRunSucceeded(context.startedAt, context.runKey);
       return result;
     },
     (error: unknown) => {
+      context.over = true;
+      const { task } = context;
       task.recordTryFailure(error);
-      task.endRunFailed(startedAt, error);
+      task.endRunFailed(context.startedAt, error, context.runKey);
       if (task.catchErrors) return undefined;
       throw error;
     },
   );
 }
 
-keepShapeAlive(new TryContext(0));
-keepShapeAlive(new PromisedRun(undefined as unknown as TaskCore, undefined, undefined, undefined, undefined, undefined));
+keepShapeAlive(new TryContext(undefined as unknown as TaskCore, 0, 0));
+keepShapeAlive(new PromisedRun(undefined as unknown as TaskCore, undefined, undefined, undefined, undefined, undefined, undefined));

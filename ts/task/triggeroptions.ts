@@ -24,6 +24,10 @@ export function checkTriggerOptions(owner: string, options: ITriggerOptions): vo
   }
   if (options.timeoutMs !== undefined) assertNonNegativeFinite(owner, 'timeoutMs', options.timeoutMs);
   if (options.priority !== undefined) assertFinite(owner, 'priority', options.priority);
+  if (options.runId !== undefined && !isRunId(options.runId)) {
+    throw new InvalidOptionError('runId', options.runId,
+      `${owner}: expected \`runId\` to be a non-empty string of at most ${MAX_RUN_ID_LENGTH} characters, got ${describeValue(options.runId)}`);
+  }
   // Checked by building its policy, which is dropped: where the trigger goes on, its own is built (triggerretry.ts).
   if (options.retry !== undefined) enterRetry(owner, options.retry);
 }
@@ -31,14 +35,22 @@ export function checkTriggerOptions(owner: string, options: ITriggerOptions): vo
 /** The same checks as `checkTriggerOptions` without building any message: the hot path's test. */
 function areValidTriggerOptions(options: ITriggerOptions): boolean {
   if (options === null || typeof options !== 'object') return false;
-  const { signal, timeoutMs, priority, retry } = options;
+  const { signal, timeoutMs, priority, retry, runId } = options;
   return (
     (signal === undefined || isAbortSignal(signal)) &&
+    (runId === undefined || isRunId(runId)) &&
     (timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs >= 0 && Number.isFinite(timeoutMs))) &&
     (priority === undefined || (typeof priority === 'number' && Number.isFinite(priority))) &&
     // A retry object is checked by building its policy, which the slow path does.
     isEnteredRetry(retry)
   );
+}
+
+/** Longer ids would only bloat every event of the run. */
+export const MAX_RUN_ID_LENGTH = 1024;
+
+function isRunId(value: unknown): boolean {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_RUN_ID_LENGTH;
 }
 
 function isAbortSignal(value: unknown): value is AbortSignal {

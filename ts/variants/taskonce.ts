@@ -31,7 +31,7 @@ export class TaskOnce<
    * @internal
    */
   protected override admit(input: unknown, options: ITriggerOptions | undefined, control: IRunControl | undefined): Promise<unknown> {
-    this.once ??= super.admit(input, { timeoutMs: options?.timeoutMs, retry: options?.retry }, undefined) as Promise<TResult>;
+    this.once ??= super.admit(input, { timeoutMs: options?.timeoutMs, retry: options?.retry, runId: options?.runId }, undefined) as Promise<TResult>;
     if (options?.signal === undefined && control === undefined) return this.once;
     const caller = new SharedCall<TResult>(this.name, () => {});
     const wait = caller.join(options?.signal, control);
