@@ -899,3 +899,76 @@ describe('execution-control options of manager triggers', () => {
     assert.deepEqual(h.started, []);
   });
 });
+
+describe('the runs going on, by id', () => {
+  it('lists each started run with its id, task and start, and forgets it once it ended', async (t) => {
+    const clock = useFakeClock(t);
+    const manager = managerFor(t);
+    const hold = deferred();
+    const task = new Task({ name: 'long', taskFunction: () => hold.promise });
+    manager.addTask(task);
+    const run = manager.triggerTaskByName('long', undefined, { runId: 'run-1' });
+    await flush();
+    assert.deepEqual(manager.getActiveRuns(), [{ runId: 'run-1', taskName: 'long', startTime: clock.now(), state: 'running' }]);
+    hold.resolve();
+    await run;
+    assert.deepEqual(manager.getActiveRuns(), []);
+  });
+
+  it('aborts a running run by its id: its signal fires and its trigger rejects with an AbortError', async (t) => {
+    const manager = managerFor(t);
+    let signal: AbortSignal | undefined;
+    const task = new Task({
+      name: 'abortable',
+      taskFunction: (_input: undefined, _setup, context) => {
+        signal = context.signal;
+        return new Promise(() => {});
+      },
+    });
+    manager.addTask(task);
+    const run = manager.triggerTaskByName('abortable');
+    await flush();
+    const [info] = manager.getActiveRuns();
+    assert.equal(manager.abortRun('no-such-run'), false);
+    assert.equal(manager.abortRun(info!.runId, new Error('operator said so')), true);
+    const error = await rejectionOf(run);
+    assert.ok(error instanceof AbortError);
+    assert.match(error.message, /operator said so/);
+    assert.equal(signal?.aborted, true);
+    assert.equal(manager.abortRun(info!.runId), false, 'a run that ended cannot be aborted again');
+  });
+
+  it('aborts a run between retries so that no further try is made, and gives its slot to the next run', async (t) => {
+    const clock = useFakeClock(t);
+    const manager = managerFor(t);
+    let tries = 0;
+    const task = new Task({ name: 'flaky', retry: { attempts: 5, delayMs: 1000 }, taskFunction: () => { tries++; throw new Error('down'); } });
+    manager.addTask(task);
+    manager.addConstraintGroup(new TaskConstraintGroup({ name: 'one', maxConcurrent: 1, constraintKeyForExecution: () => 'k' }));
+    const run = manager.triggerTaskByName('flaky', undefined, { runId: 'r' });
+    await flush();
+    assert.deepEqual(manager.getActiveRuns().map((info) => info.state), ['retrying']);
+    assert.equal(manager.abortRun('r'), true);
+    await assert.rejects(run, AbortError);
+    await clock.advance(5000);
+    assert.equal(tries, 1);
+    assert.equal(await within(manager.triggerTaskByName('flaky', undefined, { retry: false }).catch(() => 'second ran'), 'the next run'), 'second ran');
+    assert.equal(tries, 2);
+  });
+
+  it('aborts a run of a buffered task started through the manager by the id its events carry', async (t) => {
+    const manager = managerFor(t);
+    const task = new Task({ name: 'buffered', buffered: true, bufferMax: 1, taskFunction: (_input: undefined, _setup, context) => new Promise((_resolve, reject) => {
+      context.signal.addEventListener('abort', () => reject(new Error('stopped')));
+    }) });
+    manager.addTask(task);
+    const events: ITaskEvent[] = [];
+    manager.taskSubject.subscribe((event) => events.push(event));
+    const run = manager.triggerTaskByName('buffered');
+    await flush();
+    const started = events.find((event) => event.type === 'started');
+    assert.equal(manager.getActiveRuns()[0]?.runId, started?.runId);
+    assert.equal(manager.abortRun(started!.runId!), true);
+    await assert.rejects(run, AbortError);
+  });
+});

@@ -11,6 +11,7 @@ export type {
   ITaskExecutionReport,
   IExecuteRemoveOptions,
   IStopOptions,
+  IActiveRunInfo,
   IConstraintGroupState,
 } from './manager/manageroptions.js';
 export type { IRetryOptions, RetryPolicy } from './task/retry.js';

@@ -69,3 +69,16 @@ export function assertBoolean(owner: string, option: string, value: unknown): as
 export function assertArray(owner: string, option: string, value: unknown): asserts value is readonly unknown[] {
   if (!Array.isArray(value)) reject(owner, option, 'an array', value);
 }
+
+/** Refuses anything but a plain object whose keys are all `known`, naming the first unknown one. */
+export function assertOptionsObject(where: string, options: unknown, known: readonly string[], name = 'options'): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidOptionError(name, options, `${where}: expected \`${name}\` to be an object, got ${describeValue(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new InvalidOptionError(key, (options as Record<string, unknown>)[key],
+        `${where}: unknown option ${JSON.stringify(key)} in \`${name}\` (known: ${known.join(', ')})`);
+    }
+  }
+}

@@ -2,6 +2,7 @@ import { InvalidOptionError, type TaskbufferError } from '../errors.js';
 import { RetryPolicy } from '../task/retry.js';
 import {
   assertBoolean,
+  assertOptionsObject,
   assertNonEmptyString,
   assertNonNegativeFinite,
   assertPositiveInteger,
@@ -208,18 +209,6 @@ export function checkListOptions(options: IListJobsOptions): void {
 }
 
 /** Refuses anything but an object, and any key it does not know (a typo would otherwise be ignored). */
-export function assertOptionsObject(where: string, options: unknown, known: readonly string[], name = 'options'): void {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new InvalidOptionError(name, options, `${where}: expected \`${name}\` to be an object, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new InvalidOptionError(key, (options as Record<string, unknown>)[key],
-        `${where}: unknown option ${JSON.stringify(key)} in \`${name}\` (known: ${known.join(', ')})`);
-    }
-  }
-}
-
 function checkLabels(where: string, labels: unknown): void {
   if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
     throw new InvalidOptionError('labels', labels, `${where}: expected \`labels\` to be an object of strings, got ${describeValue(labels)}`);

@@ -11,7 +11,6 @@ import { QueueConnection } from './queueconnection.js';
 import { QueueStoppedError, UnknownJobError, wellFormed } from './queueerrors.js';
 import type { IQueueEvent } from './queueevents.js';
 import {
-  assertOptionsObject,
   checkAddOptions,
   checkListOptions,
   checkStopOptions,
@@ -23,6 +22,7 @@ import {
   type IQueueStopOptions,
   type IRedisTaskQueueOptions,
 } from './queueoptions.js';
+import { assertOptionsObject } from '../internal/validate.js';
 import { QueueWorker } from './queueworker.js';
 
 /** What `add` tells: the job's id, and whether this call added it (`false`: the id existed). */

@@ -225,7 +225,7 @@ export class ActiveRun extends TaskRun implements IRunControl {
     try {
       const extras = run.extras;
       outcome = run.task.triggerUnder(this, run.input,
-        { signal: extras?.signal, timeoutMs: extras?.timeoutMs, priority: run.priority, retry: asRetryOption(extras?.retry), runId: extras?.runId });
+        { signal: extras?.signal, timeoutMs: extras?.timeoutMs, priority: run.priority, retry: asRetryOption(extras?.retry), runId: extras?.runId ?? this.runId });
     } catch (error) {
       outcome = Promise.reject(error);
     }

@@ -1,8 +1,8 @@
 import type { AbstractDistributedCoordinator } from '../coordinator/abstract.js';
-import { InvalidOptionError, type TaskbufferError } from '../errors.js';
+import { DuplicateTaskError, InvalidOptionError, type TaskbufferError } from '../errors.js';
 import { assertBoolean, assertNonEmptyString, assertNonNegativeFinite, describeValue } from '../internal/validate.js';
 import { timeNow } from '../internal/clock.js';
-import type { AnyTask } from '../task/task.js';
+import { Task, type AnyTask } from '../task/task.js';
 import type { ITaskStep, ITriggerOptions } from '../types.js';
 
 /** Options of `new TaskManager(...)`. */
@@ -73,6 +73,26 @@ export interface IConstraintGroupState {
   cooldownMs: number;
   paused: boolean;
   keys: Array<{ key: string; running: number; waiting: number; cooldownRemainingMs: number }>;
+}
+
+/** A run of a manager that started and has not ended, as `getActiveRuns()` reports it. */
+export interface IActiveRunInfo {
+  /** The id its events carry. */
+  runId: string;
+  taskName: string;
+  /** When it began (epoch ms). */
+  startTime: number;
+  /** `running` while it holds its slots; `retrying` between the tries of a retry. */
+  state: 'running' | 'retrying';
+}
+
+/** Refuses what `addTask` cannot register: not a Task, no name, or a name taken. */
+export function checkTaskToAdd(task: unknown, tasksByName: ReadonlyMap<string, AnyTask>): void {
+  if (!(task instanceof Task)) {
+    throw new InvalidOptionError('task', task, `addTask: expected a Task, got ${describeValue(task)}`);
+  }
+  if (task.name === undefined) throw new InvalidOptionError('name', undefined, 'addTask: a Task added to a TaskManager needs a name');
+  if (tasksByName.has(task.name)) throw new DuplicateTaskError(task.name);
 }
 
 /** Checks the options of `stop()` where they enter. */

@@ -92,18 +92,33 @@ export class RunFinisher implements IRunOwner {
   /** Aborts every started run: the function is signalled and the trigger rejects at once. */
   private abortActive(reason: Error): void {
     for (const run of this.actives.current()) {
-      if (isOver(run)) continue; // ended meanwhile, by the abort of another
-      const active = run.active!; // taken before `finish` below lets go of it
-      if (active.taskRun !== undefined) {
-        active.taskRun.abort(reason);
-      } else {
-        // Not (yet) a run of the task itself, e.g. waiting inside a buffered task's own
-        // line or for its shouldExecute: give its slots back, reject it here, and take it
-        // out of the task's line so that it never starts.
-        this.finish(run, false, DONE, undefined);
-        rejectRun(run, new AbortError(`${describeTask(run.task.name)} was aborted: ${messageOf(reason)}`, reason));
-        active.cancelWaiter?.(reason);
-      }
+      if (!isOver(run)) this.abortStarted(run, reason); // else ended meanwhile, by the abort of another
+    }
+  }
+
+  /** The started run whose events carry `runId`, if it has not ended. */
+  findStarted(runId: string): ConstrainedRun | undefined {
+    for (const run of this.actives.current()) if (run.active?.runId === runId) return run;
+    return undefined;
+  }
+
+  /** Aborts a started run: its function is signalled and its trigger rejects at once. */
+  abortStarted(run: ConstrainedRun, reason: unknown): void {
+    const active = run.active!; // taken before `finish` below lets go of it
+    if (run.state === REQUEUED) {
+      // A retry waiting in a line for its slots: out of the line first, as a signal's abort does.
+      this.waiters.leave(run);
+      moveTo(run, RETRY_WAIT);
+      active.slotsRefused(new AbortError(`${describeTask(run.task.name)} was aborted while its retry waited: ${messageOf(reason)}`, reason));
+    } else if (active.taskRun !== undefined) {
+      active.taskRun.abort(reason);
+    } else {
+      // Not (yet) a run of the task itself, e.g. waiting inside a buffered task's own
+      // line or for its shouldExecute: give its slots back, reject it here, and take it
+      // out of the task's line so that it never starts.
+      this.finish(run, false, DONE, undefined);
+      rejectRun(run, new AbortError(`${describeTask(run.task.name)} was aborted: ${messageOf(reason)}`, reason));
+      active.cancelWaiter?.(reason);
     }
   }
 

@@ -9,6 +9,7 @@ import {
   type ConstrainedRun,
 } from './managedrun.js';
 import { dropGroup, hasRunOptions, planRun, soleGroupRun } from './runplan.js';
+import type { IActiveRunInfo } from './manageroptions.js';
 import { RunFinisher } from './runfinisher.js';
 import { NO_CHECK, ShouldExecuteCheck } from './shouldexecute.js';
 import { WaitingRuns } from './waitingruns.js';
@@ -45,6 +46,24 @@ export class RunQueue {
   /** Runs started and not yet ended (holding slots, or between retries). */
   get active(): number {
     return this.finisher.actives.count;
+  }
+
+  /** The started runs (holding slots or between retries), oldest first. */
+  activeRunInfos(): IActiveRunInfo[] {
+    return this.finisher.actives.current().flatMap((run) => (run.active === undefined ? [] : [{
+      runId: run.active.runId,
+      taskName: run.task.name!,
+      startTime: run.active.startTime,
+      state: run.state === HOLDING ? 'running' as const : 'retrying' as const,
+    }]));
+  }
+
+  /** Aborts the started run whose events carry `runId`; false when there is none. */
+  abortStarted(runId: string, reason: unknown): boolean {
+    const run = this.finisher.findStarted(runId);
+    if (run === undefined) return false;
+    this.finisher.abortStarted(run, reason);
+    return true;
   }
 
   /** Runs waiting for a slot or for a paused task or group. */

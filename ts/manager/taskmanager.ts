@@ -6,8 +6,6 @@ import type {
   AbstractDistributedCoordinator,
 } from '../coordinator/abstract.js';
 import {
-  DuplicateTaskError,
-  InvalidOptionError,
   ShutdownError,
   UnknownTaskError,
   type TaskbufferError,
@@ -17,13 +15,13 @@ import { IsolatedSubject } from '../internal/isolatedsubject.js';
 import { randomId } from '../internal/ids.js';
 import { CronTicks } from './cronticks.js';
 import { GroupRegistry } from './groupregistry.js';
-import { checkManagerOptions, checkStopOptions, executionReport, type IConstraintGroupState, type IExecuteRemoveOptions, type IStopOptions, type ITaskExecutionReport, type ITaskManagerOptions } from './manageroptions.js';
+import { checkManagerOptions, checkStopOptions, checkTaskToAdd, executionReport, type IActiveRunInfo, type IConstraintGroupState, type IExecuteRemoveOptions, type IStopOptions, type ITaskExecutionReport, type ITaskManagerOptions } from './manageroptions.js';
 import { RunQueue } from './runqueue.js';
 import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo, type IScheduleOptions } from './scheduler.js';
 import { Task, type AnyTask } from '../task/task.js';
 import { checkTriggerOptions } from '../task/triggeroptions.js';
 import type { ITaskMetadata, ITriggerOptions } from '../types.js';
-import { assertPositiveInteger, describeValue } from '../internal/validate.js';
+import { assertPositiveInteger } from '../internal/validate.js';
 
 type TManagerState = 'new' | 'started' | 'stopping' | 'stopped';
 
@@ -82,12 +80,8 @@ export class TaskManager {
 
   /** Registers a task (it needs a unique name) and forwards its events to `taskSubject`. */
   addTask(task: AnyTask): void {
-    if (!(task instanceof Task)) {
-      throw new InvalidOptionError('task', task, `addTask: expected a Task, got ${describeValue(task)}`);
-    }
-    if (task.name === undefined) throw new InvalidOptionError('name', undefined, 'addTask: a Task added to a TaskManager needs a name');
-    if (this.tasksByName.has(task.name)) throw new DuplicateTaskError(task.name);
-    this.tasksByName.set(task.name, task);
+    checkTaskToAdd(task, this.tasksByName);
+    this.tasksByName.set(task.name!, task);
     this.taskMap.add(task);
     if (this.state !== 'stopped') task.addEventSink(this.taskSubject);
   }
@@ -146,18 +140,31 @@ export class TaskManager {
     return this.groupRegistry.states();
   }
 
+  /** The runs that started and have not ended, oldest first (runs of `task.trigger()` outside the manager are not its). */
+  getActiveRuns(): IActiveRunInfo[] {
+    return this.runQueue.activeRunInfos();
+  }
+
+  /**
+   * Aborts the started run `runId` (running or between retries): its signal fires, its trigger rejects with an
+   * AbortError. False when none is going on (runs waiting for a slot are aborted through their trigger's `signal`).
+   */
+  abortRun(runId: string, reason: unknown = new Error('abortRun was called')): boolean {
+    return this.runQueue.abortStarted(runId, reason);
+  }
+
   // ---- pause and resume -------------------------------------------------------------
 
   /** New runs of the task (triggers and cron ticks) wait until `resumeTask`; running work finishes. */
   pauseTask(name: string): void {
-    const task = this.requireTask(name, 'pauseTask');
+    const task = requireTask(this.tasksByName, name, 'pauseTask');
     this.runQueue.pauseTask(task);
     task.setPaused(true);
   }
 
   /** Starts the runs that waited while the task was paused, in order. */
   resumeTask(name: string): void {
-    const task = this.requireTask(name, 'resumeTask');
+    const task = requireTask(this.tasksByName, name, 'resumeTask');
     task.setPaused(false);
     this.runQueue.resume(task);
   }
@@ -316,17 +323,17 @@ export class TaskManager {
     if (wasStarted) await this.distributedCoordinator?.stop();
   }
 
-  private requireTask(name: string, action: string): AnyTask {
-    const task = this.tasksByName.get(name);
-    if (task === undefined) throw new UnknownTaskError(name, action);
-    return task;
-  }
-
   private metadataOf(task: AnyTask): ITaskMetadata {
     const metadata = task.getMetadata();
     if (task.name !== undefined) this.scheduler.describeInto(metadata, task.name);
     return metadata;
   }
+}
+
+function requireTask(tasksByName: ReadonlyMap<string, AnyTask>, name: string, action: string): AnyTask {
+  const task = tasksByName.get(name);
+  if (task === undefined) throw new UnknownTaskError(name, action);
+  return task;
 }
 
 /** A stopped (or stopping) manager refuses triggers with a ShutdownError. */

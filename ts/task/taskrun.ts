@@ -119,6 +119,16 @@ export abstract class TaskRun implements IAbortableRun {
       : { signal, timeoutMs, retryPolicy, onCallerAbort: undefined, timer: undefined };
   }
 
+  /** The id the run's events carry. */
+  get runId(): string {
+    return runIdOf(this.runKey);
+  }
+
+  /** When the run began (epoch ms), NaN before. */
+  get startTime(): number {
+    return this.startedAt;
+  }
+
   /** Whether the run began (and can be aborted): it did from the moment `start` was called. */
   protected get begun(): boolean {
     return this.phase !== NOT_BEGUN;
