@@ -83,11 +83,17 @@ describe('the shape of the library', () => {
     assert.deepEqual(long, [], 'classes over the limit');
   });
 
-  it('keeps the core (everything in ts/ but the Redis coordinator and job queue) free of node: built-ins, ioredis and the dashboard', () => {
+  it('keeps the core (everything in ts/ but the Redis coordinator, job queue and gateway) free of node: built-ins, ioredis, ws and the dashboard', () => {
     const nodeOnly = new Set(['ts/coordinator/redis.ts', 'ts/coordinator/ioredis.ts']);
     const offending = sourceFiles('ts')
-      .filter((file) => !nodeOnly.has(file) && !file.startsWith('ts/coordinator/redis') && !file.startsWith('ts/jobqueue/'))
-      .filter((file) => /from\s+'(node:[^']+|ioredis|lit[^']*|\.\.\/\.\.\/ts_web[^']*)'/.test(readFileSync(join(root, file), 'utf8')));
+      .filter((file) => !nodeOnly.has(file) && !file.startsWith('ts/coordinator/redis') && !file.startsWith('ts/jobqueue/') && !file.startsWith('ts/gateway/'))
+      .filter((file) => /from\s+'(node:[^']+|ioredis|ws|lit[^']*|\.\.\/\.\.\/ts_web[^']*)'/.test(readFileSync(join(root, file), 'utf8')));
     assert.deepEqual(offending, [], 'core files importing Node-only or dashboard modules');
+  });
+
+  it('keeps the client (taskbuffer/client) loadable in a browser: no static import of node: built-ins, ws, ioredis or the gateway', () => {
+    const offending = sourceFiles('ts').filter((file) => file.startsWith('ts/client/') || file.startsWith('ts/remote/'))
+      .filter((file) => /from\s+'(node:[^']+|ws|ioredis|\.\.\/gateway\/[^']*|\.\.\/jobqueue\/[^']*)'/.test(readFileSync(join(root, file), 'utf8')));
+    assert.deepEqual(offending, [], 'client files importing Node-only modules');
   });
 });

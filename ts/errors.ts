@@ -24,6 +24,14 @@ export type TTaskbufferErrorCode =
   | 'LEASE_LOST'
   | 'QUEUE_STOPPED'
   | 'UNKNOWN_JOB'
+  | 'AUTH_FAILED'
+  | 'FORBIDDEN'
+  | 'BAD_FRAME'
+  | 'UNKNOWN_RUN'
+  | 'CONNECTION_LOST'
+  | 'NO_WORKER'
+  | 'WORKER_LOST'
+  | 'INVALID_STATE'
   | 'INTERNAL';
 
 /** Base class of all errors raised by taskbuffer itself. */

@@ -1,0 +1,273 @@
+import { BehaviorSubject } from 'rxjs';
+import { InvalidOptionError } from '../errors.js';
+import type { IActiveRunInfo, IConstraintGroupState } from '../manager/manageroptions.js';
+import { clearTimer, setTimer, type TTimer } from '../internal/clock.js';
+import { assertNonEmptyString, assertOptionsObject, assertPositiveInteger, describeValue } from '../internal/validate.js';
+import type { IAuthReply, IEnqueueReply, IEventFilter, ITriggerReply, IWireJobOptions, TServerFrame, TWireEvent } from '../remote/protocol.js';
+import { ConnectionLostError, RemoteTaskError } from '../remote/remoteerrors.js';
+import type { ITaskMetadata } from '../types.js';
+import { resolveClientOptions, type IClientSettings, type ITaskGatewayClientOptions } from './clientoptions.js';
+import { webSocketClass } from './clientsocket.js';
+import { GatewayLink, type TRequestWithoutId } from './gatewaylink.js';
+import { RemoteRun } from './remoterun.js';
+import { ServedHandlers, type IServeOptions, type TServeHandler } from './servedhandlers.js';
+
+/** `connecting` until the first connection; `reconnecting` while a lost one is made again; `closed` for good. */
+export type TClientState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Something to stop: a subscription, a run watch. */
+export interface IGatewaySubscription {
+  unsubscribe(): void;
+}
+
+type TEventListener = (event: TWireEvent) => void;
+
+/**
+ * A client of a TaskGateway, in Node or a browser: lists and watches the remote manager's
+ * tasks, triggers and aborts runs, follows one run's live events, and serves tasks whose
+ * runs the gateway hands to it. Reconnects on its own, restoring its subscriptions,
+ * watches and served tasks.
+ */
+export class TaskGatewayClient {
+  /** The connection's state, for a status light; the current value is `state`. */
+  readonly stateSubject = new BehaviorSubject<TClientState>('idle');
+  private readonly settings: IClientSettings;
+  private link: GatewayLink | undefined;
+  private auth: IAuthReply | undefined;
+  private readonly subscriptions = new Map<number, { filter: IEventFilter; listener: TEventListener }>();
+  private readonly watches = new Map<string, Set<TEventListener>>();
+  private readonly runs = new Map<string, RemoteRun>();
+  private readonly served = new ServedHandlers((frame) => this.link?.send(frame) ?? false);
+  private lastSub = 0;
+  private reconnectTimer: TTimer | undefined;
+  private attempts = 0;
+
+  constructor(options: ITaskGatewayClientOptions) {
+    this.settings = resolveClientOptions(options);
+  }
+
+  get state(): TClientState {
+    return this.stateSubject.value;
+  }
+
+  /** What the gateway allows this client (its credentials' scopes), once connected. */
+  get scopes(): readonly string[] {
+    return this.auth?.scopes ?? [];
+  }
+
+  /** Connects and authenticates; rejects with an AuthFailedError for a wrong name or key (and does not retry then). */
+  async connect(): Promise<void> {
+    if (this.state !== 'idle') throw new InvalidOptionError('state', this.state, `TaskGatewayClient.connect(): the client is ${this.state} already`);
+    this.stateSubject.next('connecting');
+    try {
+      await this.openLink();
+    } catch (error) {
+      this.stateSubject.next('closed');
+      throw error;
+    }
+  }
+
+  /** Closes the connection for good: waiting requests reject, served runs are aborted, no timer is left. */
+  close(): void {
+    if (this.reconnectTimer !== undefined) clearTimer(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.stateSubject.next('closed');
+    this.link?.close();
+    this.link = undefined;
+    this.served.abortAll('the client was closed');
+    this.failRuns('the client was closed');
+  }
+
+  listTasks(): Promise<ITaskMetadata[]> {
+    return this.request({ type: 'list' }) as Promise<ITaskMetadata[]>;
+  }
+
+  getConstraintGroupStates(): Promise<IConstraintGroupState[]> {
+    return this.request({ type: 'groups' }) as Promise<IConstraintGroupState[]>;
+  }
+
+  /** The runs going on at the gateway's manager. */
+  getActiveRuns(): Promise<IActiveRunInfo[]> {
+    return this.request({ type: 'runs' }) as Promise<IActiveRunInfo[]>;
+  }
+
+  /** Calls `onEvent` with every task event of the gateway's manager (or cluster) that `filter` lets through; kept across reconnects. */
+  subscribe(filter: IEventFilter, onEvent: TEventListener): IGatewaySubscription {
+    checkFilter(filter);
+    const sub = ++this.lastSub;
+    this.subscriptions.set(sub, { filter, listener: onEvent });
+    if (this.link?.isOpen) this.request({ type: 'subscribe', sub, filter }).catch(() => this.subscriptions.delete(sub));
+    return {
+      unsubscribe: () => {
+        if (this.subscriptions.delete(sub) && this.link?.isOpen) this.request({ type: 'unsubscribe', sub }).catch(() => {});
+      },
+    };
+  }
+
+  /** Triggers the task `taskName` at the gateway; the run's events and outcome come back live. */
+  trigger<TResult = unknown>(taskName: string, input?: unknown, options: { timeoutMs?: number; priority?: number } = {}): RemoteRun<TResult> {
+    assertNonEmptyString('TaskGatewayClient.trigger', 'taskName', taskName);
+    assertOptionsObject('TaskGatewayClient.trigger', options, ['timeoutMs', 'priority']);
+    const run = new RemoteRun<TResult>((runId, reason) => this.request({ type: 'abort', runId, reason }).then(() => {}));
+    this.request({ type: 'trigger', taskName, input, ...options }).then(
+      (reply) => {
+        const { runId } = reply as ITriggerReply;
+        this.runs.set(runId, run as RemoteRun);
+        run.acceptedAs(runId);
+      },
+      (error: unknown) => run.settle(false, error),
+    );
+    return run;
+  }
+
+  /** Follows one run's events, also a run others started (or a queue job, by its id); kept across reconnects. */
+  watchRun(runId: string, onEvent: TEventListener): IGatewaySubscription {
+    assertNonEmptyString('TaskGatewayClient.watchRun', 'runId', runId);
+    let listeners = this.watches.get(runId);
+    if (listeners === undefined) {
+      this.watches.set(runId, (listeners = new Set()));
+      if (this.link?.isOpen) this.request({ type: 'watch', runId }).catch(() => {});
+    }
+    listeners.add(onEvent);
+    return {
+      unsubscribe: () => {
+        listeners.delete(onEvent);
+        if (listeners.size > 0 || this.watches.get(runId) !== listeners) return;
+        this.watches.delete(runId);
+        if (this.link?.isOpen) this.request({ type: 'unwatch', runId }).catch(() => {});
+      },
+    };
+  }
+
+  pauseTask(taskName: string): Promise<void> {
+    return this.request({ type: 'pauseTask', taskName }).then(() => {});
+  }
+
+  resumeTask(taskName: string): Promise<void> {
+    return this.request({ type: 'resumeTask', taskName }).then(() => {});
+  }
+
+  pauseConstraintGroup(groupName: string): Promise<void> {
+    return this.request({ type: 'pauseGroup', groupName }).then(() => {});
+  }
+
+  resumeConstraintGroup(groupName: string): Promise<void> {
+    return this.request({ type: 'resumeGroup', groupName }).then(() => {});
+  }
+
+  /** Adds a job to the gateway's durable queue; follow it with `watchRun(jobId, ...)`. */
+  enqueue(taskName: string, input?: unknown, options: IWireJobOptions = {}): Promise<IEnqueueReply> {
+    return this.request({ type: 'enqueue', taskName, input, options }) as Promise<IEnqueueReply>;
+  }
+
+  /**
+   * Serves the task `taskName`: the gateway's manager gets a task of that name whose runs
+   * `handler` does here (several clients share them, least busy first). Resolves once the
+   * gateway accepted; the returned `stop()` stops serving.
+   */
+  async serve<TInput = any, TResult = unknown>(taskName: string, handler: TServeHandler<TInput, TResult>, options: IServeOptions = {}): Promise<{ stop(): Promise<void> }> {
+    assertNonEmptyString('TaskGatewayClient.serve', 'taskName', taskName);
+    if (typeof handler !== 'function') throw new InvalidOptionError('handler', handler, `TaskGatewayClient.serve(${JSON.stringify(taskName)}): expected a handler function, got ${describeValue(handler)}`);
+    assertOptionsObject('TaskGatewayClient.serve', options, ['concurrency']);
+    const concurrency = options.concurrency ?? 1;
+    assertPositiveInteger('TaskGatewayClient.serve', 'concurrency', concurrency);
+    this.served.set(taskName, handler as TServeHandler, concurrency);
+    try {
+      await this.request({ type: 'serve', taskName, concurrency });
+    } catch (error) {
+      this.served.delete(taskName);
+      throw error;
+    }
+    return {
+      stop: async () => {
+        if (this.served.delete(taskName) && this.link?.isOpen) await this.request({ type: 'unserve', taskName });
+      },
+    };
+  }
+
+  private request(frame: TRequestWithoutId): Promise<unknown> {
+    const link = this.link;
+    if (link === undefined || !link.isOpen) {
+      return Promise.reject(new ConnectionLostError(`not connected to the gateway (the client is ${this.state})`));
+    }
+    return link.request(frame);
+  }
+
+  private async openLink(): Promise<void> {
+    const WebSocketClass = await webSocketClass(this.settings.WebSocket);
+    const link = new GatewayLink({ frame: (frame) => this.receive(frame), lost: () => this.lost(link) }, this.settings.requestTimeoutMs);
+    this.link = link;
+    this.auth = await link.open(WebSocketClass, this.settings.url, this.settings.name, this.settings.key);
+    if (this.link !== link) return; // closed meanwhile
+    this.attempts = 0;
+    this.stateSubject.next('open');
+    this.restore(link);
+  }
+
+  /** After a reconnect: subscriptions, watches and served tasks as they were. */
+  private restore(link: GatewayLink): void {
+    const ignore = () => {};
+    for (const [sub, { filter }] of this.subscriptions) link.request({ type: 'subscribe', sub, filter }).catch(ignore);
+    for (const runId of this.watches.keys()) link.request({ type: 'watch', runId }).catch(ignore);
+    for (const [taskName, concurrency] of this.served.entries()) link.request({ type: 'serve', taskName, concurrency }).catch(ignore);
+  }
+
+  private lost(link: GatewayLink): void {
+    if (this.link !== link) return;
+    this.link = undefined;
+    this.served.abortAll('the connection to the gateway was lost');
+    this.failRuns('the connection to the gateway was lost');
+    if (this.settings.reconnect === undefined || this.state === 'closed') return this.stateSubject.next('closed');
+    this.stateSubject.next('reconnecting');
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const { initialDelayMs, maxDelayMs } = this.settings.reconnect!;
+    const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** this.attempts++);
+    this.reconnectTimer = setTimer(() => {
+      this.reconnectTimer = undefined;
+      this.openLink().catch((error: unknown) => {
+        if (this.state === 'closed') return;
+        if ((error as { code?: unknown }).code === 'AUTH_FAILED') return this.close();
+        this.scheduleReconnect();
+      });
+    }, delay);
+  }
+
+  private failRuns(why: string): void {
+    for (const [runId, run] of this.runs) {
+      run.settle(false, new ConnectionLostError(`${why}: the outcome of run ${JSON.stringify(runId)} is unknown (it may still be going on at the gateway)`, runId));
+    }
+    this.runs.clear();
+  }
+
+  private receive(frame: TServerFrame): void {
+    switch (frame.type) {
+      case 'event':
+        return this.subscriptions.get(frame.sub)?.listener(frame.event);
+      case 'run': {
+        this.runs.get(frame.runId)?.eventSubject.next(frame.event);
+        for (const listener of this.watches.get(frame.runId) ?? []) listener(frame.event);
+        return;
+      }
+      case 'outcome': {
+        const run = this.runs.get(frame.runId);
+        this.runs.delete(frame.runId);
+        run?.settle(frame.ok, frame.ok ? frame.value : new RemoteTaskError(frame.error, frame.runId));
+        return;
+      }
+      case 'work':
+        return this.served.work(frame);
+      case 'workAbort':
+        return this.served.abort(frame.workId, frame.reason);
+      default:
+        return;
+    }
+  }
+}
+
+function checkFilter(filter: IEventFilter): void {
+  assertOptionsObject('TaskGatewayClient.subscribe', filter, ['taskName', 'labels'], 'filter');
+  if (filter.taskName !== undefined) assertNonEmptyString('TaskGatewayClient.subscribe', 'filter.taskName', filter.taskName);
+}

@@ -1,0 +1,126 @@
+import type { TClientFrame } from '../remote/protocol.js';
+
+/** Longest name, id or reason a frame may carry: longer ones are refused, not truncated. */
+const MAX_TEXT = 1024;
+
+/** A frame that was refused, with what was wrong in words, and its `id` when it had a usable one. */
+export interface IBadFrame {
+  bad: string;
+  id: number | undefined;
+}
+
+type TFieldCheck = (value: unknown) => string | undefined;
+
+const isId = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0;
+
+const id: TFieldCheck = (value) => (isId(value) ? undefined : 'a non-negative integer');
+const text: TFieldCheck = (value) =>
+  typeof value === 'string' && value.length > 0 && value.length <= MAX_TEXT ? undefined : `a non-empty string of at most ${MAX_TEXT} characters`;
+const optional = (check: TFieldCheck): TFieldCheck => (value) => (value === undefined ? undefined : check(value));
+const nonNegative: TFieldCheck = (value) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? undefined : 'a finite number >= 0');
+const finite: TFieldCheck = (value) => (typeof value === 'number' && Number.isFinite(value) ? undefined : 'a finite number');
+const anything: TFieldCheck = () => undefined;
+const boolean: TFieldCheck = (value) => (typeof value === 'boolean' ? undefined : 'true or false');
+const concurrency: TFieldCheck = (value) => (Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= 10_000 ? undefined : 'an integer from 1 to 10000');
+
+const stringRecord: TFieldCheck = (value) => {
+  if (!isPlainObject(value)) return 'an object of strings';
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry !== 'string' || entry.length > MAX_TEXT || key.length > MAX_TEXT) return 'an object of strings';
+  }
+  return undefined;
+};
+
+const filter: TFieldCheck = (value) => {
+  if (!isPlainObject(value)) return 'an object { taskName?, labels? }';
+  return checkFields(value, { taskName: optional(text), labels: optional(stringRecord) });
+};
+
+const jobOptions: TFieldCheck = (value) => {
+  if (!isPlainObject(value)) return 'an object { jobId?, delayMs?, priority?, timeoutMs?, labels? }';
+  return checkFields(value, { jobId: optional(text), delayMs: optional(nonNegative), priority: optional(finite), timeoutMs: optional(nonNegative), labels: optional(stringRecord) });
+};
+
+const wireError: TFieldCheck = (value) => {
+  if (!isPlainObject(value)) return 'an object { name, message, code? }';
+  return checkFields(value, { name: text, message: (v) => (typeof v === 'string' ? undefined : 'a string'), code: optional(text) });
+};
+
+/** Per frame type, its fields and what each must be; any other field is refused. */
+const SHAPES: Record<TClientFrame['type'], Record<string, TFieldCheck>> = {
+  auth: { id, name: text, key: text },
+  list: { id },
+  groups: { id },
+  runs: { id },
+  subscribe: { id, sub: id, filter },
+  unsubscribe: { id, sub: id },
+  trigger: { id, taskName: text, input: anything, timeoutMs: optional(nonNegative), priority: optional(finite) },
+  watch: { id, runId: text },
+  unwatch: { id, runId: text },
+  abort: { id, runId: text, reason: optional(text) },
+  pauseTask: { id, taskName: text },
+  resumeTask: { id, taskName: text },
+  pauseGroup: { id, groupName: text },
+  resumeGroup: { id, groupName: text },
+  serve: { id, taskName: text, concurrency },
+  unserve: { id, taskName: text },
+  enqueue: { id, taskName: text, input: anything, options: optional(jobOptions) },
+  workUpdate: { workId: id, payload: anything },
+  workDone: { workId: id, ok: boolean, value: anything, error: optional(wireError) },
+};
+
+/**
+ * Reads one websocket message as a client frame, or says what is wrong with it. Never
+ * throws: whatever a client sends (binary, not JSON, nested too deep for the parser, an
+ * unknown type, fields of the wrong type) becomes an IBadFrame.
+ */
+export function readClientFrame(data: unknown, isBinary: boolean): TClientFrame | IBadFrame {
+  if (isBinary) return { bad: 'binary frames are not part of the protocol; send JSON text', id: undefined };
+  let frame: unknown;
+  try {
+    frame = JSON.parse(String(data));
+  } catch (error) {
+    return { bad: `the frame is not JSON (${error instanceof Error ? error.message : 'unreadable'})`, id: undefined };
+  }
+  if (!isPlainObject(frame)) return { bad: 'a frame must be a JSON object with a `type`', id: undefined };
+  const frameId = isId(frame.id) ? (frame.id as number) : undefined;
+  const type = frame.type;
+  if (typeof type !== 'string' || !Object.hasOwn(SHAPES, type)) {
+    return { bad: `unknown frame type ${describe(type)} (known: ${Object.keys(SHAPES).join(', ')})`, id: frameId };
+  }
+  const problem = checkFields(frame, SHAPES[type as TClientFrame['type']]);
+  if (problem !== undefined) return { bad: `${type}: ${problem}`, id: frameId };
+  if (type === 'workDone' && frame.ok === false && frame.error === undefined) return { bad: 'workDone: `error` is required when `ok` is false', id: frameId };
+  return frame as unknown as TClientFrame;
+}
+
+export function isBadFrame(frame: TClientFrame | IBadFrame): frame is IBadFrame {
+  return (frame as IBadFrame).bad !== undefined;
+}
+
+function checkFields(frame: Record<string, unknown>, shape: Record<string, TFieldCheck>): string | undefined {
+  for (const key of Object.keys(frame)) {
+    if (key !== 'type' && !Object.hasOwn(shape, key)) return `unknown field ${describe(key)}`;
+  }
+  for (const [key, check] of Object.entries(shape)) {
+    const problem = check(frame[key]);
+    if (problem !== undefined) return `\`${key}\` must be ${problem}, got ${describe(frame[key])}`;
+  }
+  return undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A short description of a value for an error frame: never the whole of a huge one. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? typeof value;
+  } catch {
+    json = typeof value;
+  }
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+}

@@ -1,0 +1,34 @@
+import { randomId } from '../internal/ids.js';
+
+/** A run that a client started through the gateway, until it ends. */
+export interface IGatewayRun {
+  readonly runId: string;
+  readonly taskName: string;
+  readonly controller: AbortController;
+}
+
+/**
+ * The runs clients triggered through this gateway, by run id, from the trigger until the
+ * run ends: an authorised client can abort one even while it still waits for a slot
+ * (the manager's `abortRun` reaches only runs that started).
+ */
+export class GatewayRuns {
+  private readonly byId = new Map<string, IGatewayRun>();
+  // Run ids must not collide with those of other gateways or processes.
+  private readonly prefix = `gw-${randomId().replace(/-/g, '').slice(0, 8)}-`;
+  private last = 0;
+
+  begin(taskName: string): IGatewayRun {
+    const run: IGatewayRun = { runId: `${this.prefix}${++this.last}`, taskName, controller: new AbortController() };
+    this.byId.set(run.runId, run);
+    return run;
+  }
+
+  get(runId: string): IGatewayRun | undefined {
+    return this.byId.get(runId);
+  }
+
+  end(run: IGatewayRun): void {
+    this.byId.delete(run.runId);
+  }
+}

@@ -1,0 +1,99 @@
+import { DuplicateTaskError } from '../errors.js';
+import type { TaskManager } from '../manager/taskmanager.js';
+import { RemoteTaskError } from '../remote/remoteerrors.js';
+import type { IWireError } from '../remote/protocol.js';
+import type { IRetryOptions } from '../task/retry.js';
+import { Task } from '../task/task.js';
+import { ServedTask, type IServedTaskSettings, type IServingConnection } from './servedtask.js';
+
+/** Options of a task whose runs clients serve (`gateway.defineRemoteTask`). */
+export interface IRemoteTaskOptions {
+  /** Retries of a failed run; a retry goes to the least busy server, which may be another one. */
+  retry?: IRetryOptions;
+  /** Limits each try, in ms (the serving client is told to abort). */
+  timeoutMs?: number;
+  priority?: number;
+  labels?: Record<string, string>;
+}
+
+interface IRemoteTask {
+  served: ServedTask;
+  task: Task<undefined, [], Record<string, unknown>, unknown, unknown>;
+}
+
+/**
+ * The tasks that clients serve. Each is a task in the manager whose function hands its
+ * runs to the serving clients, so local triggers, cron, constraint groups, retries and
+ * other clients all reach it. Made by `defineRemoteTask` or by the first `serve` of a
+ * name; taken out of the manager again when the gateway stops.
+ */
+export class RemoteWorkers {
+  private readonly byName = new Map<string, IRemoteTask>();
+  private lastWorkId = 0;
+  private readonly settings: IServedTaskSettings;
+
+  constructor(private readonly manager: TaskManager, startTimeoutMs: number, endTimeoutMs: number | undefined) {
+    this.settings = { startTimeoutMs, endTimeoutMs, nextWorkId: () => ++this.lastWorkId };
+  }
+
+  /** Adds the task `name` to the manager, served by clients; a task of that name that is not served refuses it. */
+  define(name: string, options: IRemoteTaskOptions = {}): void {
+    if (this.byName.has(name)) throw new DuplicateTaskError(name);
+    const served = new ServedTask(name, this.settings);
+    const task = new Task<undefined, [], Record<string, unknown>, unknown, unknown>({
+      name,
+      retry: options.retry,
+      timeoutMs: options.timeoutMs,
+      priority: options.priority,
+      labels: options.labels,
+      taskFunction: (input, _setup, context) => served.run(input, context),
+    });
+    this.manager.addTask(task);
+    this.byName.set(name, { served, task });
+  }
+
+  /** Whether the manager's task `name` is served by clients (so a client may serve it). */
+  isServable(name: string): boolean {
+    return this.byName.has(name) || this.manager.getTaskByName(name) === undefined;
+  }
+
+  serve(connection: IServingConnection, name: string, concurrency: number): void {
+    if (!this.byName.has(name)) this.define(name);
+    this.byName.get(name)!.served.addServer(connection, concurrency);
+  }
+
+  unserve(connection: IServingConnection, name: string): void {
+    this.byName.get(name)?.served.removeServer(connection, 'the client stopped serving it');
+  }
+
+  /** A connection closed: the runs it had fail, and it serves nothing any more. */
+  dropConnection(connection: IServingConnection): void {
+    for (const { served } of this.byName.values()) served.removeServer(connection, 'the client disconnected');
+  }
+
+  /** How many connections serve `name`. */
+  serverCount(name: string): number {
+    return this.byName.get(name)?.served.serverCount ?? 0;
+  }
+
+  update(connection: IServingConnection, workId: number, payload: unknown): boolean {
+    for (const { served } of this.byName.values()) if (served.has(workId)) return served.update(connection, workId, payload);
+    return false;
+  }
+
+  done(connection: IServingConnection, workId: number, ok: boolean, value: unknown, error: IWireError | undefined): boolean {
+    for (const { served } of this.byName.values()) {
+      if (served.has(workId)) return served.done(connection, workId, ok, ok ? value : new RemoteTaskError(error!));
+    }
+    return false;
+  }
+
+  /** Fails every served run and takes the tasks out of the manager (the gateway stops). */
+  close(): void {
+    for (const { served, task } of this.byName.values()) {
+      served.close('the gateway stopped');
+      this.manager.removeTask(task);
+    }
+    this.byName.clear();
+  }
+}
