@@ -6,6 +6,10 @@ export const taskCardStyles = css`
     display: grid;
     grid-template-columns: repeat(auto-fill, minmax(min(100%, var(--tb-card-min-width)), 1fr));
     gap: var(--tb-gap);
+    /* One height for every card: the virtual list places cards by index, and a card whose
+       content changes (an error appears, a step starts) never moves the cards after it. */
+    grid-auto-rows: var(--tb-card-height);
+    align-content: start;
   }
 
   .task {
@@ -18,9 +22,10 @@ export const taskCardStyles = css`
     border: 1px solid var(--tb-border);
     border-left: 4px solid var(--tb-border);
     border-radius: var(--tb-radius);
-    /* Off-screen cards are not laid out or painted: 1,000 tasks stay cheap. */
-    content-visibility: auto;
-    contain-intrinsic-size: auto 170px;
+    height: var(--tb-card-height);
+    /* Content beyond the card's height (an open history table) scrolls inside the card. */
+    overflow: hidden auto;
+    contain: layout paint style;
   }
 
   .task[data-status='running'] {

@@ -7,17 +7,24 @@ import type { ITaskView } from './task-view.js';
 import { statusOf } from './task-status.js';
 
 /**
- * One task's card: name, status and badges, labels, progress, steps, facts, cron schedule,
+ * One task's card (all cards are equally tall: see `--tb-card-height`): name, status and badges, labels, progress, steps, facts, cron schedule,
  * last error and run history. Task data is only ever bound as text or attribute values,
  * never as markup.
  */
-export function renderTask(view: ITaskView, open: boolean, onHistoryToggle: THistoryToggleHandler): TemplateResult {
+export function renderTask(
+  view: ITaskView,
+  open: boolean,
+  onHistoryToggle: THistoryToggleHandler,
+  position: number,
+  setSize: number,
+): TemplateResult {
   const metadata = view.metadata;
   const status = statusOf(metadata);
   const paused = (metadata as { paused?: unknown }).paused === true;
   // One clock reading per card, so that its countdown, running time and history agree.
   const now = Date.now();
-  return html`<li class="task" part="task" data-status=${status} data-task=${view.name}>
+  // aria-posinset/setsize: only a window of the list is in the DOM, so say where this card sits in all of it.
+  return html`<li class="task" part="task" data-status=${status} data-task=${view.name} aria-posinset=${position} aria-setsize=${setSize}>
       <div class="task-head">
         <span class="task-name">${view.name}</span>
         <span class="badges">

@@ -13,7 +13,7 @@ export interface IToolbarHandlers {
 }
 
 /** What the status and label selects offer. */
-interface IFilterChoices {
+export interface IFilterChoices {
   statuses: Set<string>;
   /** Label keys, each with the values seen. */
   labels: Map<string, Set<string>>;
@@ -21,12 +21,13 @@ interface IFilterChoices {
 
 /** The filter selects (status, label, name) and the theme select, showing the current choices. */
 export function renderToolbar(
-  all: ITaskView[],
+  choices: IFilterChoices,
   filters: IDashboardFilters,
   theme: TDashboardTheme,
   handlers: IToolbarHandlers,
 ): TemplateResult {
-  const { statuses, labels } = collectFilterChoices(all);
+  const labels = choices.labels;
+  const statuses = new Set(choices.statuses);
   // Keep a filter set from outside selectable even when no task has that value (yet).
   if (filters.status !== '') statuses.add(filters.status);
   const labelKeys = [...labels.keys()].sort();
@@ -63,8 +64,11 @@ export function renderToolbar(
     </div>`;
 }
 
-/** Every status and label (key and values) the tasks have, plus the statuses the core knows. */
-function collectFilterChoices(all: ITaskView[]): IFilterChoices {
+/**
+ * Every status and label (key and values) the tasks have, plus the statuses the core knows.
+ * A walk over all tasks: the host keeps the result until tasks are added, removed or polled.
+ */
+export function collectFilterChoices(all: ITaskView[]): IFilterChoices {
   const statuses = new Set<string>(KNOWN_STATUSES);
   const labels = new Map<string, Set<string>>();
   for (const view of all) {

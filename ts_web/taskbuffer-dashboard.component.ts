@@ -1,15 +1,15 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { guard } from 'lit/directives/guard.js';
-import { repeat } from 'lit/directives/repeat.js';
 import type { TaskManager } from 'taskbuffer';
 import { applyFilters } from './dashboard-filters.js';
 import { renderGroups } from './dashboard-groups.js';
 import { renderSummary } from './dashboard-summary.js';
-import { renderTask } from './dashboard-task.js';
-import { renderToolbar, type IToolbarHandlers } from './dashboard-toolbar.js';
+import { renderTaskList } from './dashboard-task-list.js';
+import { collectFilterChoices, renderToolbar, type IFilterChoices, type IToolbarHandlers } from './dashboard-toolbar.js';
 import type { IDashboardFilterChangeDetail, IDashboardThemeChangeDetail, TDashboardTheme } from './dashboard-types.js';
 import styles from './taskbuffer-dashboard.styles.js';
+import type { ITaskView } from './task-view.js';
 import { TaskManagerController } from './taskmanager-controller.js';
+import { VirtualGridController } from './virtual-grid-controller.js';
 
 /**
  * @summary A live view of a taskbuffer `TaskManager`: every task with its status, steps,
@@ -47,6 +47,7 @@ import { TaskManagerController } from './taskmanager-controller.js';
  * @cssproperty --tb-radius - Corner radius of cards (default 8px).
  * @cssproperty --tb-gap - Space between cards and around the dashboard (default 12px).
  * @cssproperty --tb-card-min-width - Narrowest a task card gets before the grid wraps (default 290px).
+ * @cssproperty --tb-card-height - Height of every task card (default 220px); more content scrolls inside the card.
  * @cssproperty --tb-progress-height - Height of progress bars (default 8px).
  */
 export class TaskbufferDashboard extends LitElement {
@@ -81,6 +82,9 @@ export class TaskbufferDashboard extends LitElement {
   declare heading: string;
 
   private readonly controller: TaskManagerController;
+  private readonly grid: VirtualGridController;
+  /** The toolbar's choices and the catalog revision they were collected at. */
+  private choices: { revision: number; value: IFilterChoices } | undefined;
   /** Tasks whose history table is open. */
   private readonly openHistories = new Set<string>();
 
@@ -97,6 +101,7 @@ export class TaskbufferDashboard extends LitElement {
       refreshInterval: this.refreshInterval,
       historySize: this.historySize,
     });
+    this.grid = new VirtualGridController(this, () => this.renderRoot.querySelector<HTMLElement>('ul.tasks'));
   }
 
   /** Reads every task, schedule and constraint group again now, instead of at the next poll. */
@@ -123,26 +128,24 @@ export class TaskbufferDashboard extends LitElement {
           <h2>${this.heading}</h2>
           ${renderSummary(all, visible.length, this.controller.groups)}
         </div>
-        ${renderToolbar(all, filters, this.theme ?? 'auto', this.toolbarHandlers)}
+        ${renderToolbar(this.filterChoices(all), filters, this.theme ?? 'auto', this.toolbarHandlers)}
       </header>
       ${this.taskManager === undefined
         ? html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>.</p>`
         : nothing}
       ${renderGroups(this.controller.groups)}
-      <ul class="tasks" part="tasks">
-        ${repeat(
-          visible,
-          (view) => view.name,
-          (view) => {
-            const open = this.openHistories.has(view.name);
-            return guard([view, view.revision, open], () => renderTask(view, open, this.onHistoryToggle));
-          },
-        )}
-      </ul>
+      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle)}
       ${this.taskManager !== undefined && visible.length === 0
         ? html`<p class="empty">${all.length === 0 ? 'The manager has no tasks yet.' : 'No task matches the filters.'}</p>`
         : nothing}
     `;
+  }
+
+  /** Collected again only when tasks were added, removed or polled: not for every event. */
+  private filterChoices(all: ITaskView[]): IFilterChoices {
+    const revision = this.controller.catalogRevision;
+    if (this.choices?.revision !== revision) this.choices = { revision, value: collectFilterChoices(all) };
+    return this.choices.value;
   }
 
   private onStatusChange = (event: Event): void => {
