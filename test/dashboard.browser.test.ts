@@ -613,8 +613,8 @@ describe('the <taskbuffer-dashboard> contract', () => {
     await waitInPage(page, 'failed tasks of acme', () => document.querySelector('#filtered')!.shadowRoot!.querySelectorAll('.task').length === 1);
     assert.deepEqual(await taskNames(page, '#filtered'), ['a-2']);
     assert.deepEqual(await page.evaluate(() => window.t.filterEvents), [
-      { status: 'failed', label: '', name: '' },
-      { status: 'failed', label: 'tenantId=acme', name: '' },
+      { status: 'failed', label: '', name: '', query: '' },
+      { status: 'failed', label: 'tenantId=acme', name: '', query: '' },
     ]);
 
     await page.evaluate(() => {
@@ -623,6 +623,72 @@ describe('the <taskbuffer-dashboard> contract', () => {
       dashboard.setAttribute('label-filter', 'tenantId');
     });
     await waitInPage(page, 'tasks that have a tenantId label', () => document.querySelector('#filtered')!.shadowRoot!.querySelectorAll('.task').length === 4);
+  });
+
+  test('the search box finds by name and error text, status, label, group and key, all combined; "/" focuses it; the URL carries the query both ways', async (t) => {
+    const page = await fixturePage(t);
+    const setUp = async () => {
+      const { Task, TaskManager, TaskConstraintGroup } = window.taskbuffer;
+      const manager = new TaskManager();
+      manager.addTask(new Task({ name: 'sync-acme', labels: { tenantId: 'acme' }, taskFunction: async () => 1 }));
+      manager.addTask(new Task({ name: 'sync-globex', labels: { tenantId: 'globex' }, catchErrors: true, taskFunction: async () => { throw new Error('quota exceeded'); } }));
+      manager.addTask(new Task({ name: 'cert-renew', catchErrors: true, taskFunction: async () => { throw new Error('ACME challenge failed'); } }));
+      manager.addTask(new Task({ name: '<b>report</b>', labels: { 'a"b': '<i>x</i>' }, taskFunction: async () => 1 }));
+      manager.addConstraintGroup(new TaskConstraintGroup({ name: 'tenant-import', constraintKeyForExecution: (task) => task.getLabel('tenantId') ?? null }));
+      for (const name of ['sync-acme', 'sync-globex', 'cert-renew']) await manager.triggerTaskByName(name);
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      dashboard.taskManager = manager;
+      document.body.append(dashboard);
+      window.t = { manager, dashboard, filterEvents: [] };
+      document.addEventListener('taskbuffer-filter-change', (event) => window.t.filterEvents.push(event.detail.query));
+    };
+    await page.evaluate(setUp);
+    await waitInPage(page, 'four tasks', () => summaryOf('taskbuffer-dashboard') === '4 tasks');
+    const search = page.locator('taskbuffer-dashboard input[name="search"]');
+    const shownAfter = async (query: string, expected: string) => {
+      await search.fill(query);
+      await waitInPage(page, `the summary for "${query}": ${expected}`, (want) => summaryOf('taskbuffer-dashboard') === want, expected);
+      return (await taskNames(page)).sort();
+    };
+
+    await page.locator('body').press('/');
+    assert.equal(await page.evaluate(() => (document.querySelector('taskbuffer-dashboard')!.shadowRoot!.activeElement as HTMLInputElement | null)?.name), 'search', '"/" focused the search box');
+    await page.keyboard.type('acme');
+    await waitInPage(page, 'the typed query to filter', () => summaryOf('taskbuffer-dashboard') === '2 of 4 tasks');
+    assert.deepEqual((await taskNames(page)).sort(), ['cert-renew', 'sync-acme'], 'free text matches a name or an error message');
+    await page.keyboard.type('/');
+    assert.equal(await search.inputValue(), 'acme/', 'in the search box, "/" is just a slash');
+
+    assert.deepEqual(await shownAfter('status:failed acme', '1 of 4 tasks'), ['cert-renew']);
+    assert.deepEqual(await shownAfter('label:tenantId=globex', '1 of 4 tasks'), ['sync-globex']);
+    assert.deepEqual(await shownAfter('label:tenantId', '2 of 4 tasks'), ['sync-acme', 'sync-globex']);
+    assert.deepEqual(await shownAfter('group:tenant-import key:acme', '1 of 4 tasks'), ['sync-acme']);
+    assert.deepEqual(await shownAfter('group:tenant-import QUOTA', '1 of 4 tasks'), ['sync-globex']);
+    assert.deepEqual(await shownAfter('"<b>report"', '1 of 4 tasks'), ['<b>report</b>'], 'a markup-like name is found and shown as text');
+    assert.deepEqual(await shownAfter('status:running', '0 of 4 tasks'), []);
+    assert.ok((await page.evaluate(() => window.t.filterEvents as string[])).includes('status:running'), 'each change is reported');
+
+    const query = 'status:failed label:"tenantId=globex"';
+    await shownAfter(query, '1 of 4 tasks');
+    await waitInPage(page, 'the query in the URL', (want) => new URL(location.href).searchParams.get('tb-search') === want, query);
+    const bookmark = page.url();
+    assert.ok(bookmark.includes('tb-search='), bookmark);
+
+    // Opening the bookmarked URL shows the same filtered view.
+    await page.goto(bookmark);
+    await waitInPage(page, 'the fixture bundle to load again', () => window.taskbufferWeb !== undefined);
+    await page.evaluate(setUp);
+    await waitInPage(page, 'the bookmarked filter', () => summaryOf('taskbuffer-dashboard') === '1 of 4 tasks');
+    assert.deepEqual(await taskNames(page), ['sync-globex']);
+    assert.equal(await search.inputValue(), query);
+
+    // Clearing the search takes the parameter out of the URL; going back in history brings the query back.
+    await page.evaluate(() => history.pushState(null, '', location.href));
+    await shownAfter('', '4 tasks');
+    await waitInPage(page, 'the parameter to leave the URL', () => !new URL(location.href).searchParams.has('tb-search'));
+    await page.goBack();
+    await waitInPage(page, 'the query back after going back', () => summaryOf('taskbuffer-dashboard') === '1 of 4 tasks');
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
   });
 
   test('1,000 tasks are all listed, and a burst of 4,000 events is rendered in a few animation frames', async (t) => {

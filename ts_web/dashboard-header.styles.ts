@@ -75,6 +75,21 @@ export const headerStyles = css`
     font-size: 0.9em;
   }
 
+  .search input {
+    width: 22em;
+    max-width: 60vw;
+  }
+
+  /* Read by screen readers, not shown. */
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
+  }
+
   select,
   input {
     font: inherit;

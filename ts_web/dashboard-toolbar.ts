@@ -8,7 +8,7 @@ import { KNOWN_STATUSES, statusOf } from './task-status.js';
 export interface IToolbarHandlers {
   onStatusChange(event: Event): void;
   onLabelChange(event: Event): void;
-  onNameInput(event: Event): void;
+  onSearchInput(event: Event): void;
   onThemeChange(event: Event): void;
 }
 
@@ -19,10 +19,11 @@ export interface IFilterChoices {
   labels: Map<string, Set<string>>;
 }
 
-/** The filter selects (status, label, name) and the theme select, showing the current choices. */
+/** The search box, the filter selects (status, label) and the theme select, showing the current choices. */
 export function renderToolbar(
   choices: IFilterChoices,
   filters: IDashboardFilters,
+  query: string,
   theme: TDashboardTheme,
   handlers: IToolbarHandlers,
 ): TemplateResult {
@@ -34,6 +35,14 @@ export function renderToolbar(
   const labelFilterKnown = filters.label === '' || labelKeys.some((key) =>
     key === filters.label || [...labels.get(key)!].some((value) => `${key}=${value}` === filters.label));
   return html`<div class="toolbar" part="toolbar">
+      <label class="search">Search
+        <input name="search" type="search" placeholder="name, error, status:failed …" autocomplete="off" spellcheck="false"
+          aria-keyshortcuts="/" aria-describedby="search-help" .value=${query} @input=${handlers.onSearchInput} />
+      </label>
+      <span id="search-help" class="visually-hidden">
+        Free text matches task names and error messages. Qualifiers: status:failed, label:key or label:key=value,
+        group:name, key:value. All terms must match. Press slash to come back here.
+      </span>
       <label>Status
         <select name="status" @change=${handlers.onStatusChange}>
           <option value="" ?selected=${filters.status === ''}>all</option>
@@ -52,9 +61,6 @@ export function renderToolbar(
             })}
           </optgroup>`)}
         </select>
-      </label>
-      <label>Name
-        <input name="name" type="search" placeholder="filter" .value=${filters.name} @input=${handlers.onNameInput} />
       </label>
       <label>Theme
         <select name="theme" @change=${handlers.onThemeChange}>

@@ -1,12 +1,15 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { TaskManager } from 'taskbuffer';
 import { applyFilters } from './dashboard-filters.js';
+import { parseQuery, type ITaskQuery } from './dashboard-query.js';
 import { renderGroups } from './dashboard-groups.js';
 import { renderSummary } from './dashboard-summary.js';
 import { renderTaskList } from './dashboard-task-list.js';
 import { collectFilterChoices, renderToolbar, type IFilterChoices, type IToolbarHandlers } from './dashboard-toolbar.js';
 import type { IDashboardFilterChangeDetail, IDashboardThemeChangeDetail, TDashboardTheme } from './dashboard-types.js';
 import styles from './taskbuffer-dashboard.styles.js';
+import { SearchController } from './search-controller.js';
+import { TaskMemberships } from './task-memberships.js';
 import type { ITaskView } from './task-view.js';
 import { TaskManagerController } from './taskmanager-controller.js';
 import { VirtualGridController } from './virtual-grid-controller.js';
@@ -16,7 +19,7 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  * progress, labels, runs, errors, run history and cron countdown, and the manager's
  * constraint groups.
  *
- * @event taskbuffer-filter-change - The user changed a filter; `detail` is `{ status, label, name }`.
+ * @event taskbuffer-filter-change - The user changed a filter or the search; `detail` is `{ status, label, name, query }`.
  * @event taskbuffer-theme-change - The user picked a theme; `detail` is `{ theme }` (the `theme` attribute is already set).
  *
  * @csspart header - The title, summary and filter bar.
@@ -61,6 +64,8 @@ export class TaskbufferDashboard extends LitElement {
     statusFilter: { type: String, attribute: 'status-filter' },
     labelFilter: { type: String, attribute: 'label-filter' },
     nameFilter: { type: String, attribute: 'name-filter' },
+    query: { type: String },
+    searchParam: { type: String, attribute: 'search-param' },
     heading: { type: String },
   };
 
@@ -78,11 +83,20 @@ export class TaskbufferDashboard extends LitElement {
   declare labelFilter: string;
   /** Only tasks whose name contains this text, case-insensitively (`''` = all). */
   declare nameFilter: string;
+  /** The search box's query, e.g. `status:failed label:tenantId=acme timeout` (`''` = all); see the readme for the syntax. */
+  declare query: string;
+  /** The URL search parameter that carries `query` (so a filtered view can be bookmarked); `''` leaves the URL alone. */
+  declare searchParam: string;
   /** The title above the tasks. */
   declare heading: string;
 
   private readonly controller: TaskManagerController;
   private readonly grid: VirtualGridController;
+  private readonly search: SearchController;
+  private readonly memberships = new TaskMemberships();
+  /** The catalog revision `memberships` was last invalidated at. */
+  private membershipsRevision = -1;
+  private parsedQuery: ITaskQuery = parseQuery('');
   /** The toolbar's choices and the catalog revision they were collected at. */
   private choices: { revision: number; value: IFilterChoices } | undefined;
   /** Tasks whose history table is open. */
@@ -96,12 +110,27 @@ export class TaskbufferDashboard extends LitElement {
     this.statusFilter = '';
     this.labelFilter = '';
     this.nameFilter = '';
+    this.query = '';
+    this.searchParam = 'tb-search';
     this.heading = 'Tasks';
     this.controller = new TaskManagerController(this, {
       refreshInterval: this.refreshInterval,
       historySize: this.historySize,
     });
     this.grid = new VirtualGridController(this, () => this.renderRoot.querySelector<HTMLElement>('ul.tasks'));
+    this.search = new SearchController(this);
+  }
+
+  /** Called by the search controller with the query a URL carries. @internal */
+  applyQueryFromUrl(query: string): void {
+    this.query = query;
+  }
+
+  /** Moves the keyboard focus into the search box (what the `/` key does). */
+  focusSearch(): void {
+    const input = this.renderRoot.querySelector<HTMLInputElement>('input[name="search"]');
+    input?.focus();
+    input?.select();
   }
 
   /** Reads every task, schedule and constraint group again now, instead of at the next poll. */
@@ -116,19 +145,27 @@ export class TaskbufferDashboard extends LitElement {
       this.openHistories.clear();
       this.controller.setManager(this.taskManager);
     }
+    if (changed.has('query')) {
+      this.parsedQuery = parseQuery(this.query ?? '');
+      this.search.writeUrl(this.query ?? '');
+    }
+    if (changed.has('taskManager') || this.membershipsRevision !== this.controller.catalogRevision) {
+      this.memberships.invalidate(this.taskManager);
+      this.membershipsRevision = this.controller.catalogRevision;
+    }
   }
 
   protected override render(): TemplateResult {
     const all = [...this.controller.tasks.values()];
     const filters = { status: this.statusFilter, label: this.labelFilter, name: this.nameFilter };
-    const visible = applyFilters(all, filters);
+    const visible = applyFilters(all, filters, this.parsedQuery, (name) => this.memberships.of(name));
     return html`
       <header class="header" part="header">
         <div class="title">
           <h2>${this.heading}</h2>
           ${renderSummary(all, visible.length, this.controller.groups)}
         </div>
-        ${renderToolbar(this.filterChoices(all), filters, this.theme ?? 'auto', this.toolbarHandlers)}
+        ${renderToolbar(this.filterChoices(all), filters, this.query, this.theme ?? 'auto', this.toolbarHandlers)}
       </header>
       ${this.taskManager === undefined
         ? html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>.</p>`
@@ -158,8 +195,8 @@ export class TaskbufferDashboard extends LitElement {
     this.emitFilterChange();
   };
 
-  private onNameInput = (event: Event): void => {
-    this.nameFilter = (event.target as HTMLInputElement).value;
+  private onSearchInput = (event: Event): void => {
+    this.query = (event.target as HTMLInputElement).value;
     this.emitFilterChange();
   };
 
@@ -178,7 +215,7 @@ export class TaskbufferDashboard extends LitElement {
   private readonly toolbarHandlers: IToolbarHandlers = {
     onStatusChange: this.onStatusChange,
     onLabelChange: this.onLabelChange,
-    onNameInput: this.onNameInput,
+    onSearchInput: this.onSearchInput,
     onThemeChange: this.onThemeChange,
   };
 
@@ -193,7 +230,7 @@ export class TaskbufferDashboard extends LitElement {
 
   private emitFilterChange(): void {
     this.dispatchEvent(new CustomEvent<IDashboardFilterChangeDetail>('taskbuffer-filter-change', {
-      detail: { status: this.statusFilter, label: this.labelFilter, name: this.nameFilter },
+      detail: { status: this.statusFilter, label: this.labelFilter, name: this.nameFilter, query: this.query },
       bubbles: true,
       composed: true,
     }));
