@@ -254,7 +254,8 @@ describe('the demo page (npm start)', () => {
     assert.ok(card.text.includes(evil.label), 'the label value is shown literally');
     assert.deepEqual(card.steps.map((step) => step.name), [evil.step]);
     const injected = await page.evaluate(() => ({
-      inShadow: document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('img, script, svg, [onerror], [onload], [onmouseover]').length,
+      // The dashboard's own sparklines are the only svg allowed in it.
+      inShadow: document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('img, script, svg:not(.sparkline), [onerror], [onload], [onmouseover]').length,
       inPage: document.querySelectorAll('img, svg, [onerror], [onload], [onmouseover]').length,
       xss: window.__xss,
     }));
@@ -689,6 +690,47 @@ describe('the <taskbuffer-dashboard> contract', () => {
     await page.goBack();
     await waitInPage(page, 'the query back after going back', () => summaryOf('taskbuffer-dashboard') === '1 of 4 tasks');
     assert.equal(await page.evaluate(() => window.__xss), undefined);
+  });
+
+  test('shows runs per minute, failure rate and p50/p95 duration of the last hour, per task and in total, as sparklines with a text alternative', async (t) => {
+    const page = await fixturePage(t);
+    await page.evaluate(async () => {
+      const { Task, TaskManager } = window.taskbuffer;
+      const manager = new TaskManager();
+      manager.addTask(new Task({ name: 'steady', taskFunction: async () => new Promise((resolve) => setTimeout(resolve, 20)) }));
+      manager.addTask(new Task({ name: 'flaky', catchErrors: true, taskFunction: async () => { throw new Error('nope'); } }));
+      manager.addTask(new Task({ name: 'never', taskFunction: async () => 1 }));
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      dashboard.taskManager = manager;
+      document.body.append(dashboard);
+      await dashboard.updateComplete;
+      for (let run = 0; run < 3; run++) await manager.triggerTaskByName('steady');
+      await manager.triggerTaskByName('flaky');
+    });
+    await waitInPage(page, 'the totals to count four runs, one failed', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('[data-total="failure-rate"] .total-value')?.textContent === '25%');
+    const read = await page.evaluate(() => {
+      const shadow = document.querySelector('taskbuffer-dashboard')!.shadowRoot!;
+      const card = (name: string) => shadow.querySelector(`.task[data-task="${name}"] .metrics`)!;
+      return {
+        throughput: shadow.querySelector('[data-total="throughput"] svg')!.getAttribute('aria-label'),
+        duration: shadow.querySelector('[data-total="duration"] .total-value')!.textContent,
+        steady: card('steady').textContent!.trim(),
+        steadyBars: card('steady').querySelector('.bars-completed')!.getAttribute('d'),
+        flaky: card('flaky').textContent!.trim(),
+        flakyBars: card('flaky').querySelector('.bars-failed')!.getAttribute('d'),
+        flakyLabel: card('flaky').querySelector('svg')!.getAttribute('aria-label'),
+        never: card('never').textContent!.trim(),
+      };
+    });
+    assert.match(read.throughput ?? '', /4 runs, 1 failed/);
+    assert.match(read.duration ?? '', /^\d+(\.\d)? (ms|s) \/ \d+(\.\d)? (ms|s)$/);
+    assert.match(read.steady, /^3 runs · 0% failed · p95 \d+ ms$/);
+    assert.match(read.steadyBars ?? '', /^M118/, 'the current minute is the rightmost bar');
+    assert.match(read.flaky, /^1 run · 100% failed/);
+    assert.notEqual(read.flakyBars, '', 'failed runs are drawn');
+    assert.match(read.flakyLabel ?? '', /^Runs per minute, last 60 minutes: 1 run\/60 min · 100% failed/);
+    assert.equal(read.never, 'no runs in the last 60 min');
   });
 
   test('1,000 tasks are all listed, and a burst of 4,000 events is rendered in a few animation frames', async (t) => {

@@ -1,6 +1,8 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import type { ITaskMetadata } from 'taskbuffer';
 import { renderHistory, type THistoryToggleHandler } from './dashboard-history.js';
+import { renderTaskMetrics } from './dashboard-metrics.js';
+import type { MinuteMetrics } from './minute-metrics.js';
 import { renderProgress } from './dashboard-progress.js';
 import { formatClock, formatCountdown, formatDuration } from './format.js';
 import type { ITaskView } from './task-view.js';
@@ -17,6 +19,7 @@ export function renderTask(
   onHistoryToggle: THistoryToggleHandler,
   position: number,
   setSize: number,
+  metrics: MinuteMetrics | undefined,
 ): TemplateResult {
   const metadata = view.metadata;
   const status = statusOf(metadata);
@@ -36,6 +39,7 @@ export function renderTask(
       ${renderProgress(metadata, status)}
       ${renderSteps(metadata)}
       ${renderFacts(metadata, status, now)}
+      ${renderTaskMetrics(metrics)}
       ${renderSchedule(metadata, now)}
       ${renderLastError(metadata)}
       ${renderHistory(view, open, now, onHistoryToggle)}

@@ -47,7 +47,7 @@ export const themeStyles = css`
     --tb-radius: 8px;
     --tb-gap: 12px;
     --tb-card-min-width: 290px;
-    --tb-card-height: 220px;
+    --tb-card-height: 240px;
     --tb-progress-height: 8px;
 
     display: block;

@@ -3,6 +3,7 @@ import type { TaskManager } from 'taskbuffer';
 import { applyFilters } from './dashboard-filters.js';
 import { parseQuery, type ITaskQuery } from './dashboard-query.js';
 import { renderGroups } from './dashboard-groups.js';
+import { renderTotals } from './dashboard-metrics.js';
 import { renderSummary } from './dashboard-summary.js';
 import { renderTaskList } from './dashboard-task-list.js';
 import { collectFilterChoices, renderToolbar, type IFilterChoices, type IToolbarHandlers } from './dashboard-toolbar.js';
@@ -24,6 +25,7 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  *
  * @csspart header - The title, summary and filter bar.
  * @csspart toolbar - The filter and theme controls.
+ * @csspart totals - Runs per minute, failure rate and p50/p95 duration of all tasks over the last hour.
  * @csspart groups - The list of constraint groups.
  * @csspart group - One constraint group.
  * @csspart tasks - The list of tasks.
@@ -50,7 +52,7 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  * @cssproperty --tb-radius - Corner radius of cards (default 8px).
  * @cssproperty --tb-gap - Space between cards and around the dashboard (default 12px).
  * @cssproperty --tb-card-min-width - Narrowest a task card gets before the grid wraps (default 290px).
- * @cssproperty --tb-card-height - Height of every task card (default 220px); more content scrolls inside the card.
+ * @cssproperty --tb-card-height - Height of every task card (default 240px); more content scrolls inside the card.
  * @cssproperty --tb-progress-height - Height of progress bars (default 8px).
  */
 export class TaskbufferDashboard extends LitElement {
@@ -170,13 +172,16 @@ export class TaskbufferDashboard extends LitElement {
       ${this.taskManager === undefined
         ? html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>.</p>`
         : nothing}
+      ${this.taskManager === undefined ? nothing : renderTotals(this.controller.metrics.total)}
       ${renderGroups(this.controller.groups)}
-      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle)}
+      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf)}
       ${this.taskManager !== undefined && visible.length === 0
         ? html`<p class="empty">${all.length === 0 ? 'The manager has no tasks yet.' : 'No task matches the filters.'}</p>`
         : nothing}
     `;
   }
+
+  private readonly metricsOf = (name: string) => this.controller.metrics.of(name);
 
   /** Collected again only when tasks were added, removed or polled: not for every event. */
   private filterChoices(all: ITaskView[]): IFilterChoices {

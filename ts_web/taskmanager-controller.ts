@@ -1,6 +1,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { ITaskEvent, ITaskMetadata, TaskManager } from 'taskbuffer';
 import { FrameBatch } from './frame-batch.js';
+import { RunMetrics } from './run-metrics.js';
 import {
   applyPolledSchedule,
   foldEvent,
@@ -61,6 +62,8 @@ export class TaskManagerController implements ReactiveController {
   groups: IConstraintGroupView[] = [];
   /** Events received from the current manager (for diagnostics). */
   eventCount = 0;
+  /** Runs ended per minute, failures and durations over the last hour, in total and per task (from events). */
+  readonly metrics = new RunMetrics();
   /** Grows whenever tasks were added, removed or read again: what is derived from all tasks' labels may be stale. */
   catalogRevision = 0;
 
@@ -103,6 +106,7 @@ export class TaskManagerController implements ReactiveController {
     this.tasks.clear();
     this.groups = [];
     this.eventCount = 0;
+    this.metrics.clear();
     this.attach();
   }
 
@@ -235,6 +239,9 @@ export class TaskManagerController implements ReactiveController {
     this.eventCount++;
     const view = this.viewForEvent(metadata);
     foldEvent(view, event, metadata, this.appliedHistoryLimit);
+    if (event.type === 'completed' || event.type === 'failed') {
+      this.metrics.record(view.name, typeof event.timestamp === 'number' ? event.timestamp : Date.now(), event.type, event.duration);
+    }
     if (event.type !== 'step') {
       this.groupsStale = true;
       // A cron tick just fired or ended: read its next run at the next frame instead of the next poll.
@@ -257,6 +264,7 @@ export class TaskManagerController implements ReactiveController {
     if (typeof name !== 'string') return;
     if (operation === 'remove') {
       this.tasks.delete(name);
+      this.metrics.forget(name);
       this.catalogRevision++;
       this.pendingLookups.delete(name);
     } else if (operation === 'add') {
