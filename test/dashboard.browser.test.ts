@@ -308,6 +308,121 @@ describe('the demo page (npm start)', () => {
   });
 });
 
+describe('accessibility and polish (on the demo page)', () => {
+  /** Every visible text in the shadow root whose contrast against its background is under 4.5:1 (WCAG AA). */
+  const lowContrastTexts = () => {
+    const parse = (color: string): number[] => (color.match(/[\d.]+/g) ?? []).map(Number);
+    const luminance = ([r, g, b]: number[]) => {
+      const channel = (value: number) => {
+        const c = value / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * channel(r!) + 0.7152 * channel(g!) + 0.0722 * channel(b!);
+    };
+    const backgroundOf = (element: Element | null): number[] => {
+      for (let at = element; at !== null; at = at.parentElement ?? ((at.getRootNode() as ShadowRoot).host ?? null)) {
+        const rgba = parse(getComputedStyle(at).backgroundColor);
+        if (rgba.length === 3 || (rgba.length === 4 && rgba[3]! > 0.5)) return rgba;
+      }
+      return [255, 255, 255];
+    };
+    const host = document.querySelector('taskbuffer-dashboard')!;
+    const failures: string[] = [];
+    for (const element of host.shadowRoot!.querySelectorAll<HTMLElement>('*')) {
+      const ownText = [...element.childNodes].some((node) => node.nodeType === Node.TEXT_NODE && node.textContent!.trim() !== '');
+      if (!ownText || element.closest('.visually-hidden, option, optgroup, table') !== null || element.getClientRects().length === 0) continue;
+      const fg = luminance(parse(getComputedStyle(element).color));
+      const bg = luminance(backgroundOf(element));
+      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+      if (ratio < 4.5) failures.push(`${element.className || element.tagName} "${element.textContent!.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
+    }
+    return failures;
+  };
+
+  test('every text has WCAG AA contrast (4.5:1) against its background, in the light and the dark theme', async (t) => {
+    const page = await newPage(t);
+    await page.goto(server.url);
+    await waitInPage(page, 'a failure, a run and waiting work on screen', () => {
+      const shadow = document.querySelector('taskbuffer-dashboard')?.shadowRoot;
+      return shadow?.querySelector('.task[data-status="failed"] .error-message') != null && shadow.querySelector('.group .key-waiting') !== null &&
+        shadow.querySelector('.task .metrics-text') !== null;
+    });
+    for (const theme of ['light', 'dark']) {
+      await page.evaluate((value) => document.querySelector('taskbuffer-dashboard')!.setAttribute('theme', value), theme);
+      assert.deepEqual(await page.evaluate(lowContrastTexts), [], `${theme} theme`);
+    }
+  });
+
+  test('nothing shifts layout while the demo runs live (no layout-shift entries)', async (t) => {
+    const page = await newPage(t);
+    await page.goto(server.url);
+    await waitInPage(page, 'the demo running', () => document.querySelector('taskbuffer-dashboard')?.shadowRoot?.querySelector('.task[data-status="running"], .task[data-status="completed"]') != null);
+    await page.waitForTimeout(1500); // the start-up (fonts, the first runs) is not "live"
+    const shifts = await page.evaluate(() => new Promise<Array<{ value: number; sources: string[] }>>((resolve) => {
+      const entries: Array<{ value: number; sources: string[] }> = [];
+      const observer = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries() as Array<PerformanceEntry & { value: number; sources?: Array<{ node?: Node }> }>) {
+          entries.push({
+            value: entry.value,
+            sources: (entry.sources ?? []).map((source) => {
+              const node = source.node;
+              const element = node instanceof Element ? node : node?.parentElement;
+              const where = `${element?.tagName.toLowerCase()}.${element?.getAttribute('class') ?? ''}`;
+              const { previousRect: from, currentRect: to } = source as unknown as { previousRect: DOMRect; currentRect: DOMRect };
+              return `${where} "${(node?.textContent ?? '').slice(0, 24)}" ${from.x},${from.y} → ${to.x},${to.y}`;
+            }),
+          });
+        }
+      });
+      observer.observe({ type: 'layout-shift' });
+      setTimeout(() => {
+        observer.disconnect();
+        resolve(entries);
+      }, 5000);
+    }));
+    assert.deepEqual(shifts, [], 'layout shifts while live');
+  });
+
+  test('times carry their time zone, a cron task\'s next run also in the cron\'s own zone; the controls are reachable with Tab and labelled', async (t) => {
+    const page = await fixturePage(t);
+    await page.evaluate(async () => {
+      const { Task, TaskManager } = window.taskbuffer;
+      const manager = new TaskManager();
+      manager.addAndScheduleTask(new Task({ name: 'tokyo-report', taskFunction: async () => 1 }), '0 0 3 * * *', { timezone: 'Asia/Tokyo' });
+      await manager.triggerTaskByName('tokyo-report');
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      dashboard.taskManager = manager;
+      document.body.append(dashboard);
+    });
+    await waitInPage(page, 'the run and the schedule', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-status="completed"] .next-run') !== null);
+    const card = (await readCard(page, 'tokyo-report'))!;
+    assert.match(card.text, /last: \d\d:\d\d:\d\d (UTC|GMT[+-]\d+|[A-Z]{3,4})/, 'the last run has a zone');
+    assert.match(card.text, /\(\d\d:\d\d:\d\d \S+, 03:00:00 GMT\+9\)/, 'the next run in the viewer\'s zone and in Asia/Tokyo');
+
+    const order: string[] = [];
+    await page.locator('body').focus();
+    for (let press = 0; press < 5; press++) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate(() => {
+        const active = document.querySelector('taskbuffer-dashboard')!.shadowRoot!.activeElement as HTMLElement | null;
+        return active === null ? 'outside' : `${active.tagName.toLowerCase()}${active.getAttribute('name') ? `[${active.getAttribute('name')}]` : ''}`;
+      }));
+    }
+    assert.deepEqual(order, ['input[search]', 'select[status]', 'select[label]', 'select[theme]', 'summary'], 'Tab goes through the toolbar, then into the cards');
+    const names = await page.evaluate(() => {
+      const shadow = document.querySelector('taskbuffer-dashboard')!.shadowRoot!;
+      return {
+        list: shadow.querySelector('ul.tasks')!.getAttribute('aria-label'),
+        progress: shadow.querySelector('[role="progressbar"]')!.getAttribute('aria-label'),
+        sparklines: [...shadow.querySelectorAll('svg.sparkline')].every((svg) => svg.getAttribute('role') === 'img' && (svg.getAttribute('aria-label') ?? '') !== ''),
+        search: shadow.querySelector('input[name="search"]')!.getAttribute('aria-keyshortcuts'),
+      };
+    });
+    assert.deepEqual(names, { list: 'Tasks', progress: 'progress', sparklines: true, search: '/' });
+  });
+});
+
 describe('the <taskbuffer-dashboard> contract', () => {
   test('a plain esbuild browser bundle of ts/ and ts_web/ works, and ts_web/ imports the core only as "taskbuffer"', async () => {
     // bundleForBrowser uses platform "browser": a Node-only import would have failed the bundle.

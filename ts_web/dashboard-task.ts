@@ -49,14 +49,14 @@ export function renderTask(
 function renderLabels(metadata: ITaskMetadata): TemplateResult | typeof nothing {
   const labels = Object.entries(metadata.labels);
   if (labels.length === 0) return nothing;
-  return html`<ul class="labels">
+  return html`<ul class="labels" aria-label="labels">
             ${labels.map(([key, value]) => html`<li class="label" data-label=${key}><span class="label-key">${key}</span><span class="label-value">${value}</span></li>`)}
           </ul>`;
 }
 
 function renderSteps(metadata: ITaskMetadata): TemplateResult | typeof nothing {
   if (metadata.steps.length === 0) return nothing;
-  return html`<ol class="steps">
+  return html`<ol class="steps" aria-label="steps">
             ${metadata.steps.map((step) => html`<li class="step" data-step=${step.name} data-step-status=${step.status}>${step.name}</li>`)}
           </ol>`;
 }
@@ -84,7 +84,10 @@ function renderSchedule(metadata: ITaskMetadata, now: number): TemplateResult | 
               : html` <span class="timezone">(${metadata.cronTimezone})</span>`}</span>
             ${metadata.nextRun === undefined
               ? html`<span>no next run</span>`
-              : html`<span>next run <span class="countdown">${formatCountdown(metadata.nextRun, now)}</span> (${formatClock(metadata.nextRun)})</span>`}
+              : html`<span>next run <span class="countdown">${formatCountdown(metadata.nextRun, now)}</span>
+                  <span class="next-run">(${formatClock(metadata.nextRun)}${metadata.cronTimezone === undefined
+                    ? ''
+                    : `, ${formatClock(metadata.nextRun, metadata.cronTimezone)}`})</span></span>`}
           </div>`;
 }
 

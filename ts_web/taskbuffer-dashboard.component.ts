@@ -40,6 +40,7 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  * @cssproperty --tb-text - Main text.
  * @cssproperty --tb-text-muted - Secondary text.
  * @cssproperty --tb-border - Borders and idle accents.
+ * @cssproperty --tb-control-border - Edges of the search box and selects.
  * @cssproperty --tb-track - The empty part of progress bars and pending steps.
  * @cssproperty --tb-accent - Running tasks and active steps.
  * @cssproperty --tb-success - Completed tasks, steps and runs.
@@ -53,6 +54,7 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  * @cssproperty --tb-gap - Space between cards and around the dashboard (default 12px).
  * @cssproperty --tb-card-min-width - Narrowest a task card gets before the grid wraps (default 290px).
  * @cssproperty --tb-card-height - Height of every task card (default 240px); more content scrolls inside the card.
+ * @cssproperty --tb-group-height - Height of every constraint group box (default 7.5em); more keys scroll inside it.
  * @cssproperty --tb-progress-height - Height of progress bars (default 8px).
  */
 export class TaskbufferDashboard extends LitElement {
