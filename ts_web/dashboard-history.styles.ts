@@ -8,12 +8,28 @@ export const historyStyles = css`
     gap: 8px;
     font-size: 0.85em;
     color: var(--tb-text-muted);
-    flex-wrap: wrap;
   }
 
+  /* A fixed box, newest run at the right, older ones cut off at the left: a new run never moves the text after it. */
   .runs {
     display: flex;
     gap: 2px;
+    flex: 0 0 var(--tb-run-marks-width, 90px);
+    justify-content: flex-end;
+    overflow: hidden;
+  }
+
+  .run {
+    flex-shrink: 0;
+  }
+
+  .last-run {
+    white-space: nowrap;
+    overflow: hidden;
+    text-overflow: ellipsis;
+    min-width: 0;
+    flex: 1 1 0;
+    font-variant-numeric: tabular-nums;
   }
 
   .run {

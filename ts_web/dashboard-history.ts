@@ -13,9 +13,13 @@ export type THistoryToggleHandler = (taskName: string, event: Event) => void;
  * A card's run history: one mark per run, the last run in words, and a `<details>` table
  * that is rendered only while open (closed tables of many tasks would cost for nothing).
  */
-export function renderHistory(view: ITaskView, open: boolean, now: number, onToggle: THistoryToggleHandler): TemplateResult | typeof nothing {
+export function renderHistory(view: ITaskView, open: boolean, now: number, onToggle: THistoryToggleHandler): TemplateResult {
   const runs = view.runs;
-  if (runs.length === 0) return nothing;
+  // Before the first run the lines are there already, so that the first run moves nothing.
+  if (runs.length === 0) {
+    return html`<div class="history"><ol class="runs" aria-label="last runs"></ol><span class="last-run">no runs seen yet</span></div>
+      <details><summary>history (0)</summary></details>`;
+  }
   const last = runs[runs.length - 1]!;
   return html`<div class="history">
         <ol class="runs" aria-label="last runs">

@@ -28,6 +28,11 @@ export const taskCardStyles = css`
     contain: layout paint style;
   }
 
+  /* In a card of fixed height, overflowing content scrolls; it must not squeeze the lines with overflow: hidden. */
+  .task > * {
+    flex-shrink: 0;
+  }
+
   .task[data-status='running'] {
     border-left-color: var(--tb-accent);
   }
@@ -57,6 +62,12 @@ export const taskCardStyles = css`
     display: flex;
     gap: 4px;
     flex-shrink: 0;
+  }
+
+  /* As wide as the widest status, so that the pill does not move as the status changes. */
+  .status {
+    min-width: 6.5em;
+    text-align: center;
   }
 
   .status,
@@ -116,9 +127,14 @@ export const taskCardStyles = css`
 
 /** A card's facts line (progress, runs, errors), its cron schedule and its last error. */
 export const taskFactsStyles = css`
+  /* One line whatever appears in it (a running time, "buffered"): the lines below never move. */
   .facts {
     display: flex;
-    flex-wrap: wrap;
+    white-space: nowrap;
+    overflow: hidden;
+    font-variant-numeric: tabular-nums;
+    line-height: 1.4;
+    height: 1.4em;
     gap: 2px 12px;
     font-size: 0.85em;
     color: var(--tb-text-muted);
@@ -127,6 +143,16 @@ export const taskFactsStyles = css`
   .fact b {
     color: var(--tb-text);
     font-weight: 600;
+  }
+
+  /* Room for 100% and for a few digits more, so that a growing count does not push the rest along. */
+  .fact[data-fact='progress'] {
+    min-width: 4ch;
+  }
+
+  .fact[data-fact='runs'],
+  .fact[data-fact='errors'] {
+    min-width: 8ch;
   }
 
   .fact[data-fact='errors'][data-nonzero] b {
@@ -155,6 +181,16 @@ export const taskFactsStyles = css`
     border-radius: calc(var(--tb-radius) - 4px);
     padding: 4px 8px;
     overflow-wrap: anywhere;
+  }
+
+  /* Two lines at most (the whole message is in the title): a long error does not overflow the card. */
+  .error {
+    display: -webkit-box;
+    -webkit-box-orient: vertical;
+    -webkit-line-clamp: 2;
+    line-clamp: 2;
+    overflow: hidden;
+    flex-shrink: 0;
   }
 
   .error-label {

@@ -9,7 +9,9 @@ import type { ITaskView } from './task-view.js';
 import { statusOf } from './task-status.js';
 
 /**
- * One task's card (all cards are equally tall: see `--tb-card-height`): name, status and badges, labels, progress, steps, facts, cron schedule,
+ * One task's card (all cards are equally tall: see `--tb-card-height`). What may come and go
+ * while live is last (the error) or has its place kept, so that nothing in a card moves when
+ * a run starts or ends: name, status and badges, labels, progress, steps, facts, cron schedule,
  * last error and run history. Task data is only ever bound as text or attribute values,
  * never as markup.
  */
@@ -41,8 +43,8 @@ export function renderTask(
       ${renderFacts(metadata, status, now)}
       ${renderTaskMetrics(metrics)}
       ${renderSchedule(metadata, now)}
-      ${renderLastError(metadata)}
       ${renderHistory(view, open, now, onHistoryToggle)}
+      ${renderLastError(metadata)}
     </li>`;
 }
 
@@ -93,5 +95,5 @@ function renderSchedule(metadata: ITaskMetadata, now: number): TemplateResult | 
 
 function renderLastError(metadata: ITaskMetadata): TemplateResult | typeof nothing {
   if (metadata.lastError === undefined) return nothing;
-  return html`<div class="error" part="error"><span class="error-label">last error:</span><span class="error-message">${metadata.lastError}</span></div>`;
+  return html`<div class="error" part="error" title=${metadata.lastError}><span class="error-label">last error:</span><span class="error-message">${metadata.lastError}</span></div>`;
 }
