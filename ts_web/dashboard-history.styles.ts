@@ -10,12 +10,11 @@ export const historyStyles = css`
     color: var(--tb-text-muted);
   }
 
-  /* A fixed box, newest run at the right, older ones cut off at the left: a new run never moves the text after it. */
+  /* A box as wide as the ten marks it can hold: a new run never moves the text after it. */
   .runs {
     display: flex;
     gap: 2px;
-    flex: 0 0 var(--tb-run-marks-width, 90px);
-    justify-content: flex-end;
+    flex: 0 0 88px;
     overflow: hidden;
   }
 

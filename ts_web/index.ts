@@ -17,3 +17,5 @@ export {
 export type { ITaskView } from './task-view.js';
 export type { IRunRecord, TRunOutcome } from './run-history.js';
 export { parseQuery, formatQuery, matchesQuery, type ITaskQuery, type IQuerySubject } from './dashboard-query.js';
+export { MinuteMetrics, METRIC_MINUTES, type IMinutePoint, type IMetricsSummary } from './minute-metrics.js';
+export { RunMetrics } from './run-metrics.js';
