@@ -16,6 +16,9 @@ export const groupStyles = css`
     border-radius: var(--tb-radius);
     padding: 8px 12px;
     min-width: 0;
+    /* One height whatever the keys held right now (more scroll inside), so that the tasks below never move. */
+    height: var(--tb-group-height);
+    overflow: hidden auto;
   }
 
   .group-head {

@@ -51,6 +51,20 @@ export const headerStyles = css`
     display: flex;
     flex-wrap: wrap;
     gap: 4px 10px;
+    font-variant-numeric: tabular-nums;
+  }
+
+  /* Room for a few more digits: a count that grows does not push the toolbar onto a new line. */
+  .summary span {
+    min-width: 6.5em;
+  }
+
+  .summary [data-count='tasks'] {
+    min-width: 9em;
+  }
+
+  .toolbar select {
+    width: 9em;
   }
 
   .summary [data-count='running'] {
@@ -75,13 +89,29 @@ export const headerStyles = css`
     font-size: 0.9em;
   }
 
+  .search input {
+    width: 22em;
+    max-width: 60vw;
+  }
+
+  /* Read by screen readers, not shown. */
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
+  }
+
   select,
   input {
     font: inherit;
     font-size: 0.95em;
     color: var(--tb-text);
     background: var(--tb-surface);
-    border: 1px solid var(--tb-border);
+    /* Darker than card borders: a control's edge needs 3:1 against its background (WCAG 1.4.11). */
+    border: 1px solid var(--tb-control-border);
     border-radius: calc(var(--tb-radius) - 2px);
     padding: 3px 6px;
     max-width: 14em;

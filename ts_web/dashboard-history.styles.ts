@@ -8,12 +8,27 @@ export const historyStyles = css`
     gap: 8px;
     font-size: 0.85em;
     color: var(--tb-text-muted);
-    flex-wrap: wrap;
   }
 
+  /* A box as wide as the ten marks it can hold: a new run never moves the text after it. */
   .runs {
     display: flex;
     gap: 2px;
+    flex: 0 0 88px;
+    overflow: hidden;
+  }
+
+  .run {
+    flex-shrink: 0;
+  }
+
+  .last-run {
+    white-space: nowrap;
+    overflow: hidden;
+    text-overflow: ellipsis;
+    min-width: 0;
+    flex: 1 1 0;
+    font-variant-numeric: tabular-nums;
   }
 
   .run {

@@ -3,8 +3,10 @@ import { formatClock, formatDuration } from './format.js';
 import type { IRunRecord } from './run-history.js';
 import type { ITaskView } from './task-view.js';
 
-/** The table shows the newest runs only; the marks above it show every run kept. */
+/** The table shows the newest runs only. */
 const HISTORY_ROWS_SHOWN = 20;
+/** Marks for the newest runs, in a box of fixed width (see `.runs`), so that the text after it never moves. */
+const RUN_MARKS_SHOWN = 10;
 
 /** Called when the user opens or closes a task's history table. */
 export type THistoryToggleHandler = (taskName: string, event: Event) => void;
@@ -13,15 +15,19 @@ export type THistoryToggleHandler = (taskName: string, event: Event) => void;
  * A card's run history: one mark per run, the last run in words, and a `<details>` table
  * that is rendered only while open (closed tables of many tasks would cost for nothing).
  */
-export function renderHistory(view: ITaskView, open: boolean, now: number, onToggle: THistoryToggleHandler): TemplateResult | typeof nothing {
+export function renderHistory(view: ITaskView, open: boolean, now: number, onToggle: THistoryToggleHandler): TemplateResult {
   const runs = view.runs;
-  if (runs.length === 0) return nothing;
+  // Before the first run the lines are there already, so that the first run moves nothing.
+  if (runs.length === 0) {
+    return html`<div class="history"><ol class="runs" aria-label="last runs"></ol><span class="last-run">no runs seen yet</span></div>
+      <details><summary>history (0)</summary></details>`;
+  }
   const last = runs[runs.length - 1]!;
   return html`<div class="history">
         <ol class="runs" aria-label="last runs">
-          ${runs.map((run) => html`<li class="run" data-outcome=${run.outcome} title=${describeRun(run, now)}></li>`)}
+          ${runs.slice(-RUN_MARKS_SHOWN).map((run) => html`<li class="run" data-outcome=${run.outcome} title=${describeRun(run, now)}></li>`)}
         </ol>
-        <span class="last-run">last: ${describeRun(last, now, false)}</span>
+        <span class="last-run" title=${describeRun(last, now)}>last: ${describeRun(last, now, false)}</span>
       </div>
       <details ?open=${open} @toggle=${(event: Event) => onToggle(view.name, event)}>
         <summary>history (${runs.length})</summary>

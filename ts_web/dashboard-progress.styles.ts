@@ -79,9 +79,11 @@ export const progressStyles = css`
     content: '○ ';
   }
 
+  /* Colour and underline, not bold: a bolder step would be wider and could re-wrap the line. */
   .step[data-step-status='active'] {
     color: var(--tb-accent);
-    font-weight: 600;
+    text-decoration: underline;
+    text-underline-offset: 2px;
   }
 
   .step[data-step-status='active']::before {

@@ -1,4 +1,4 @@
-import { html, nothing, type TemplateResult } from 'lit';
+import { html, type TemplateResult } from 'lit';
 import type { IConstraintGroupView } from './taskmanager-controller.js';
 import type { ITaskView } from './task-view.js';
 import { statusOf } from './task-status.js';
@@ -10,11 +10,12 @@ export function renderSummary(all: ITaskView[], shown: number, groups: IConstrai
     (sum, group) => sum + group.keys.reduce((keys, key) => keys + key.waiting, 0),
     0,
   );
-  return html`<div class="summary">
+  // Every count is always there (0 included), so that the header never changes shape while live.
+  return html`<div class="summary" role="group" aria-label="Counts">
       <span data-count="tasks">${shown === all.length ? `${all.length} tasks` : `${shown} of ${all.length} tasks`}</span>
       <span data-count="running">${counts.get('running') ?? 0} running</span>
       <span data-count="failed">${counts.get('failed') ?? 0} failed</span>
-      ${waiting > 0 ? html`<span data-count="waiting">${waiting} waiting</span>` : nothing}
+      <span data-count="waiting">${waiting} waiting</span>
     </div>`;
 }
 

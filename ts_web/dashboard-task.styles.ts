@@ -6,6 +6,10 @@ export const taskCardStyles = css`
     display: grid;
     grid-template-columns: repeat(auto-fill, minmax(min(100%, var(--tb-card-min-width)), 1fr));
     gap: var(--tb-gap);
+    /* One height for every card: the virtual list places cards by index, and a card whose
+       content changes (an error appears, a step starts) never moves the cards after it. */
+    grid-auto-rows: var(--tb-card-height);
+    align-content: start;
   }
 
   .task {
@@ -18,9 +22,15 @@ export const taskCardStyles = css`
     border: 1px solid var(--tb-border);
     border-left: 4px solid var(--tb-border);
     border-radius: var(--tb-radius);
-    /* Off-screen cards are not laid out or painted: 1,000 tasks stay cheap. */
-    content-visibility: auto;
-    contain-intrinsic-size: auto 170px;
+    height: var(--tb-card-height);
+    /* Content beyond the card's height (an open history table) scrolls inside the card. */
+    overflow: hidden auto;
+    contain: layout paint style;
+  }
+
+  /* In a card of fixed height, overflowing content scrolls; it must not squeeze the lines with overflow: hidden. */
+  .task > * {
+    flex-shrink: 0;
   }
 
   .task[data-status='running'] {
@@ -52,6 +62,12 @@ export const taskCardStyles = css`
     display: flex;
     gap: 4px;
     flex-shrink: 0;
+  }
+
+  /* As wide as the widest status, so that the pill does not move as the status changes. */
+  .status {
+    min-width: 6.5em;
+    text-align: center;
   }
 
   .status,
@@ -111,9 +127,14 @@ export const taskCardStyles = css`
 
 /** A card's facts line (progress, runs, errors), its cron schedule and its last error. */
 export const taskFactsStyles = css`
+  /* One line whatever appears in it (a running time, "buffered"): the lines below never move. */
   .facts {
     display: flex;
-    flex-wrap: wrap;
+    white-space: nowrap;
+    overflow: hidden;
+    font-variant-numeric: tabular-nums;
+    line-height: 1.4;
+    height: 1.4em;
     gap: 2px 12px;
     font-size: 0.85em;
     color: var(--tb-text-muted);
@@ -122,6 +143,16 @@ export const taskFactsStyles = css`
   .fact b {
     color: var(--tb-text);
     font-weight: 600;
+  }
+
+  /* Room for 100% and for a few digits more, so that a growing count does not push the rest along. */
+  .fact[data-fact='progress'] {
+    min-width: 4ch;
+  }
+
+  .fact[data-fact='runs'],
+  .fact[data-fact='errors'] {
+    min-width: 8ch;
   }
 
   .fact[data-fact='errors'][data-nonzero] b {
@@ -150,6 +181,16 @@ export const taskFactsStyles = css`
     border-radius: calc(var(--tb-radius) - 4px);
     padding: 4px 8px;
     overflow-wrap: anywhere;
+  }
+
+  /* Two lines at most (the whole message is in the title): a long error does not overflow the card. */
+  .error {
+    display: -webkit-box;
+    -webkit-box-orient: vertical;
+    -webkit-line-clamp: 2;
+    line-clamp: 2;
+    overflow: hidden;
+    flex-shrink: 0;
   }
 
   .error-label {

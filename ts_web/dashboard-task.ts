@@ -1,23 +1,35 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import type { ITaskMetadata } from 'taskbuffer';
 import { renderHistory, type THistoryToggleHandler } from './dashboard-history.js';
+import { renderTaskMetrics } from './dashboard-metrics.js';
+import type { MinuteMetrics } from './minute-metrics.js';
 import { renderProgress } from './dashboard-progress.js';
 import { formatClock, formatCountdown, formatDuration } from './format.js';
 import type { ITaskView } from './task-view.js';
 import { statusOf } from './task-status.js';
 
 /**
- * One task's card: name, status and badges, labels, progress, steps, facts, cron schedule,
+ * One task's card (all cards are equally tall: see `--tb-card-height`). What may come and go
+ * while live is last (the error) or has its place kept, so that nothing in a card moves when
+ * a run starts or ends: name, status and badges, labels, progress, steps, facts, cron schedule,
  * last error and run history. Task data is only ever bound as text or attribute values,
  * never as markup.
  */
-export function renderTask(view: ITaskView, open: boolean, onHistoryToggle: THistoryToggleHandler): TemplateResult {
+export function renderTask(
+  view: ITaskView,
+  open: boolean,
+  onHistoryToggle: THistoryToggleHandler,
+  position: number,
+  setSize: number,
+  metrics: MinuteMetrics | undefined,
+): TemplateResult {
   const metadata = view.metadata;
   const status = statusOf(metadata);
   const paused = (metadata as { paused?: unknown }).paused === true;
   // One clock reading per card, so that its countdown, running time and history agree.
   const now = Date.now();
-  return html`<li class="task" part="task" data-status=${status} data-task=${view.name}>
+  // aria-posinset/setsize: only a window of the list is in the DOM, so say where this card sits in all of it.
+  return html`<li class="task" part="task" data-status=${status} data-task=${view.name} aria-posinset=${position} aria-setsize=${setSize}>
       <div class="task-head">
         <span class="task-name">${view.name}</span>
         <span class="badges">
@@ -29,23 +41,24 @@ export function renderTask(view: ITaskView, open: boolean, onHistoryToggle: THis
       ${renderProgress(metadata, status)}
       ${renderSteps(metadata)}
       ${renderFacts(metadata, status, now)}
+      ${renderTaskMetrics(metrics)}
       ${renderSchedule(metadata, now)}
-      ${renderLastError(metadata)}
       ${renderHistory(view, open, now, onHistoryToggle)}
+      ${renderLastError(metadata)}
     </li>`;
 }
 
 function renderLabels(metadata: ITaskMetadata): TemplateResult | typeof nothing {
   const labels = Object.entries(metadata.labels);
   if (labels.length === 0) return nothing;
-  return html`<ul class="labels">
+  return html`<ul class="labels" aria-label="labels">
             ${labels.map(([key, value]) => html`<li class="label" data-label=${key}><span class="label-key">${key}</span><span class="label-value">${value}</span></li>`)}
           </ul>`;
 }
 
 function renderSteps(metadata: ITaskMetadata): TemplateResult | typeof nothing {
   if (metadata.steps.length === 0) return nothing;
-  return html`<ol class="steps">
+  return html`<ol class="steps" aria-label="steps">
             ${metadata.steps.map((step) => html`<li class="step" data-step=${step.name} data-step-status=${step.status}>${step.name}</li>`)}
           </ol>`;
 }
@@ -73,11 +86,14 @@ function renderSchedule(metadata: ITaskMetadata, now: number): TemplateResult | 
               : html` <span class="timezone">(${metadata.cronTimezone})</span>`}</span>
             ${metadata.nextRun === undefined
               ? html`<span>no next run</span>`
-              : html`<span>next run <span class="countdown">${formatCountdown(metadata.nextRun, now)}</span> (${formatClock(metadata.nextRun)})</span>`}
+              : html`<span>next run <span class="countdown">${formatCountdown(metadata.nextRun, now)}</span>
+                  <span class="next-run">(${formatClock(metadata.nextRun)}${metadata.cronTimezone === undefined
+                    ? ''
+                    : `, ${formatClock(metadata.nextRun, metadata.cronTimezone)}`})</span></span>`}
           </div>`;
 }
 
 function renderLastError(metadata: ITaskMetadata): TemplateResult | typeof nothing {
   if (metadata.lastError === undefined) return nothing;
-  return html`<div class="error" part="error"><span class="error-label">last error:</span><span class="error-message">${metadata.lastError}</span></div>`;
+  return html`<div class="error" part="error" title=${metadata.lastError}><span class="error-label">last error:</span><span class="error-message">${metadata.lastError}</span></div>`;
 }

@@ -16,6 +16,7 @@ const darkTokens = css`
   --tb-text: #e6e9ee;
   --tb-text-muted: #9aa5b4;
   --tb-border: #2b3440;
+  --tb-control-border: #6b7685;
   --tb-track: #2a323d;
   --tb-accent: #5b9bff;
   --tb-success: #3fbf74;
@@ -34,12 +35,13 @@ export const themeStyles = css`
     --tb-text: #1b1f24;
     --tb-text-muted: #5b6472;
     --tb-border: #d8dde4;
+    --tb-control-border: #7a8391;
     --tb-track: #e3e7ec;
     --tb-accent: #2563d9;
-    --tb-success: #1d8348;
+    --tb-success: #18743f;
     --tb-danger: #c4322a;
     --tb-danger-surface: #fdecea;
-    --tb-warning: #a86a12;
+    --tb-warning: #8f5a0b;
     /* Shape and type. */
     --tb-font-family: system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif;
     --tb-mono-font-family: ui-monospace, 'SFMono-Regular', Menlo, Consolas, 'DejaVu Sans Mono', monospace;
@@ -47,6 +49,8 @@ export const themeStyles = css`
     --tb-radius: 8px;
     --tb-gap: 12px;
     --tb-card-min-width: 290px;
+    --tb-card-height: 240px;
+    --tb-group-height: 7.5em;
     --tb-progress-height: 8px;
 
     display: block;

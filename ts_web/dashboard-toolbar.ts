@@ -8,31 +8,41 @@ import { KNOWN_STATUSES, statusOf } from './task-status.js';
 export interface IToolbarHandlers {
   onStatusChange(event: Event): void;
   onLabelChange(event: Event): void;
-  onNameInput(event: Event): void;
+  onSearchInput(event: Event): void;
   onThemeChange(event: Event): void;
 }
 
 /** What the status and label selects offer. */
-interface IFilterChoices {
+export interface IFilterChoices {
   statuses: Set<string>;
   /** Label keys, each with the values seen. */
   labels: Map<string, Set<string>>;
 }
 
-/** The filter selects (status, label, name) and the theme select, showing the current choices. */
+/** The search box, the filter selects (status, label) and the theme select, showing the current choices. */
 export function renderToolbar(
-  all: ITaskView[],
+  choices: IFilterChoices,
   filters: IDashboardFilters,
+  query: string,
   theme: TDashboardTheme,
   handlers: IToolbarHandlers,
 ): TemplateResult {
-  const { statuses, labels } = collectFilterChoices(all);
+  const labels = choices.labels;
+  const statuses = new Set(choices.statuses);
   // Keep a filter set from outside selectable even when no task has that value (yet).
   if (filters.status !== '') statuses.add(filters.status);
   const labelKeys = [...labels.keys()].sort();
   const labelFilterKnown = filters.label === '' || labelKeys.some((key) =>
     key === filters.label || [...labels.get(key)!].some((value) => `${key}=${value}` === filters.label));
   return html`<div class="toolbar" part="toolbar">
+      <label class="search">Search
+        <input name="search" type="search" placeholder="name, error, status:failed …" autocomplete="off" spellcheck="false"
+          aria-keyshortcuts="/" aria-describedby="search-help" .value=${query} @input=${handlers.onSearchInput} />
+      </label>
+      <span id="search-help" class="visually-hidden">
+        Free text matches task names and error messages. Qualifiers: status:failed, label:key or label:key=value,
+        group:name, key:value. All terms must match. Press slash to come back here.
+      </span>
       <label>Status
         <select name="status" @change=${handlers.onStatusChange}>
           <option value="" ?selected=${filters.status === ''}>all</option>
@@ -52,9 +62,6 @@ export function renderToolbar(
           </optgroup>`)}
         </select>
       </label>
-      <label>Name
-        <input name="name" type="search" placeholder="filter" .value=${filters.name} @input=${handlers.onNameInput} />
-      </label>
       <label>Theme
         <select name="theme" @change=${handlers.onThemeChange}>
           ${(['auto', 'light', 'dark'] as const).map((option) => html`<option value=${option} ?selected=${option === theme}>${option}</option>`)}
@@ -63,8 +70,11 @@ export function renderToolbar(
     </div>`;
 }
 
-/** Every status and label (key and values) the tasks have, plus the statuses the core knows. */
-function collectFilterChoices(all: ITaskView[]): IFilterChoices {
+/**
+ * Every status and label (key and values) the tasks have, plus the statuses the core knows.
+ * A walk over all tasks: the host keeps the result until tasks are added, removed or polled.
+ */
+export function collectFilterChoices(all: ITaskView[]): IFilterChoices {
   const statuses = new Set<string>(KNOWN_STATUSES);
   const labels = new Map<string, Set<string>>();
   for (const view of all) {

@@ -9,6 +9,8 @@ export interface IDashboardFilterChangeDetail {
   label: string;
   /** `''` (all) or text the task name must contain (case-insensitive). */
   name: string;
+  /** The search box: `''` (all) or a query such as `status:failed label:tenantId=acme timeout`. */
+  query: string;
 }
 
 /** Detail of `taskbuffer-theme-change`. */

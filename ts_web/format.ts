@@ -28,9 +28,29 @@ export function formatCountdown(at: number, now: number): string {
   return `in ${seconds < 60 ? `${seconds} s` : formatDuration(seconds * SECOND)}`;
 }
 
-/** Wall-clock time of an epoch-ms instant, `HH:MM:SS` in the viewer's time zone. */
-export function formatClock(at: number): string {
-  const date = new Date(at);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+/** Formatters by time zone (`''`: the viewer's): made once, since making one is slow. */
+const clockFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * Wall-clock time of an epoch-ms instant with its zone, `HH:MM:SS UTC` or `HH:MM:SS GMT+2`:
+ * in the viewer's time zone, or in `timeZone` (an IANA name) when given. A time without its
+ * zone is ambiguous as soon as the viewer and the servers are in different places.
+ */
+export function formatClock(at: number, timeZone?: string): string {
+  let format = clockFormats.get(timeZone ?? '');
+  if (format === undefined) {
+    try {
+      format = new Intl.DateTimeFormat('en-GB', {
+        hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short',
+        ...(timeZone === undefined ? {} : { timeZone }),
+      });
+    } catch {
+      // An unknown zone name: say the time in the viewer's zone rather than nothing.
+      return formatClock(at);
+    }
+    clockFormats.set(timeZone ?? '', format);
+  }
+  const parts = format.formatToParts(new Date(at));
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((candidate) => candidate.type === type)?.value ?? '';
+  return `${part('hour')}:${part('minute')}:${part('second')} ${part('timeZoneName')}`;
 }

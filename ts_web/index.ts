@@ -10,8 +10,12 @@ export {
 } from './taskbuffer-dashboard.js';
 export {
   TaskManagerController,
+  MAX_TOTAL_RUNS,
   type ITaskManagerControllerOptions,
   type IConstraintGroupView,
 } from './taskmanager-controller.js';
 export type { ITaskView } from './task-view.js';
 export type { IRunRecord, TRunOutcome } from './run-history.js';
+export { parseQuery, formatQuery, matchesQuery, type ITaskQuery, type IQuerySubject } from './dashboard-query.js';
+export { MinuteMetrics, METRIC_MINUTES, type IMinutePoint, type IMetricsSummary } from './minute-metrics.js';
+export { RunMetrics } from './run-metrics.js';

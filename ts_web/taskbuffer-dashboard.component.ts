@@ -1,26 +1,31 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { guard } from 'lit/directives/guard.js';
-import { repeat } from 'lit/directives/repeat.js';
 import type { TaskManager } from 'taskbuffer';
 import { applyFilters } from './dashboard-filters.js';
+import { parseQuery, type ITaskQuery } from './dashboard-query.js';
 import { renderGroups } from './dashboard-groups.js';
+import { renderTotals } from './dashboard-metrics.js';
 import { renderSummary } from './dashboard-summary.js';
-import { renderTask } from './dashboard-task.js';
-import { renderToolbar, type IToolbarHandlers } from './dashboard-toolbar.js';
+import { renderTaskList } from './dashboard-task-list.js';
+import { collectFilterChoices, renderToolbar, type IFilterChoices, type IToolbarHandlers } from './dashboard-toolbar.js';
 import type { IDashboardFilterChangeDetail, IDashboardThemeChangeDetail, TDashboardTheme } from './dashboard-types.js';
 import styles from './taskbuffer-dashboard.styles.js';
+import { SearchController } from './search-controller.js';
+import { TaskMemberships } from './task-memberships.js';
+import type { ITaskView } from './task-view.js';
 import { TaskManagerController } from './taskmanager-controller.js';
+import { VirtualGridController } from './virtual-grid-controller.js';
 
 /**
  * @summary A live view of a taskbuffer `TaskManager`: every task with its status, steps,
  * progress, labels, runs, errors, run history and cron countdown, and the manager's
  * constraint groups.
  *
- * @event taskbuffer-filter-change - The user changed a filter; `detail` is `{ status, label, name }`.
+ * @event taskbuffer-filter-change - The user changed a filter or the search; `detail` is `{ status, label, name, query }`.
  * @event taskbuffer-theme-change - The user picked a theme; `detail` is `{ theme }` (the `theme` attribute is already set).
  *
  * @csspart header - The title, summary and filter bar.
  * @csspart toolbar - The filter and theme controls.
+ * @csspart totals - Runs per minute, failure rate and p50/p95 duration of all tasks over the last hour.
  * @csspart groups - The list of constraint groups.
  * @csspart group - One constraint group.
  * @csspart tasks - The list of tasks.
@@ -35,6 +40,7 @@ import { TaskManagerController } from './taskmanager-controller.js';
  * @cssproperty --tb-text - Main text.
  * @cssproperty --tb-text-muted - Secondary text.
  * @cssproperty --tb-border - Borders and idle accents.
+ * @cssproperty --tb-control-border - Edges of the search box and selects.
  * @cssproperty --tb-track - The empty part of progress bars and pending steps.
  * @cssproperty --tb-accent - Running tasks and active steps.
  * @cssproperty --tb-success - Completed tasks, steps and runs.
@@ -47,6 +53,8 @@ import { TaskManagerController } from './taskmanager-controller.js';
  * @cssproperty --tb-radius - Corner radius of cards (default 8px).
  * @cssproperty --tb-gap - Space between cards and around the dashboard (default 12px).
  * @cssproperty --tb-card-min-width - Narrowest a task card gets before the grid wraps (default 290px).
+ * @cssproperty --tb-card-height - Height of every task card (default 240px); more content scrolls inside the card.
+ * @cssproperty --tb-group-height - Height of every constraint group box (default 7.5em); more keys scroll inside it.
  * @cssproperty --tb-progress-height - Height of progress bars (default 8px).
  */
 export class TaskbufferDashboard extends LitElement {
@@ -60,6 +68,8 @@ export class TaskbufferDashboard extends LitElement {
     statusFilter: { type: String, attribute: 'status-filter' },
     labelFilter: { type: String, attribute: 'label-filter' },
     nameFilter: { type: String, attribute: 'name-filter' },
+    query: { type: String },
+    searchParam: { type: String, attribute: 'search-param' },
     heading: { type: String },
   };
 
@@ -77,10 +87,22 @@ export class TaskbufferDashboard extends LitElement {
   declare labelFilter: string;
   /** Only tasks whose name contains this text, case-insensitively (`''` = all). */
   declare nameFilter: string;
+  /** The search box's query, e.g. `status:failed label:tenantId=acme timeout` (`''` = all); see the readme for the syntax. */
+  declare query: string;
+  /** The URL search parameter that carries `query` (so a filtered view can be bookmarked); `''` leaves the URL alone. */
+  declare searchParam: string;
   /** The title above the tasks. */
   declare heading: string;
 
   private readonly controller: TaskManagerController;
+  private readonly grid: VirtualGridController;
+  private readonly search: SearchController;
+  private readonly memberships = new TaskMemberships();
+  /** The catalog revision `memberships` was last invalidated at. */
+  private membershipsRevision = -1;
+  private parsedQuery: ITaskQuery = parseQuery('');
+  /** The toolbar's choices and the catalog revision they were collected at. */
+  private choices: { revision: number; value: IFilterChoices } | undefined;
   /** Tasks whose history table is open. */
   private readonly openHistories = new Set<string>();
 
@@ -92,11 +114,27 @@ export class TaskbufferDashboard extends LitElement {
     this.statusFilter = '';
     this.labelFilter = '';
     this.nameFilter = '';
+    this.query = '';
+    this.searchParam = 'tb-search';
     this.heading = 'Tasks';
     this.controller = new TaskManagerController(this, {
       refreshInterval: this.refreshInterval,
       historySize: this.historySize,
     });
+    this.grid = new VirtualGridController(this, () => this.renderRoot.querySelector<HTMLElement>('ul.tasks'));
+    this.search = new SearchController(this);
+  }
+
+  /** Called by the search controller with the query a URL carries. @internal */
+  applyQueryFromUrl(query: string): void {
+    this.query = query;
+  }
+
+  /** Moves the keyboard focus into the search box (what the `/` key does). */
+  focusSearch(): void {
+    const input = this.renderRoot.querySelector<HTMLInputElement>('input[name="search"]');
+    input?.focus();
+    input?.select();
   }
 
   /** Reads every task, schedule and constraint group again now, instead of at the next poll. */
@@ -111,38 +149,47 @@ export class TaskbufferDashboard extends LitElement {
       this.openHistories.clear();
       this.controller.setManager(this.taskManager);
     }
+    if (changed.has('query')) {
+      this.parsedQuery = parseQuery(this.query ?? '');
+      this.search.writeUrl(this.query ?? '');
+    }
+    if (changed.has('taskManager') || this.membershipsRevision !== this.controller.catalogRevision) {
+      this.memberships.invalidate(this.taskManager);
+      this.membershipsRevision = this.controller.catalogRevision;
+    }
   }
 
   protected override render(): TemplateResult {
     const all = [...this.controller.tasks.values()];
     const filters = { status: this.statusFilter, label: this.labelFilter, name: this.nameFilter };
-    const visible = applyFilters(all, filters);
+    const visible = applyFilters(all, filters, this.parsedQuery, (name) => this.memberships.of(name));
     return html`
       <header class="header" part="header">
         <div class="title">
           <h2>${this.heading}</h2>
           ${renderSummary(all, visible.length, this.controller.groups)}
         </div>
-        ${renderToolbar(all, filters, this.theme ?? 'auto', this.toolbarHandlers)}
+        ${renderToolbar(this.filterChoices(all), filters, this.query, this.theme ?? 'auto', this.toolbarHandlers)}
       </header>
       ${this.taskManager === undefined
         ? html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>.</p>`
         : nothing}
+      ${this.taskManager === undefined ? nothing : renderTotals(this.controller.metrics.total)}
       ${renderGroups(this.controller.groups)}
-      <ul class="tasks" part="tasks">
-        ${repeat(
-          visible,
-          (view) => view.name,
-          (view) => {
-            const open = this.openHistories.has(view.name);
-            return guard([view, view.revision, open], () => renderTask(view, open, this.onHistoryToggle));
-          },
-        )}
-      </ul>
+      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf)}
       ${this.taskManager !== undefined && visible.length === 0
         ? html`<p class="empty">${all.length === 0 ? 'The manager has no tasks yet.' : 'No task matches the filters.'}</p>`
         : nothing}
     `;
+  }
+
+  private readonly metricsOf = (name: string) => this.controller.metrics.of(name);
+
+  /** Collected again only when tasks were added, removed or polled: not for every event. */
+  private filterChoices(all: ITaskView[]): IFilterChoices {
+    const revision = this.controller.catalogRevision;
+    if (this.choices?.revision !== revision) this.choices = { revision, value: collectFilterChoices(all) };
+    return this.choices.value;
   }
 
   private onStatusChange = (event: Event): void => {
@@ -155,8 +202,8 @@ export class TaskbufferDashboard extends LitElement {
     this.emitFilterChange();
   };
 
-  private onNameInput = (event: Event): void => {
-    this.nameFilter = (event.target as HTMLInputElement).value;
+  private onSearchInput = (event: Event): void => {
+    this.query = (event.target as HTMLInputElement).value;
     this.emitFilterChange();
   };
 
@@ -175,7 +222,7 @@ export class TaskbufferDashboard extends LitElement {
   private readonly toolbarHandlers: IToolbarHandlers = {
     onStatusChange: this.onStatusChange,
     onLabelChange: this.onLabelChange,
-    onNameInput: this.onNameInput,
+    onSearchInput: this.onSearchInput,
     onThemeChange: this.onThemeChange,
   };
 
@@ -190,7 +237,7 @@ export class TaskbufferDashboard extends LitElement {
 
   private emitFilterChange(): void {
     this.dispatchEvent(new CustomEvent<IDashboardFilterChangeDetail>('taskbuffer-filter-change', {
-      detail: { status: this.statusFilter, label: this.labelFilter, name: this.nameFilter },
+      detail: { status: this.statusFilter, label: this.labelFilter, name: this.nameFilter, query: this.query },
       bubbles: true,
       composed: true,
     }));

@@ -2,6 +2,7 @@ import { css } from 'lit';
 import { groupStyles } from './dashboard-groups.styles.js';
 import { headerStyles } from './dashboard-header.styles.js';
 import { historyStyles } from './dashboard-history.styles.js';
+import { metricsStyles } from './dashboard-metrics.styles.js';
 import { progressStyles } from './dashboard-progress.styles.js';
 import { taskCardStyles, taskFactsStyles } from './dashboard-task.styles.js';
 import { themeStyles } from './dashboard-theme.styles.js';
@@ -20,4 +21,5 @@ export default css`
   ${progressStyles}
   ${taskFactsStyles}
   ${historyStyles}
+  ${metricsStyles}
 `;

@@ -1,6 +1,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { ITaskEvent, ITaskMetadata, TaskManager } from 'taskbuffer';
 import { FrameBatch } from './frame-batch.js';
+import { RunMetrics } from './run-metrics.js';
 import {
   applyPolledSchedule,
   foldEvent,
@@ -36,6 +37,11 @@ interface IUnsubscribable {
 
 const DEFAULT_REFRESH_MS = 1000;
 const DEFAULT_HISTORY_SIZE = 20;
+/**
+ * Runs kept across all tasks: with many tasks each keeps fewer (never under one), so that
+ * memory stays bounded whatever the number of tasks and however long the page stays open.
+ */
+export const MAX_TOTAL_RUNS = 50_000;
 
 /**
  * Keeps a host element in sync with a `TaskManager`: it subscribes to `taskSubject` while
@@ -56,6 +62,10 @@ export class TaskManagerController implements ReactiveController {
   groups: IConstraintGroupView[] = [];
   /** Events received from the current manager (for diagnostics). */
   eventCount = 0;
+  /** Runs ended per minute, failures and durations over the last hour, in total and per task (from events). */
+  readonly metrics = new RunMetrics();
+  /** Grows whenever tasks were added, removed or read again: what is derived from all tasks' labels may be stale. */
+  catalogRevision = 0;
 
   private currentManager: TaskManager | undefined;
   private refreshMs: number;
@@ -67,6 +77,8 @@ export class TaskManagerController implements ReactiveController {
   /** Names whose full metadata (with the schedule) should be read at the next frame. */
   private readonly pendingLookups = new Set<string>();
   private groupsStale = false;
+  /** The per-task history limit the kept histories were last trimmed to. */
+  private appliedHistoryLimit = DEFAULT_HISTORY_SIZE;
 
   constructor(
     private readonly host: ReactiveControllerHost,
@@ -74,6 +86,7 @@ export class TaskManagerController implements ReactiveController {
   ) {
     this.refreshMs = sanitizeInterval(options.refreshInterval ?? DEFAULT_REFRESH_MS);
     this.historyLimit = sanitizeHistory(options.historySize ?? DEFAULT_HISTORY_SIZE);
+    this.appliedHistoryLimit = this.historyLimit;
     host.addController(this);
   }
 
@@ -93,6 +106,7 @@ export class TaskManagerController implements ReactiveController {
     this.tasks.clear();
     this.groups = [];
     this.eventCount = 0;
+    this.metrics.clear();
     this.attach();
   }
 
@@ -113,7 +127,19 @@ export class TaskManagerController implements ReactiveController {
 
   setHistorySize(size: number): void {
     this.historyLimit = sanitizeHistory(size);
-    for (const view of this.tasks.values()) trimHistory(view, this.historyLimit);
+    this.applyHistoryLimit();
+  }
+
+  /** Runs kept per task now: `historySize`, or fewer when that many for every task would exceed `MAX_TOTAL_RUNS`. */
+  get effectiveHistorySize(): number {
+    return Math.max(1, Math.min(this.historyLimit, Math.floor(MAX_TOTAL_RUNS / Math.max(1, this.tasks.size))));
+  }
+
+  /** Trims every history when the limit went down (rare: only as tasks are added), so the total stays bounded. */
+  private applyHistoryLimit(): void {
+    const limit = this.effectiveHistorySize;
+    if (limit < this.appliedHistoryLimit) for (const view of this.tasks.values()) trimHistory(view, limit);
+    this.appliedHistoryLimit = limit;
   }
 
   hostConnected(): void {
@@ -142,6 +168,8 @@ export class TaskManagerController implements ReactiveController {
       }
     }
     this.groups = manager.getConstraintGroupStates();
+    this.catalogRevision++;
+    this.applyHistoryLimit();
   }
 
   /** One poll: schedules, countdowns, running times, constraint groups, tasks added or removed unseen. */
@@ -154,6 +182,7 @@ export class TaskManagerController implements ReactiveController {
       const schedules = new Map(manager.getScheduledTasks().map((info) => [info.name, info]));
       for (const view of this.tasks.values()) applyPolledSchedule(view, schedules.get(view.name));
       this.groups = manager.getConstraintGroupStates();
+      this.catalogRevision++; // labels may have changed, and nothing else would tell
     }
     this.frame.request();
   }
@@ -209,7 +238,10 @@ export class TaskManagerController implements ReactiveController {
     if (typeof metadata?.name !== 'string') return;
     this.eventCount++;
     const view = this.viewForEvent(metadata);
-    foldEvent(view, event, metadata, this.historyLimit);
+    foldEvent(view, event, metadata, this.appliedHistoryLimit);
+    if (event.type === 'completed' || event.type === 'failed') {
+      this.metrics.record(view.name, typeof event.timestamp === 'number' ? event.timestamp : Date.now(), event.type, event.duration);
+    }
     if (event.type !== 'step') {
       this.groupsStale = true;
       // A cron tick just fired or ended: read its next run at the next frame instead of the next poll.
@@ -232,6 +264,8 @@ export class TaskManagerController implements ReactiveController {
     if (typeof name !== 'string') return;
     if (operation === 'remove') {
       this.tasks.delete(name);
+      this.metrics.forget(name);
+      this.catalogRevision++;
       this.pendingLookups.delete(name);
     } else if (operation === 'add') {
       // Read it at the next frame: addAndScheduleTask registers first and schedules right after.
@@ -244,6 +278,7 @@ export class TaskManagerController implements ReactiveController {
   private flush(): void {
     const manager = this.currentManager;
     if (manager !== undefined && this.pendingLookups.size > 0) this.lookUpPending(manager);
+    this.applyHistoryLimit();
     if (manager !== undefined && this.groupsStale) {
       this.groups = manager.getConstraintGroupStates();
       this.groupsStale = false;
@@ -258,6 +293,7 @@ export class TaskManagerController implements ReactiveController {
       const metadata = manager.getTaskMetadata(name);
       if (metadata === null) {
         this.tasks.delete(name);
+        this.catalogRevision++;
         continue;
       }
       const view = this.tasks.get(name);
@@ -269,7 +305,10 @@ export class TaskManagerController implements ReactiveController {
       }
     }
     this.pendingLookups.clear();
-    if (reordered) this.groupsStale = true;
+    if (reordered) {
+      this.groupsStale = true;
+      this.catalogRevision++;
+    }
   }
 }
 
