@@ -7,6 +7,8 @@ import { OPEN, type IWebSocketLike, type TWebSocketClass } from './clientsocket.
 export type TRequestWithoutId = TClientRequest extends infer R ? (R extends TClientRequest ? Omit<R, 'id'> : never) : never;
 
 interface IPending {
+  /** Called as the reply is read, before any later frame: frames that follow may depend on it. */
+  onReply: ((value: unknown) => void) | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   timer: TTimer;
@@ -74,8 +76,12 @@ export class GatewayLink {
     return this.authenticated && this.socket?.readyState === OPEN;
   }
 
-  /** Sends a request and resolves with the reply's value; rejects with a GatewayRequestError when refused. */
-  request(frame: TRequestWithoutId): Promise<unknown> {
+  /**
+   * Sends a request and resolves with the reply's value; rejects with a GatewayRequestError
+   * when refused. `onReply` sees a successful reply at once, before the frames after it
+   * (which a promise's reaction would not: several frames can be read in one go).
+   */
+  request(frame: TRequestWithoutId, onReply?: (value: unknown) => void): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const id = ++this.lastId;
       if (!this.send({ ...frame, id } as TClientFrame)) return reject(new ConnectionLostError('not connected to the gateway'));
@@ -83,7 +89,7 @@ export class GatewayLink {
         this.pending.delete(id);
         reject(new ConnectionLostError(`the gateway did not answer a ${frame.type} request within ${this.requestTimeoutMs} ms`));
       }, this.requestTimeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { onReply, resolve, reject, timer });
     });
   }
 
@@ -113,7 +119,10 @@ export class GatewayLink {
     if (pending === undefined) return;
     this.pending.delete(frame.id);
     clearTimer(pending.timer);
-    if (frame.ok) pending.resolve(frame.value);
+    if (frame.ok) {
+      pending.onReply?.(frame.value);
+      pending.resolve(frame.value);
+    }
     else pending.reject(new GatewayRequestError(frame.error));
   }
 

@@ -109,14 +109,12 @@ export class TaskGatewayClient {
     assertNonEmptyString('TaskGatewayClient.trigger', 'taskName', taskName);
     assertOptionsObject('TaskGatewayClient.trigger', options, ['timeoutMs', 'priority']);
     const run = new RemoteRun<TResult>((runId, reason) => this.request({ type: 'abort', runId, reason }).then(() => {}));
-    this.request({ type: 'trigger', taskName, input, ...options }).then(
-      (reply) => {
-        const { runId } = reply as ITriggerReply;
-        this.runs.set(runId, run as RemoteRun);
-        run.acceptedAs(runId);
-      },
-      (error: unknown) => run.settle(false, error),
-    );
+    const accepted = (reply: unknown) => {
+      const { runId } = reply as ITriggerReply;
+      this.runs.set(runId, run as RemoteRun);
+      run.acceptedAs(runId);
+    };
+    this.request({ type: 'trigger', taskName, input, ...options }, accepted).catch((error: unknown) => run.settle(false, error));
     return run;
   }
 
@@ -185,12 +183,12 @@ export class TaskGatewayClient {
     };
   }
 
-  private request(frame: TRequestWithoutId): Promise<unknown> {
+  private request(frame: TRequestWithoutId, onReply?: (value: unknown) => void): Promise<unknown> {
     const link = this.link;
     if (link === undefined || !link.isOpen) {
       return Promise.reject(new ConnectionLostError(`not connected to the gateway (the client is ${this.state})`));
     }
-    return link.request(frame);
+    return link.request(frame, onReply);
   }
 
   private async openLink(): Promise<void> {
