@@ -228,7 +228,7 @@ void setupValueIsChecked;
 function describeEvent(event: ITaskEvent): string {
   expectType<ITaskMetadata>(event.task);
   expectType<number>(event.timestamp);
-  type _eventTypes = Expect<Equal<typeof event.type, 'started' | 'step' | 'update' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed'>>;
+  type _eventTypes = Expect<Equal<typeof event.type, 'started' | 'step' | 'update' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed' | 'node-started' | 'node-completed' | 'node-failed' | 'node-skipped'>>;
   // Run events name their run; pausing is about the task.
   type _runId = Expect<Equal<typeof event.runId, string | undefined>>;
 
@@ -266,6 +266,20 @@ function describeEvent(event: ITaskEvent): string {
     case 'paused':
     case 'resumed':
       return event.type;
+    case 'node-started':
+    case 'node-completed':
+    case 'node-failed':
+    case 'node-skipped': {
+      // A Taskgraph's node events name the node; the run is the graph's.
+      type _node = Expect<Equal<typeof event.node, string>>;
+      type _graphRunId = Expect<Equal<typeof event.runId, string>>;
+      if (event.type === 'node-failed') {
+        type _nodeError = Expect<Equal<[typeof event.error, typeof event.cancelled], [string, boolean]>>;
+        return `node ${event.node} failed: ${event.error}`;
+      }
+      if (event.type === 'node-skipped') return `node ${event.node} skipped: ${event.reason}`;
+      return `node ${event.node} (run ${event.nodeRunId}) ${event.type}`;
+    }
     default: {
       // Every event type is handled above.
       const unreachable: never = event;
@@ -274,7 +288,7 @@ function describeEvent(event: ITaskEvent): string {
   }
 }
 
-type _eventTypeUnion = Expect<Equal<TTaskEventType, 'started' | 'step' | 'update' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed'>>;
+type _eventTypeUnion = Expect<Equal<TTaskEventType, 'started' | 'step' | 'update' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed' | 'node-started' | 'node-completed' | 'node-failed' | 'node-skipped'>>;
 type _statusUnion = Expect<Equal<TTaskStatus, 'idle' | 'running' | 'completed' | 'failed'>>;
 type _stepStatusUnion = Expect<Equal<TStepStatus, 'pending' | 'active' | 'completed'>>;
 type _metadataStatus = Expect<Equal<ITaskMetadata['status'], TTaskStatus>>;

@@ -24,6 +24,8 @@ export type TTaskbufferErrorCode =
   | 'LEASE_LOST'
   | 'QUEUE_STOPPED'
   | 'UNKNOWN_JOB'
+  | 'INVALID_GRAPH'
+  | 'GRAPH_FAILED'
   | 'INTERNAL';
 
 /** Base class of all errors raised by taskbuffer itself. */
