@@ -13,6 +13,9 @@ import {
   Taskparallel,
   TaskDebounced,
   TaskOnce,
+  Taskgraph,
+  type ITaskgraphNodeReport,
+  type ITaskgraphReport,
   type IConstraintGroupEvent,
   type ITaskbufferEvent,
   type ITaskEvent,
@@ -336,6 +339,65 @@ const parallelWithThrowingTask = new Taskparallel({ taskArray: [stringTask, alwa
 chainWithThrowingTask.addTask(alwaysFails);
 
 // ---------------------------------------------------------------------------------------
+// Taskgraph: inputs and the report are typed from node names and task result types
+// ---------------------------------------------------------------------------------------
+
+const buildTask = new Task({ name: 'build', taskFunction: async (srcDir: string) => ({ files: srcDir.length }) });
+const testTask = new Task({ name: 'test', taskFunction: async (build: { files: number }) => build.files * 10 });
+const lintTask = new Task({ name: 'lint', taskFunction: async (_build: { files: number }) => ['no warnings'] });
+const publishTask = new Task({ name: 'publish', taskFunction: async (input: { tests: number; warnings: string[] }) => `v1 (${input.tests} tests)` });
+
+const ciGraph = new Taskgraph({
+  name: 'ci',
+  nodes: {
+    build: { task: buildTask, input: (_results, srcDir: string) => srcDir },
+    test: { task: testTask, after: ['build'] },
+    lint: { task: lintTask, after: ['build'] },
+    publish: {
+      task: publishTask,
+      after: ['test', 'lint'],
+      input: (results, srcDir) => {
+        // Each result has its task's result type; the graph's input type comes from the annotation above.
+        type _testResult = Expect<Equal<typeof results.test, number>>;
+        type _lintResult = Expect<Equal<typeof results.lint, string[]>>;
+        type _graphInput = Expect<Equal<typeof srcDir, string>>;
+        // @ts-expect-error no node is called 'deploy'
+        void results.deploy;
+        return { tests: results.test, warnings: results.lint };
+      },
+    },
+  },
+});
+
+type CiReport = Awaited<ReturnType<typeof ciGraph.trigger>>;
+type _ciReportIsTyped = Expect<Equal<CiReport, ITaskgraphReport<{ build: typeof buildTask; test: typeof testTask; lint: typeof lintTask; publish: typeof publishTask }>>>;
+type _ciNodeNames = Expect<Equal<keyof CiReport['nodes'], 'build' | 'test' | 'lint' | 'publish'>>;
+type _ciPublishReport = Expect<Equal<CiReport['nodes']['publish'], ITaskgraphNodeReport<string>>>;
+type _ciTestResult = Expect<Equal<CiReport['nodes']['test']['result'], number | undefined>>;
+type _ciInput = Expect<Equal<Parameters<typeof ciGraph.trigger>[0], string | undefined>>;
+
+/** Never called: only the compiler looks at these definitions. */
+function wrongGraphDefinitionsDoNotCompile(): void {
+  void new Taskgraph({
+    nodes: {
+      build: { task: buildTask },
+      // @ts-expect-error 'biuld' is not a node of this graph
+      test: { task: testTask, after: ['biuld'] },
+    },
+  });
+  void new Taskgraph({
+    nodes: {
+      build: { task: buildTask },
+      // @ts-expect-error the input function must return what the node's task takes ({ files: number })
+      test: { task: testTask, after: ['build'], input: (results) => results.build.files },
+    },
+  });
+  // @ts-expect-error the graph's input is a string (from the annotated graphInput)
+  void ciGraph.trigger(42);
+}
+void wrongGraphDefinitionsDoNotCompile;
+
+// ---------------------------------------------------------------------------------------
 // Runtime: the fixtures above behave as their types say
 // ---------------------------------------------------------------------------------------
 
@@ -356,6 +418,10 @@ test('the type-checked fixtures run and produce values of the types the compiler
 
   assert.deepEqual(await dbQueryTask.trigger('SELECT 1'), ['rows of SELECT 1']);
   assert.equal(await syncSetupTask.trigger(), 3);
+
+  const ciReport = await ciGraph.trigger('src/');
+  assert.equal(ciReport.nodes.publish.result, 'v1 (40 tests)');
+  assert.deepEqual(ciReport.nodes.lint.result, ['no warnings']);
 
   await assert.rejects(chainWithThrowingTask.trigger(1), { message: /boom/ });
   await assert.rejects(parallelWithThrowingTask.trigger(), { message: 'boom' });
