@@ -3,12 +3,13 @@ import type { ITaskNodeEvent } from '../events.js';
 import { timeNow } from '../internal/clock.js';
 import { nextRunKey, runIdOf } from '../task/runid.js';
 import type { TManagedTrigger } from '../task/taskrun.js';
-import { MAX_RUN_ID_LENGTH } from '../task/triggeroptions.js';
+import { MAX_RUN_ID_LENGTH, RUN_CONTROL, type TControlledOptions } from '../task/triggeroptions.js';
 import type { ITriggerOptions } from '../types.js';
 import type { IGraphNodeSpec, IGraphTopology } from './graphdefinition.js';
 import { describeGraph, TaskgraphError } from './grapherrors.js';
-import { newRunState, reportOf, type IGraphNodeState, type IGraphRunState } from './graphstate.js';
+import { newRunState, reportOf, setKey, type IGraphNodeState, type IGraphRunState } from './graphstate.js';
 import type { ITaskgraphReport, TTaskgraphFailurePolicy } from './graphtypes.js';
+import { NodeControl } from './nodecontrol.js';
 
 /** A node event as a run makes it; the graph adds its metadata snapshot and the time. */
 export type TNodeEventFields = ITaskNodeEvent extends infer E ? (E extends ITaskNodeEvent ? Omit<E, 'task' | 'timestamp'> : never) : never;
@@ -22,8 +23,8 @@ export interface IGraphRunHost {
   /** Whether anyone listens: node events are built only then. */
   isObserved(): boolean;
   emitNodeEvent(fields: TNodeEventFields, timestamp: number): void;
-  /** A node's step began (`ended` false) or ended. */
-  markNode(name: string, ended: boolean): void;
+  /** A node's step began (`ended` false) or ended, at `now`. */
+  markNode(name: string, ended: boolean, now: number): void;
 }
 
 /**
@@ -45,10 +46,11 @@ export class GraphRun {
   /** The first failure of a node that is not optional: the graph fails with it. */
   private failure: { error: unknown } | undefined;
   /**
-   * The running nodes' abort controllers, by node index. One each rather than one signal
-   * for all: a signal with many listeners makes Node warn of a leak.
+   * What aborts each running node, by node index: a NodeControl, or under a manager an
+   * AbortController (one each: a signal shared by all would gather a listener per node,
+   * and Node warns of a leak past ten).
    */
-  private readonly controllers: Array<AbortController | undefined>;
+  private readonly controllers: Array<{ abort(reason: unknown): void } | undefined>;
   /** Why the graph stopped, once it did: nodes that end with an error after it were cancelled. */
   private stopReason: { reason: unknown } | undefined;
   private readonly onOuterAbort: () => void;
@@ -100,15 +102,11 @@ export class GraphRun {
     record.startedAt = now;
     this.running++;
     const nodeRunId = this.nodeRunId(spec.name);
-    this.host.markNode(spec.name, false);
+    this.host.markNode(spec.name, false, now);
     if (this.host.isObserved()) this.host.emitNodeEvent({ type: 'node-started', runId: this.state.runId, node: spec.name, nodeRunId }, now);
     let outcome: Promise<unknown>;
     try {
-      const input = this.inputOf(spec);
-      const controller = new AbortController();
-      this.controllers[index] = controller;
-      const options: ITriggerOptions = { signal: controller.signal, runId: nodeRunId };
-      outcome = this.managedTrigger === undefined ? spec.task.trigger(input, options) : this.managedTrigger(spec.task, input, options);
+      outcome = this.triggerNode(index, spec, this.inputOf(spec), nodeRunId);
     } catch (error) {
       outcome = Promise.reject(error);
     }
@@ -116,6 +114,19 @@ export class GraphRun {
       (result) => this.nodeEnded(index, nodeRunId, true, result),
       (error: unknown) => this.nodeEnded(index, nodeRunId, false, error),
     );
+  }
+
+  /** Triggers the node's task, through the manager when one started the graph. */
+  private triggerNode(index: number, spec: IGraphNodeSpec, input: unknown, nodeRunId: string): Promise<unknown> {
+    if (this.managedTrigger === undefined) {
+      const control = new NodeControl();
+      this.controllers[index] = control;
+      return spec.task.trigger(input, { runId: nodeRunId, [RUN_CONTROL]: control } as TControlledOptions);
+    }
+    const controller = new AbortController();
+    this.controllers[index] = controller;
+    const options: ITriggerOptions = { signal: controller.signal, runId: nodeRunId };
+    return this.managedTrigger(spec.task, input, options);
   }
 
   /** The node's input: its `input` function's, else the graph's input, its one prerequisite's result, or all of theirs. */
@@ -126,10 +137,7 @@ export class GraphRun {
       if (after.length === 1) return this.records[after[0]!]!.result;
     }
     const results: Record<string, unknown> = {};
-    for (const prerequisite of after) {
-      Object.defineProperty(results, this.host.topology.nodes[prerequisite]!.name,
-        { value: this.records[prerequisite]!.result, enumerable: true });
-    }
+    for (const prerequisite of after) setKey(results, this.host.topology.nodes[prerequisite]!.name, this.records[prerequisite]!.result);
     return spec.input === undefined ? results : spec.input(results, this.graphInput);
   }
 
@@ -145,7 +153,7 @@ export class GraphRun {
     if (ok) {
       record.status = 'completed';
       record.result = value;
-      this.host.markNode(spec.name, true);
+      this.host.markNode(spec.name, true, now);
       if (observed) this.host.emitNodeEvent({ type: 'node-completed', runId: this.state.runId, node: spec.name, nodeRunId, duration }, now);
       for (const dependent of spec.dependents) {
         const waiting = this.records[dependent]!;

@@ -37,8 +37,7 @@ export function newRunState(topology: IGraphTopology, graph: string, runId: stri
 
 /**
  * The report of a run that ended at `endedAt`: the state without its bookkeeping. An
- * ordinary object for the caller (it prints and compares as one), its keys defined rather
- * than assigned, so that a node named `__proto__` is a key like any other.
+ * ordinary object for the caller (it prints and compares as one).
  */
 export function reportOf(state: IGraphRunState, failedGraph: boolean, endedAt: number): ITaskgraphReport {
   const nodes: Record<string, ITaskgraphNodeReport> = {};
@@ -49,7 +48,16 @@ export function reportOf(state: IGraphRunState, failedGraph: boolean, endedAt: n
     if (node.error !== undefined) report.error = node.error;
     if (node.startedAt !== undefined) report.startedAt = node.startedAt;
     if (node.endedAt !== undefined) report.endedAt = node.endedAt;
-    Object.defineProperty(nodes, name, { value: report, enumerable: true, writable: true, configurable: true });
+    setKey(nodes, name, report);
   }
   return { graph: state.graph, runId: state.runId, status: failedGraph ? 'failed' : 'completed', startedAt: state.startedAt, endedAt, nodes };
+}
+
+/**
+ * Sets `record[key]` on an ordinary object, `__proto__` included: assigning that one would
+ * set the object's prototype instead, so it is defined as a property.
+ */
+export function setKey<T>(record: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  else record[key] = value;
 }

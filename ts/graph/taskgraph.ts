@@ -103,7 +103,7 @@ export class Taskgraph<TTasks extends TTaskgraphTasks = TTaskgraphTasks, TInput 
       emitNodeEvent: (fields: TNodeEventFields, timestamp: number) => {
         this.emit({ ...fields, task: this.getMetadata(), timestamp } as ITaskEvent);
       },
-      markNode: (name: string, ended: boolean) => this.markParallelStep(name, ended),
+      markNode: (name: string, ended: boolean, now: number) => this.markParallelStep(name, ended, now),
     };
   }
 }

@@ -258,11 +258,11 @@ export abstract class TaskCore {
   }
 
   /**
-   * Marks the step `name` active (`ended` false) or completed, leaving the other steps as
+   * Marks the step `name` active (`ended` false) or completed at `now`, leaving the other steps as
    * they are: for steps that run side by side (a Taskgraph's nodes). Emits no `step` event.
    */
-  protected markParallelStep(name: string, ended: boolean): void {
-    this.steps.mark(name, ended, timeNow());
+  protected markParallelStep(name: string, ended: boolean, now: number): void {
+    this.steps.mark(name, ended, now);
   }
 
   /** Marks `stepName` active, after the subclass checked its type. */
