@@ -224,6 +224,31 @@ describe('Taskgraph', () => {
     });
   });
 
+  describe('nodes with a trigger of their own', () => {
+    it('withdraws a node waiting in its buffered task’s queue when the graph stops, and aborts the one running', async (t) => {
+      const clock = useFakeClock(t);
+      let calls = 0;
+      const upload = new Task({ name: 'upload', buffered: true, bufferMax: 1, taskFunction: async (file: string) => {
+        calls++;
+        await clock.sleep(100);
+        return file;
+      } });
+      const graph = new Taskgraph({
+        name: 'uploads',
+        nodes: {
+          first: { task: upload, input: () => 'a.txt' },
+          second: { task: upload, input: () => 'b.txt' },
+          check: { task: timed(clock, new Map(), 'check', 10, undefined, 'quota exceeded') },
+        },
+      });
+      const error = await graphError(clock.settle(graph.trigger()));
+      assert.deepEqual(statuses(error.report), { first: 'cancelled', second: 'cancelled', check: 'failed' });
+      assert.equal(clock.now(), 10, 'the graph did not wait for the upload');
+      await clock.advance(200);
+      assert.equal(calls, 1, 'the queued upload never ran');
+    });
+  });
+
   describe('definitions', () => {
     const noop = new Task({ name: 'noop', taskFunction: async () => undefined });
 
@@ -341,6 +366,22 @@ describe('Taskgraph', () => {
       const runs = [...timeline].sort((a, b) => a[1].start - b[1].start).map(([name, { start, end }]) => `${name} ${start}-${end}`);
       // The graph starts at once and triggers users and orders before backup is triggered.
       assert.deepEqual(runs, ['users 0-10', 'orders 10-20', 'backup 20-30', 'index 30-40'], 'one at a time on db "main", in trigger order');
+    });
+
+    it('holds its runs while the manager pauses it, and runs them when resumed', async (t) => {
+      const clock = useFakeClock(t);
+      const manager = managerFor(t);
+      const graph = new Taskgraph({ name: 'g', nodes: { a: { task: timed(clock, new Map(), 'a', 5) } } });
+      manager.addTask(graph);
+      await manager.start();
+      manager.pauseTask('g');
+      let done = false;
+      const run = manager.triggerTaskByName('g').then((report) => { done = true; return report; });
+      await clock.advance(50);
+      assert.equal(done, false);
+      assert.equal(graph.getMetadata().paused, true);
+      manager.resumeTask('g');
+      assert.equal((await clock.settle(run)).status, 'completed');
     });
 
     it('applies each node task’s retries per node through the manager', async (t) => {
