@@ -68,7 +68,7 @@ export class GraphRun {
     this.state = newRunState(host.topology, host.name ?? '', runId, timeNow());
     this.records = host.topology.nodes.map((spec) => this.state.nodes[spec.name]!);
     this.controllers = new Array(this.records.length);
-    this.onOuterAbort = () => this.stop(signal.reason, 'the graph was aborted');
+    this.onOuterAbort = () => this.stop(signal.reason, `the graph was cut short: ${messageOf(signal.reason)}`);
   }
 
   /** Runs the graph; resolves with its report, or rejects with a TaskgraphError. */
@@ -77,7 +77,7 @@ export class GraphRun {
       this.resolve = resolve;
       this.reject = reject;
     });
-    if (this.signal.aborted) this.stop(this.signal.reason, 'the graph was aborted');
+    if (this.signal.aborted) this.onOuterAbort();
     else this.signal.addEventListener('abort', this.onOuterAbort, { once: true });
     for (const root of this.host.topology.roots) this.ready.push(root);
     this.pump();
