@@ -40,7 +40,7 @@ process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
 
 test('readme.md has runnable examples for every primitive', () => {
   const headings = examples.map((e) => e.heading);
-  for (const section of ['Quick start', 'Buffered tasks', 'Taskchain', 'Taskparallel', 'TaskOnce', 'TaskDebounced', 'Events']) {
+  for (const section of ['Quick start', 'Buffered tasks', 'Taskchain', 'Taskparallel', 'Taskgraph', 'TaskOnce', 'TaskDebounced', 'Events']) {
     assert.ok(headings.includes(section), `no example with output under "${section}" (found: ${headings.join(', ')})`);
   }
 });

@@ -13,6 +13,9 @@ import {
   Taskparallel,
   TaskDebounced,
   TaskOnce,
+  Taskgraph,
+  type ITaskgraphNodeReport,
+  type ITaskgraphReport,
   type IConstraintGroupEvent,
   type ITaskbufferEvent,
   type ITaskEvent,
@@ -228,7 +231,7 @@ void setupValueIsChecked;
 function describeEvent(event: ITaskEvent): string {
   expectType<ITaskMetadata>(event.task);
   expectType<number>(event.timestamp);
-  type _eventTypes = Expect<Equal<typeof event.type, 'started' | 'step' | 'update' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed'>>;
+  type _eventTypes = Expect<Equal<typeof event.type, 'started' | 'step' | 'update' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed' | 'node-started' | 'node-completed' | 'node-failed' | 'node-skipped'>>;
   // Run events name their run; pausing is about the task.
   type _runId = Expect<Equal<typeof event.runId, string | undefined>>;
 
@@ -266,6 +269,20 @@ function describeEvent(event: ITaskEvent): string {
     case 'paused':
     case 'resumed':
       return event.type;
+    case 'node-started':
+    case 'node-completed':
+    case 'node-failed':
+    case 'node-skipped': {
+      // A Taskgraph's node events name the node; the run is the graph's.
+      type _node = Expect<Equal<typeof event.node, string>>;
+      type _graphRunId = Expect<Equal<typeof event.runId, string>>;
+      if (event.type === 'node-failed') {
+        type _nodeError = Expect<Equal<[typeof event.error, typeof event.cancelled], [string, boolean]>>;
+        return `node ${event.node} failed: ${event.error}`;
+      }
+      if (event.type === 'node-skipped') return `node ${event.node} skipped: ${event.reason}`;
+      return `node ${event.node} (run ${event.nodeRunId}) ${event.type}`;
+    }
     default: {
       // Every event type is handled above.
       const unreachable: never = event;
@@ -274,7 +291,7 @@ function describeEvent(event: ITaskEvent): string {
   }
 }
 
-type _eventTypeUnion = Expect<Equal<TTaskEventType, 'started' | 'step' | 'update' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed'>>;
+type _eventTypeUnion = Expect<Equal<TTaskEventType, 'started' | 'step' | 'update' | 'completed' | 'failed' | 'retrying' | 'paused' | 'resumed' | 'node-started' | 'node-completed' | 'node-failed' | 'node-skipped'>>;
 type _statusUnion = Expect<Equal<TTaskStatus, 'idle' | 'running' | 'completed' | 'failed'>>;
 type _stepStatusUnion = Expect<Equal<TStepStatus, 'pending' | 'active' | 'completed'>>;
 type _metadataStatus = Expect<Equal<ITaskMetadata['status'], TTaskStatus>>;
@@ -322,6 +339,65 @@ const parallelWithThrowingTask = new Taskparallel({ taskArray: [stringTask, alwa
 chainWithThrowingTask.addTask(alwaysFails);
 
 // ---------------------------------------------------------------------------------------
+// Taskgraph: inputs and the report are typed from node names and task result types
+// ---------------------------------------------------------------------------------------
+
+const buildTask = new Task({ name: 'build', taskFunction: async (srcDir: string) => ({ files: srcDir.length }) });
+const testTask = new Task({ name: 'test', taskFunction: async (build: { files: number }) => build.files * 10 });
+const lintTask = new Task({ name: 'lint', taskFunction: async (_build: { files: number }) => ['no warnings'] });
+const publishTask = new Task({ name: 'publish', taskFunction: async (input: { tests: number; warnings: string[] }) => `v1 (${input.tests} tests)` });
+
+const ciGraph = new Taskgraph({
+  name: 'ci',
+  nodes: {
+    build: { task: buildTask, input: (_results, srcDir: string) => srcDir },
+    test: { task: testTask, after: ['build'] },
+    lint: { task: lintTask, after: ['build'] },
+    publish: {
+      task: publishTask,
+      after: ['test', 'lint'],
+      input: (results, srcDir) => {
+        // Each result has its task's result type; the graph's input type comes from the annotation above.
+        type _testResult = Expect<Equal<typeof results.test, number>>;
+        type _lintResult = Expect<Equal<typeof results.lint, string[]>>;
+        type _graphInput = Expect<Equal<typeof srcDir, string>>;
+        // @ts-expect-error no node is called 'deploy'
+        void results.deploy;
+        return { tests: results.test, warnings: results.lint };
+      },
+    },
+  },
+});
+
+type CiReport = Awaited<ReturnType<typeof ciGraph.trigger>>;
+type _ciReportIsTyped = Expect<Equal<CiReport, ITaskgraphReport<{ build: typeof buildTask; test: typeof testTask; lint: typeof lintTask; publish: typeof publishTask }>>>;
+type _ciNodeNames = Expect<Equal<keyof CiReport['nodes'], 'build' | 'test' | 'lint' | 'publish'>>;
+type _ciPublishReport = Expect<Equal<CiReport['nodes']['publish'], ITaskgraphNodeReport<string>>>;
+type _ciTestResult = Expect<Equal<CiReport['nodes']['test']['result'], number | undefined>>;
+type _ciInput = Expect<Equal<Parameters<typeof ciGraph.trigger>[0], string | undefined>>;
+
+/** Never called: only the compiler looks at these definitions. */
+function wrongGraphDefinitionsDoNotCompile(): void {
+  void new Taskgraph({
+    nodes: {
+      build: { task: buildTask },
+      // @ts-expect-error 'biuld' is not a node of this graph
+      test: { task: testTask, after: ['biuld'] },
+    },
+  });
+  void new Taskgraph({
+    nodes: {
+      build: { task: buildTask },
+      // @ts-expect-error the input function must return what the node's task takes ({ files: number })
+      test: { task: testTask, after: ['build'], input: (results) => results.build.files },
+    },
+  });
+  // @ts-expect-error the graph's input is a string (from the annotated graphInput)
+  void ciGraph.trigger(42);
+}
+void wrongGraphDefinitionsDoNotCompile;
+
+// ---------------------------------------------------------------------------------------
 // Runtime: the fixtures above behave as their types say
 // ---------------------------------------------------------------------------------------
 
@@ -342,6 +418,10 @@ test('the type-checked fixtures run and produce values of the types the compiler
 
   assert.deepEqual(await dbQueryTask.trigger('SELECT 1'), ['rows of SELECT 1']);
   assert.equal(await syncSetupTask.trigger(), 3);
+
+  const ciReport = await ciGraph.trigger('src/');
+  assert.equal(ciReport.nodes.publish.result, 'v1 (40 tests)');
+  assert.deepEqual(ciReport.nodes.lint.result, ['no warnings']);
 
   await assert.rejects(chainWithThrowingTask.trigger(1), { message: /boom/ });
   await assert.rejects(parallelWithThrowingTask.trigger(), { message: 'boom' });

@@ -32,6 +32,8 @@ export type TTaskbufferErrorCode =
   | 'NO_WORKER'
   | 'WORKER_LOST'
   | 'INVALID_STATE'
+  | 'INVALID_GRAPH'
+  | 'GRAPH_FAILED'
   | 'INTERNAL';
 
 /** Base class of all errors raised by taskbuffer itself. */

@@ -86,6 +86,45 @@ export interface ITaskResumedEvent extends ITaskEventBase {
   runId?: undefined;
 }
 
+/** Fields every event of a Taskgraph's node has; `runId` is the graph run's. */
+interface ITaskNodeEventBase extends ITaskRunEventBase {
+  /** The node's name, which is also its step's name. */
+  node: string;
+}
+
+/** A node of a Taskgraph run started (its prerequisites completed). */
+export interface ITaskNodeStartedEvent extends ITaskNodeEventBase {
+  type: 'node-started';
+  /** The node's own run: the `runId` its task's events carry. */
+  nodeRunId: string;
+}
+
+/** A node of a Taskgraph run completed. */
+export interface ITaskNodeCompletedEvent extends ITaskNodeEventBase {
+  type: 'node-completed';
+  nodeRunId: string;
+  /** How long the node ran, in ms. */
+  duration: number;
+}
+
+/** A node of a Taskgraph run failed, or was cancelled while it ran (the graph stopped, was aborted or timed out). */
+export interface ITaskNodeFailedEvent extends ITaskNodeEventBase {
+  type: 'node-failed';
+  nodeRunId: string;
+  /** The error's message. */
+  error: string;
+  duration: number;
+  /** True when the graph cut the node short rather than the node failing on its own. */
+  cancelled: boolean;
+}
+
+/** A node of a Taskgraph run will not run: a prerequisite did not complete, or the graph stopped. */
+export interface ITaskNodeSkippedEvent extends ITaskNodeEventBase {
+  type: 'node-skipped';
+  /** Why, e.g. `"build" failed` or `the graph stopped`. */
+  reason: string;
+}
+
 /** One lifecycle event of a task; switch on `type` to narrow it. */
 export type ITaskEvent =
   | ITaskStartedEvent
@@ -95,7 +134,14 @@ export type ITaskEvent =
   | ITaskFailedEvent
   | ITaskRetryingEvent
   | ITaskPausedEvent
-  | ITaskResumedEvent;
+  | ITaskResumedEvent
+  | ITaskNodeStartedEvent
+  | ITaskNodeCompletedEvent
+  | ITaskNodeFailedEvent
+  | ITaskNodeSkippedEvent;
+
+/** The events of a Taskgraph's nodes, a part of ITaskEvent. */
+export type ITaskNodeEvent = ITaskNodeStartedEvent | ITaskNodeCompletedEvent | ITaskNodeFailedEvent | ITaskNodeSkippedEvent;
 
 export type TTaskEventType = ITaskEvent['type'];
 

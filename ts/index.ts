@@ -4,6 +4,21 @@ export { Taskparallel, type ITaskparallelOptions } from './variants/taskparallel
 export { TaskOnce } from './variants/taskonce.js';
 export { TaskDebounced, type ITaskDebouncedOptions } from './variants/taskdebounced.js';
 export { TaskStep } from './task/taskstep.js';
+export { Taskgraph } from './graph/taskgraph.js';
+export { TaskgraphDefinitionError, TaskgraphError } from './graph/grapherrors.js';
+export type {
+  ITaskgraphOptions,
+  ITaskgraphNode,
+  ITaskgraphReport,
+  ITaskgraphNodeReport,
+  TTaskgraphNodes,
+  TTaskgraphTasks,
+  TTaskgraphNodeStatus,
+  TTaskgraphFailurePolicy,
+  TaskgraphResults,
+  TaskResultOf,
+  TaskInputOf,
+} from './graph/graphtypes.js';
 export { TaskManager } from './manager/taskmanager.js';
 export type {
   ITaskManagerOptions,
@@ -49,6 +64,11 @@ export type {
   ITaskRetryingEvent,
   ITaskPausedEvent,
   ITaskResumedEvent,
+  ITaskNodeEvent,
+  ITaskNodeStartedEvent,
+  ITaskNodeCompletedEvent,
+  ITaskNodeFailedEvent,
+  ITaskNodeSkippedEvent,
   TTaskEventType,
   IConstraintGroupEvent,
   IConstraintGroupPausedEvent,

@@ -40,6 +40,7 @@ import {
   type IBenchInstance,
 } from './cluster-rig.js';
 import { bareKeyedMutex, bareLimit } from './floor.js';
+import { deepGraph, GRAPH_NODES, wideGraph, type IGraphCompetitors } from './graph-rig.js';
 import { measureQueues, QUEUE_CONCURRENCY, QUEUE_JOBS, QUEUE_WORKERS } from './queue-rig.js';
 import { BULLMQ_CONCURRENCY, startBullmq, startTaskbuffer, TOTAL_CONCURRENCY, type ICompetitor } from './versus-bullmq.js';
 
@@ -1066,8 +1067,45 @@ async function queueCase(): Promise<CaseResult[]> {
   }
 }
 
+// ---- Taskgraph ---------------------------------------------------------------------------
+
+/** Graph runs per sample: 20,000 node runs, tens of ms. */
+const GRAPH_RUNS = 20;
+
+/** Runs `run` GRAPH_RUNS times in a row; ops are node runs, so the figure is ns per node. */
+function graphRuns(run: () => Promise<number>): (ops: number) => Promise<number> {
+  return async () => {
+    let sum = 0;
+    for (let i = 0; i < GRAPH_RUNS; i++) sum += await run();
+    return sum;
+  };
+}
+
+/**
+ * The cost per node of a 1,000-node Taskgraph (dependency bookkeeping, a report, one abort
+ * controller and run id per node, steps) against the same tasks run by hand with
+ * `Promise.all` (wide) or one `await` after another (deep).
+ */
+async function taskgraphCase(): Promise<CaseResult> {
+  const shapes: Array<[string, IGraphCompetitors]> = [['wide', wideGraph()], ['deep', deepGraph()]];
+  const ops = GRAPH_NODES * GRAPH_RUNS;
+  const measurements = shapes.flatMap(([shape, competitors]) => [
+    measure(`${shape}: Taskgraph`, () => nsPerOp(ops, graphRuns(competitors.graph))),
+    measure(`${shape}: by hand`, () => nsPerOp(ops, graphRuns(competitors.byHand))),
+  ]);
+  const samples = await runRounds(measurements);
+  const overhead = (shape: string): string =>
+    `+${(median(samples.get(`${shape}: Taskgraph`)!) - median(samples.get(`${shape}: by hand`)!)).toFixed(0)} ns per node`;
+  return caseResult(`taskgraph, ${GRAPH_NODES} nodes`, 'ns/node', samples, (ratio) => shapes.map(([shape]) => ({
+    label: `${shape}: Taskgraph / by hand`,
+    value: ratio(`${shape}: Taskgraph`, `${shape}: by hand`),
+    note: overhead(shape),
+  })));
+}
+
 const cases: Array<() => Promise<CaseResult | CaseResult[]>> = [
   sequentialCase, burstCase, eventsCase, globalCapCase, perKeyMutexCase, queuedHeapCase, priorityCase, clusterCase, bullmqCase, queueCase,
+  taskgraphCase,
 ];
 
 /**

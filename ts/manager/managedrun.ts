@@ -2,7 +2,7 @@ import { TaskbufferError } from '../errors.js';
 import { createDeferred, type Deferred } from '../internal/deferred.js';
 import { keepShapeAlive, type TResolve } from '../internal/hotpath.js';
 import type { AnyTask } from '../task/task.js';
-import { TaskRun, type IAbortableRun, type IRunControl } from '../task/taskrun.js';
+import { TaskRun, type IAbortableRun, type IRunControl, type TManagedTrigger } from '../task/taskrun.js';
 import { asRetryOption, chooseRetryPolicy, type TEnteredRetry } from '../task/triggerretry.js';
 import type { AnyGroup, IKeyState } from './constraintgroup.js';
 import type { IPrioritized } from './priorityqueue.js';
@@ -194,6 +194,8 @@ export interface IRunOwner {
   settled(run: ConstrainedRun, ok: boolean, value: unknown, endedAt: number | undefined): void;
   releaseForRetry(run: ConstrainedRun): void;
   reacquireForRetry(run: ConstrainedRun): Promise<void>;
+  /** The manager's trigger, for the runs it starts to trigger other tasks through it. */
+  readonly managedTrigger: TManagedTrigger | undefined;
 }
 
 /**
@@ -216,6 +218,10 @@ export class ActiveRun extends TaskRun implements IRunControl {
 
   protected get input(): unknown {
     return this.run.input;
+  }
+
+  override get managedTrigger(): TManagedTrigger | undefined {
+    return this.owner.managedTrigger;
   }
 
   /** Triggers a task that has a trigger of its own (buffered, debounced, once), with this run as its control. */

@@ -8,6 +8,7 @@ import {
   type ConstrainedRun, type IRunOwner, type RunLine,
 } from './managedrun.js';
 import type { WaitingRuns } from './waitingruns.js';
+import type { TManagedTrigger } from '../task/taskrun.js';
 
 /** What the finisher asks of the run queue: to begin a run in a slot handed over, to place a run again. */
 export interface IRunStarter {
@@ -29,6 +30,8 @@ export class RunFinisher implements IRunOwner {
     private readonly waiters: WaitingRuns,
     private readonly clusterSlots: ClusterSlotTaker,
     private readonly starter: IRunStarter,
+    /** The manager's trigger, handed to the runs it starts (a Taskgraph triggers its nodes with it). */
+    readonly managedTrigger: TManagedTrigger | undefined = undefined,
   ) {}
 
   releaseForRetry(run: ConstrainedRun): void {

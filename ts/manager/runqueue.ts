@@ -1,6 +1,7 @@
 import { newPromise, takeResolve } from '../internal/hotpath.js';
 import type { AnyTask } from '../task/task.js';
 import { abortedBeforeStart } from '../task/triggeroptions.js';
+import type { TManagedTrigger } from '../task/taskrun.js';
 import type { ITriggerOptions } from '../types.js';
 import { ClusterSlotTaker, type IClusterAccess } from './clusterslots.js';
 import type { AnyGroup, IKeyState } from './constraintgroup.js';
@@ -34,13 +35,14 @@ export class RunQueue {
     /** The groups registered now; the array is replaced when groups change, never changed in place, so runs share it. */
     private readonly currentGroups: () => ReadonlyArray<AnyGroup>,
     cluster: IClusterAccess,
+    managedTrigger?: TManagedTrigger,
   ) {
     this.clusterSlots = new ClusterSlotTaker(cluster);
     this.check = new ShouldExecuteCheck(currentGroups);
     this.finisher = new RunFinisher(this.waiters, this.clusterSlots, {
       begin: (run, startedAt) => this.begin(run, startedAt),
       place: (run) => this.startOrPark(run),
-    });
+    }, managedTrigger);
   }
 
   /** Runs started and not yet ended (holding slots, or between retries). */

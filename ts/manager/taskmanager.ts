@@ -61,7 +61,7 @@ export class TaskManager {
     this.runQueue = new RunQueue(() => this.groupRegistry.groups, {
       slots: () => this.distributedCoordinator?.clusterSlots,
       instanceId: this.instanceId,
-    });
+    }, (task, input, options) => this.triggerTaskConstrained(task as AnyTask, input, options));
     this.cronTicks = new CronTicks({
       taskNamed: (name) => (this.state === 'started' ? this.tasksByName.get(name) : undefined),
       runQueue: this.runQueue,

@@ -40,6 +40,19 @@ export class StepTracker {
     this.active = step;
   }
 
+  /** Marks one step active (`ended` false) or completed without touching the others (steps side by side). */
+  mark(name: string, ended: boolean, now: number): void {
+    const step = this.byName.get(name);
+    if (step === undefined) return;
+    if (ended) {
+      step.complete(now);
+      if (this.active === step) this.active = undefined;
+    } else {
+      step.start(now);
+      this.active = step;
+    }
+  }
+
   reset(): void {
     for (const step of this.steps) step.reset();
     this.active = undefined;

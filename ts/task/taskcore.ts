@@ -257,6 +257,14 @@ export abstract class TaskCore {
     if (this.isObserved()) this.emit({ type: 'update', runId: runIdOf(runKey), payload, task: this.getMetadata(), timestamp: timeNow() });
   }
 
+  /**
+   * Marks the step `name` active (`ended` false) or completed at `now`, leaving the other steps as
+   * they are: for steps that run side by side (a Taskgraph's nodes). Emits no `step` event.
+   */
+  protected markParallelStep(name: string, ended: boolean, now: number): void {
+    this.steps.mark(name, ended, now);
+  }
+
   /** Marks `stepName` active, after the subclass checked its type. */
   protected markStep(stepName: string): void {
     const now = timeNow();
@@ -264,14 +272,15 @@ export abstract class TaskCore {
     if (this.isObserved()) this.emit({ type: 'step', runId: runIdOf(this.latestRunKey), stepName, task: this.getMetadata(), timestamp: now });
   }
 
-  private isObserved(): boolean {
+  /** Whether anyone listens (the task's subject or a manager's sink): build events only then. */
+  protected isObserved(): boolean {
     if (this.eventSubject.observed) return true;
     const sinks = this.eventSinks;
     for (let i = 0; i < sinks.length; i++) if (sinks[i]!.observed) return true;
     return false;
   }
 
-  private emit(event: ITaskEvent): void {
+  protected emit(event: ITaskEvent): void {
     this.eventSubject.next(event);
     for (const sink of this.eventSinks) sink.next(event);
   }

@@ -1,7 +1,7 @@
 import { AbortError, describeTask, messageOf, TimeoutError } from '../errors.js';
 import { clearTimer, setTimer, type TTimer } from '../internal/clock.js';
 import { keepShapeAlive, NO_TIME } from '../internal/hotpath.js';
-import type { ITaskContext } from '../types.js';
+import type { ITaskContext, ITriggerOptions } from '../types.js';
 import type { RetryPolicy } from './retry.js';
 import { nextRunKey, runIdOf, type TRunKey } from './runid.js';
 import type { TaskCore } from './taskcore.js';
@@ -13,6 +13,13 @@ import type { TaskCore } from './taskcore.js';
 export interface IAbortableRun {
   abort(reason: unknown): void;
 }
+
+/**
+ * How a run that a TaskManager started triggers other tasks through the same manager (so
+ * that its constraint groups, priority and pauses apply to them): a Taskgraph's nodes.
+ * @internal
+ */
+export type TManagedTrigger = (task: TaskCore, input: unknown, options: ITriggerOptions) => Promise<unknown>;
 
 /**
  * How a TaskManager follows and steers a run that it starts through a task's own
@@ -28,6 +35,8 @@ export interface IRunControl {
   releaseForRetry(): void;
   /** The retry's wait is over: resolves once the slots are held again. */
   reacquireForRetry(): Promise<void>;
+  /** Triggers other tasks through the manager (see TManagedTrigger). */
+  readonly managedTrigger: TManagedTrigger | undefined;
 }
 
 const NOT_BEGUN = 0;
@@ -58,6 +67,8 @@ class TryContext implements ITaskContext {
     readonly task: TaskCore,
     readonly runKey: TRunKey,
     readonly attempt: number,
+    /** The run the try belongs to; undefined for a run of one plain try (`runOneTry`). */
+    readonly run: TaskRun | undefined,
   ) {}
 
   get runId(): string {
@@ -138,6 +149,14 @@ export abstract class TaskRun implements IAbortableRun {
     return this.phase === OVER;
   }
 
+  /**
+   * The manager's trigger when a TaskManager started this run, else undefined.
+   * @internal
+   */
+  get managedTrigger(): TManagedTrigger | undefined {
+    return undefined;
+  }
+
   /** The trigger's input, which every try gets. */
   protected abstract get input(): unknown;
 
@@ -187,7 +206,7 @@ export abstract class TaskRun implements IAbortableRun {
   }
 
   private nextTry(): void {
-    const context = new TryContext(this.task, this.runKey, ++this.attempt);
+    const context = new TryContext(this.task, this.runKey, ++this.attempt, this);
     this.current = context;
     const timeoutMs = this.limits?.timeoutMs;
     if (timeoutMs !== undefined) this.limits!.timer = setTimer(() => this.onTimeout(context, timeoutMs), timeoutMs);
@@ -315,6 +334,10 @@ export class PromisedRun extends TaskRun {
     this.control?.attach(this);
   }
 
+  override get managedTrigger(): TManagedTrigger | undefined {
+    return this.control?.managedTrigger;
+  }
+
   protected override releaseForRetry(): void {
     this.control?.releaseForRetry();
   }
@@ -340,7 +363,7 @@ function callTry(task: TaskCore, input: unknown, context: TryContext): Promise<u
  * instead of a run object (internal/hotpath.ts, trick 6).
  */
 export function runOneTry(task: TaskCore, input: unknown, runId: string | undefined): Promise<unknown> {
-  const context = new TryContext(task, runId ?? nextRunKey(), 1);
+  const context = new TryContext(task, runId ?? nextRunKey(), 1, undefined);
   context.startedAt = task.beginRun(undefined, context.runKey);
   // The reactions reach everything through the context, so that their closure holds one object.
   return callTry(task, input, context).then(
@@ -360,5 +383,14 @@ export function runOneTry(task: TaskCore, input: unknown, runId: string | undefi
   );
 }
 
-keepShapeAlive(new TryContext(undefined as unknown as TaskCore, 0, 0));
+/**
+ * The manager's trigger of the run a task function's `context` belongs to, when a
+ * TaskManager started that run (see TManagedTrigger); else undefined.
+ * @internal
+ */
+export function managedTriggerOf(context: ITaskContext): TManagedTrigger | undefined {
+  return context instanceof TryContext ? context.run?.managedTrigger : undefined;
+}
+
+keepShapeAlive(new TryContext(undefined as unknown as TaskCore, 0, 0, undefined));
 keepShapeAlive(new PromisedRun(undefined as unknown as TaskCore, undefined, undefined, undefined, undefined, undefined, undefined));
