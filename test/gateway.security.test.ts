@@ -88,6 +88,8 @@ describe('scopes at the gateway', () => {
     await client.pauseTask('email/bulk:send');
     assert.equal(manager.getTaskByName('email/bulk:send')!.paused, true);
     await client.pauseConstraintGroup('mail');
+    assert.equal(manager.getConstraintGroupStates()[0]!.paused, true);
+    await client.resumeConstraintGroup('mail');
     const served = await client.serve('jobs:resize', () => 'resized');
     assert.equal(await manager.triggerTaskByName('jobs:resize'), 'resized');
     await served.stop();
