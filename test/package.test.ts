@@ -236,13 +236,13 @@ describe('the package as users install it', () => {
     });
   }
 
-  test('plain Node imports taskbuffer and taskbuffer/redis from the installed tarball and runs tasks', async () => {
+  test('plain Node imports taskbuffer, taskbuffer/redis, taskbuffer/gateway and taskbuffer/client from the installed tarball and runs tasks, also remotely', async () => {
     const result = await runCommand(process.execPath, ['consumer.mjs'], full.project);
     assert.equal(result.code, 0, `consumer.mjs failed:\n${output(result)}`);
     for (const line of result.stdout.trim().split('\n')) log(line);
   });
 
-  test('without ioredis the core works, and importing taskbuffer/redis says to npm install ioredis', async () => {
+  test('without the optional peers the core works, and taskbuffer/redis and taskbuffer/gateway say to npm install ioredis or ws', async () => {
     const result = await runCommand(process.execPath, ['without-ioredis.mjs'], bare.project);
     assert.equal(result.code, 0, `without-ioredis.mjs failed:\n${output(result)}`);
     for (const line of result.stdout.trim().split('\n')) log(line);
