@@ -24,13 +24,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const sourceAliases: Readonly<Record<string, string>> = {
   taskbuffer: path.join(root, 'ts/index.ts'),
   'taskbuffer/web': path.join(root, 'ts_web/index.ts'),
+  'taskbuffer/client': path.join(root, 'ts/client/index.ts'),
 };
 
-/** Resolves exactly `taskbuffer` and `taskbuffer/web` (esbuild's `alias` would turn `taskbuffer/web` into `ts/index.ts/web`). */
+/** Resolves exactly the names above (esbuild's `alias` would turn `taskbuffer/web` into `ts/index.ts/web`). */
 const sourceAliasPlugin: esbuild.Plugin = {
   name: 'taskbuffer-sources',
   setup(build) {
-    build.onResolve({ filter: /^taskbuffer(\/web)?$/ }, (args) => ({ path: sourceAliases[args.path]! }));
+    build.onResolve({ filter: /^taskbuffer(\/web|\/client)?$/ }, (args) => ({ path: sourceAliases[args.path]! }));
   },
 };
 
