@@ -183,7 +183,7 @@ describe('bad input', () => {
     await waitFor(() => frames.length === 1, 'the auth reply');
     sendRaw(socket, 'not json {');
     sendRaw(socket, { type: 'fly', id: 2 });
-    sendRaw(socket, { type: 'trigger', id: 3, taskName: 42 });
+    sendRaw(socket, { type: 'trigger', id: 3, runId: 'r', taskName: 42 });
     sendRaw(socket, { type: 'watch', id: 4, runId: 'r', extra: true });
     await waitFor(() => frames.length === 5, 'four error frames');
     const [, notJson, unknownType, wrongField, extraField] = frames;

@@ -40,6 +40,7 @@ import {
   type IBenchInstance,
 } from './cluster-rig.js';
 import { bareKeyedMutex, bareLimit } from './floor.js';
+import { startGatewayRig } from './gateway-rig.js';
 import { deepGraph, GRAPH_NODES, wideGraph, type IGraphCompetitors } from './graph-rig.js';
 import { measureQueues, QUEUE_CONCURRENCY, QUEUE_JOBS, QUEUE_WORKERS } from './queue-rig.js';
 import { BULLMQ_CONCURRENCY, startBullmq, startTaskbuffer, TOTAL_CONCURRENCY, type ICompetitor } from './versus-bullmq.js';
@@ -1103,9 +1104,38 @@ async function taskgraphCase(): Promise<CaseResult> {
   })));
 }
 
+const GATEWAY_OPS = 2_000;
+
+/**
+ * Remote triggers through the gateway against a bare `ws` echo on the same machine, in
+ * sequence (latency) and 100 at once (throughput). A trigger is two frames (the trigger and
+ * its outcome), as an echo is; with its events for `run.events`, two more.
+ */
+async function gatewayCase(): Promise<CaseResult> {
+  const rig = await startGatewayRig();
+  try {
+    const samples = await runRounds([
+      measure('gateway trigger, in sequence', () => nsPerOp(GATEWAY_OPS, (ops) => rig.trigger(ops, 1, false))),
+      measure('gateway trigger with its events, in sequence', () => nsPerOp(GATEWAY_OPS, (ops) => rig.trigger(ops, 1, true))),
+      measure('bare ws echo, in sequence', () => nsPerOp(GATEWAY_OPS, (ops) => rig.echo(ops, 1))),
+      measure('gateway trigger, 100 at once', () => nsPerOp(GATEWAY_OPS, (ops) => rig.trigger(ops, 100, false))),
+      measure('gateway trigger with its events, 100 at once', () => nsPerOp(GATEWAY_OPS, (ops) => rig.trigger(ops, 100, true))),
+      measure('bare ws echo, 100 at once', () => nsPerOp(GATEWAY_OPS, (ops) => rig.echo(ops, 100))),
+    ], { warmups: 2, rounds: 7 });
+    return caseResult(`gateway, ${GATEWAY_OPS} round trips on localhost`, 'ns/op', samples, (ratio) => [
+      { label: 'trigger / echo, in sequence', value: ratio('gateway trigger, in sequence', 'bare ws echo, in sequence'), max: 3 },
+      { label: 'trigger with events / echo, in sequence', value: ratio('gateway trigger with its events, in sequence', 'bare ws echo, in sequence') },
+      { label: 'trigger / echo, 100 at once', value: ratio('gateway trigger, 100 at once', 'bare ws echo, 100 at once'), max: 3 },
+      { label: 'trigger with events / echo, 100 at once', value: ratio('gateway trigger with its events, 100 at once', 'bare ws echo, 100 at once') },
+    ]);
+  } finally {
+    await rig.close();
+  }
+}
+
 const cases: Array<() => Promise<CaseResult | CaseResult[]>> = [
   sequentialCase, burstCase, eventsCase, globalCapCase, perKeyMutexCase, queuedHeapCase, priorityCase, clusterCase, bullmqCase, queueCase,
-  taskgraphCase,
+  taskgraphCase, gatewayCase,
 ];
 
 /**

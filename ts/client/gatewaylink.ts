@@ -11,7 +11,8 @@ interface IPending {
   onReply: ((value: unknown) => void) | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
-  timer: TTimer;
+  /** Undefined for a request that is answered only when refused. */
+  timer: TTimer | undefined;
 }
 
 /** What a link tells its client. */
@@ -93,6 +94,22 @@ export class GatewayLink {
     });
   }
 
+  /**
+   * Sends a request that the gateway answers only when it refuses it (a trigger, whose
+   * outcome is its answer): `onRefused` gets the refusal, or a ConnectionLostError. `forget`
+   * its id once it is answered otherwise. Undefined when the socket is not open.
+   */
+  sendUnanswered(frame: TRequestWithoutId, onRefused: (error: unknown) => void): number | undefined {
+    const id = ++this.lastId;
+    if (!this.send({ ...frame, id } as TClientFrame)) return undefined;
+    this.pending.set(id, { onReply: undefined, resolve: () => {}, reject: onRefused, timer: undefined });
+    return id;
+  }
+
+  forget(id: number): void {
+    this.pending.delete(id);
+  }
+
   /** Sends a frame that gets no reply; false when the socket is not open. */
   send(frame: TClientFrame): boolean {
     const socket = this.socket;
@@ -118,7 +135,7 @@ export class GatewayLink {
     const pending = this.pending.get(frame.id);
     if (pending === undefined) return;
     this.pending.delete(frame.id);
-    clearTimer(pending.timer);
+    if (pending.timer !== undefined) clearTimer(pending.timer);
     if (frame.ok) {
       pending.onReply?.(frame.value);
       pending.resolve(frame.value);
@@ -128,7 +145,7 @@ export class GatewayLink {
 
   private rejectPending(error: Error): void {
     for (const pending of this.pending.values()) {
-      clearTimer(pending.timer);
+      if (pending.timer !== undefined) clearTimer(pending.timer);
       pending.reject(error);
     }
     this.pending.clear();

@@ -4,7 +4,7 @@
  * offers; the parts live in the files named below.
  */
 export { TaskGatewayClient } from './taskgatewayclient.js';
-export type { TClientState, IGatewaySubscription } from './taskgatewayclient.js';
+export type { TClientState, IGatewaySubscription, ITriggerCallOptions } from './taskgatewayclient.js';
 export type { ITaskGatewayClientOptions, IReconnectOptions } from './clientoptions.js';
 export { RemoteRun } from './remoterun.js';
 export type { IServeContext, IServeOptions, TServeHandler } from './servedhandlers.js';

@@ -3,7 +3,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { IActiveRunInfo, IConstraintGroupState } from '../manager/manageroptions.js';
 import { clearTimer, setTimer, type TTimer } from '../internal/clock.js';
 import { assertNonEmptyString, assertOptionsObject, assertPositiveInteger, describeValue } from '../internal/validate.js';
-import type { IAuthReply, IEnqueueReply, IEventFilter, ITriggerReply, IWireJobOptions, TServerFrame, TWireEvent } from '../remote/protocol.js';
+import type { IAuthReply, IEnqueueReply, IEventFilter, IWireJobOptions, TServerFrame, TWireEvent } from '../remote/protocol.js';
 import { ConnectionLostError, RemoteTaskError } from '../remote/remoteerrors.js';
 import type { ITaskMetadata } from '../types.js';
 import { resolveClientOptions, type IClientSettings, type ITaskGatewayClientOptions } from './clientoptions.js';
@@ -22,6 +22,16 @@ export interface IGatewaySubscription {
 
 type TEventListener = (event: TWireEvent) => void;
 
+/** Options of `client.trigger`. */
+export interface ITriggerCallOptions {
+  /** Limits each try at the gateway, in ms. */
+  timeoutMs?: number;
+  /** Among triggers waiting for the same constraint slot, larger starts first. @default the task's */
+  priority?: number;
+  /** Whether the run's events come back for `run.events`. @default true */
+  events?: boolean;
+}
+
 /**
  * A client of a TaskGateway, in Node or a browser: lists and watches the remote manager's
  * tasks, triggers and aborts runs, follows one run's live events, and serves tasks whose
@@ -36,9 +46,11 @@ export class TaskGatewayClient {
   private auth: IAuthReply | undefined;
   private readonly subscriptions = new Map<number, { filter: IEventFilter; listener: TEventListener }>();
   private readonly watches = new Map<string, Set<TEventListener>>();
-  private readonly runs = new Map<string, RemoteRun>();
+  /** The runs this client triggered and whose outcome has not come, with the id of their trigger request. */
+  private readonly runs = new Map<string, { run: RemoteRun; requestId: number }>();
   private readonly served = new ServedHandlers((frame) => this.link?.send(frame) ?? false);
   private lastSub = 0;
+  private lastRun = 0;
   private reconnectTimer: TTimer | undefined;
   private attempts = 0;
 
@@ -104,17 +116,27 @@ export class TaskGatewayClient {
     };
   }
 
-  /** Triggers the task `taskName` at the gateway; the run's events and outcome come back live. */
-  trigger<TResult = unknown>(taskName: string, input?: unknown, options: { timeoutMs?: number; priority?: number } = {}): RemoteRun<TResult> {
+  /**
+   * Triggers the task `taskName` at the gateway; the run's events and outcome come back
+   * live. `events: false` spares the run's events (`run.events` then only completes): one
+   * trigger is then two frames, as few as a bare echo.
+   */
+  trigger<TResult = unknown>(taskName: string, input?: unknown, options: ITriggerCallOptions = {}): RemoteRun<TResult> {
     assertNonEmptyString('TaskGatewayClient.trigger', 'taskName', taskName);
-    assertOptionsObject('TaskGatewayClient.trigger', options, ['timeoutMs', 'priority']);
-    const run = new RemoteRun<TResult>((runId, reason) => this.request({ type: 'abort', runId, reason }).then(() => {}));
-    const accepted = (reply: unknown) => {
-      const { runId } = reply as ITriggerReply;
-      this.runs.set(runId, run as RemoteRun);
-      run.acceptedAs(runId);
+    assertOptionsObject('TaskGatewayClient.trigger', options, ['timeoutMs', 'priority', 'events']);
+    const runId = `${this.auth?.runPrefix ?? 'unconnected-'}${++this.lastRun}`;
+    const run = new RemoteRun<TResult>(runId, (id, reason) => this.request({ type: 'abort', runId: id, reason }).then(() => {}));
+    const link = this.link;
+    const refused = (error: unknown) => {
+      this.runs.delete(runId);
+      run.settle(false, error);
     };
-    this.request({ type: 'trigger', taskName, input, ...options }, accepted).catch((error: unknown) => run.settle(false, error));
+    const id = link?.isOpen ? link.sendUnanswered({ type: 'trigger', runId, taskName, input, ...options }, refused) : undefined;
+    if (id === undefined) {
+      run.settle(false, new ConnectionLostError(`not connected to the gateway (the client is ${this.state})`));
+    } else {
+      this.runs.set(runId, { run: run as RemoteRun, requestId: id });
+    }
     return run;
   }
 
@@ -234,7 +256,7 @@ export class TaskGatewayClient {
   }
 
   private failRuns(why: string): void {
-    for (const [runId, run] of this.runs) {
+    for (const [runId, { run }] of this.runs) {
       run.settle(false, new ConnectionLostError(`${why}: the outcome of run ${JSON.stringify(runId)} is unknown (it may still be going on at the gateway)`, runId));
     }
     this.runs.clear();
@@ -245,14 +267,16 @@ export class TaskGatewayClient {
       case 'event':
         return this.subscriptions.get(frame.sub)?.listener(frame.event);
       case 'run': {
-        this.runs.get(frame.runId)?.eventSubject.next(frame.event);
+        this.runs.get(frame.runId)?.run.eventSubject.next(frame.event);
         for (const listener of this.watches.get(frame.runId) ?? []) listener(frame.event);
         return;
       }
       case 'outcome': {
-        const run = this.runs.get(frame.runId);
+        const triggered = this.runs.get(frame.runId);
+        if (triggered === undefined) return;
         this.runs.delete(frame.runId);
-        run?.settle(frame.ok, frame.ok ? frame.value : new RemoteTaskError(frame.error, frame.runId));
+        this.link?.forget(triggered.requestId);
+        triggered.run.settle(frame.ok, frame.ok ? frame.value : new RemoteTaskError(frame.error, frame.runId));
         return;
       }
       case 'work':

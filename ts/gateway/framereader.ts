@@ -54,7 +54,7 @@ const SHAPES: Record<TClientFrame['type'], Record<string, TFieldCheck>> = {
   runs: { id },
   subscribe: { id, sub: id, filter },
   unsubscribe: { id, sub: id },
-  trigger: { id, taskName: text, input: anything, timeoutMs: optional(nonNegative), priority: optional(finite) },
+  trigger: { id, runId: text, taskName: text, input: anything, timeoutMs: optional(nonNegative), priority: optional(finite), events: optional(boolean) },
   watch: { id, runId: text },
   unwatch: { id, runId: text },
   abort: { id, runId: text, reason: optional(text) },

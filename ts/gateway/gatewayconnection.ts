@@ -22,6 +22,8 @@ export class GatewayConnection implements IClientConnection {
   readonly watches = new Map<string, () => void>();
   /** Whether it answered the last ping. */
   alive = true;
+  /** What the ids of its triggers start with. */
+  readonly runPrefix: string;
   private phase: 'new' | 'authenticating' | 'open' | 'closed' = 'new';
   private badFrames = 0;
   private authTimer: TTimer | undefined;
@@ -33,6 +35,7 @@ export class GatewayConnection implements IClientConnection {
     readonly address: string,
     readonly services: IGatewayServices,
   ) {
+    this.runPrefix = services.runs.nextRunPrefix();
     this.authTimer = setTimer(() => {
       this.authTimer = undefined;
       if (this.phase !== 'open') this.close(CLOSE_CODES.AUTH_TIMEOUT, 'not authenticated in time');
@@ -152,7 +155,9 @@ export class GatewayConnection implements IClientConnection {
     this.phase = 'open';
     if (this.authTimer !== undefined) clearTimer(this.authTimer);
     this.authTimer = undefined;
-    const reply: IAuthReply = { protocol: PROTOCOL_VERSION, scopes: [...credential.scopes], instanceId: settings.manager.instanceId, queue: settings.queue !== undefined };
+    const reply: IAuthReply = {
+      protocol: PROTOCOL_VERSION, scopes: [...credential.scopes], instanceId: settings.manager.instanceId, runPrefix: this.runPrefix, queue: settings.queue !== undefined,
+    };
     this.reply(id, reply);
   }
 

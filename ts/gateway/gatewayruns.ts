@@ -16,11 +16,18 @@ export class GatewayRuns {
   private readonly byId = new Map<string, IGatewayRun>();
   // Run ids must not collide with those of other gateways or processes.
   private readonly prefix = `gw-${randomId().replace(/-/g, '').slice(0, 8)}-`;
-  private last = 0;
+  private lastConnection = 0;
 
-  begin(taskName: string): IGatewayRun {
-    const run: IGatewayRun = { runId: `${this.prefix}${++this.last}`, taskName, controller: new AbortController() };
-    this.byId.set(run.runId, run);
+  /** A prefix for the run ids of a new connection: it numbers its triggers itself, so a trigger needs no reply. */
+  nextRunPrefix(): string {
+    return `${this.prefix}${++this.lastConnection}-`;
+  }
+
+  /** Begins the run `runId`; undefined when a run of that id is going on already. */
+  begin(runId: string, taskName: string): IGatewayRun | undefined {
+    if (this.byId.has(runId)) return undefined;
+    const run: IGatewayRun = { runId, taskName, controller: new AbortController() };
+    this.byId.set(runId, run);
     return run;
   }
 

@@ -25,6 +25,8 @@ export interface IGatewayServices {
 export interface IClientConnection extends IServingConnection {
   readonly services: IGatewayServices;
   readonly credential: ICredential | undefined;
+  /** What the ids of its triggers must start with. */
+  readonly runPrefix: string;
   /** Cleanup of each subscription, by the client's number for it. */
   readonly subscriptions: Map<number, () => void>;
   /** Cleanup of each run watch (its own triggers' included), by run id. */

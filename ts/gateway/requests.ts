@@ -1,6 +1,6 @@
 import { messageOf, TaskbufferError } from '../errors.js';
 import { toWireError } from '../remote/remoteerrors.js';
-import type { IEnqueueReply, ITriggerReply, TClientFrame } from '../remote/protocol.js';
+import type { IEnqueueReply, TClientFrame } from '../remote/protocol.js';
 import type { IEventSink } from './eventrouter.js';
 import type { IClientConnection as GatewayConnection } from './gatewayservices.js';
 
@@ -51,10 +51,13 @@ const HANDLERS: THandlers = {
     if (!connection.may(frame.id, 'trigger', frame.taskName)) return;
     if (manager.getTaskByName(frame.taskName) === undefined) return unknownTask(connection, frame.id, frame.taskName);
     if (!manager.isStarted) return connection.refuse(frame.id, 'MANAGER_STOPPED', `trigger: the gateway's TaskManager is not started`);
-    const run = connection.services.runs.begin(frame.taskName);
-    watch(connection, run.runId);
-    // The reply first: the run's events (its `started` may come at once) name a run the client knows.
-    connection.reply(frame.id, { runId: run.runId } satisfies ITriggerReply);
+    if (!frame.runId.startsWith(connection.runPrefix)) {
+      return connection.refuse(frame.id, 'BAD_FRAME', `trigger: \`runId\` must start with this connection's runPrefix ${JSON.stringify(connection.runPrefix)}, got ${JSON.stringify(frame.runId)}`);
+    }
+    const run = connection.services.runs.begin(frame.runId, frame.taskName);
+    if (run === undefined) return connection.refuse(frame.id, 'BAD_FRAME', `trigger: a run ${JSON.stringify(frame.runId)} is going on already`);
+    // Watched before the trigger: its `started` may come at once.
+    if (frame.events !== false) watch(connection, run.runId);
     manager.triggerTaskByName(frame.taskName, frame.input, { runId: run.runId, signal: run.controller.signal, timeoutMs: frame.timeoutMs, priority: frame.priority })
       .then(
         (value: unknown) => connection.send(value === undefined ? { type: 'outcome', runId: run.runId, ok: true } : { type: 'outcome', runId: run.runId, ok: true, value }),

@@ -44,7 +44,11 @@ export type TClientRequest =
   | { type: 'runs'; id: number }
   | { type: 'subscribe'; id: number; sub: number; filter: IEventFilter }
   | { type: 'unsubscribe'; id: number; sub: number }
-  | { type: 'trigger'; id: number; taskName: string; input?: unknown; timeoutMs?: number; priority?: number }
+  /**
+   * Answered only when refused: its outcome is the answer. `runId` is the client's choice
+   * within the `runPrefix` its auth reply gave; `events: false` spares the run's events.
+   */
+  | { type: 'trigger'; id: number; runId: string; taskName: string; input?: unknown; timeoutMs?: number; priority?: number; events?: boolean }
   | { type: 'watch'; id: number; runId: string }
   | { type: 'unwatch'; id: number; runId: string }
   | { type: 'abort'; id: number; runId: string; reason?: string }
@@ -93,6 +97,8 @@ export interface IAuthReply {
   scopes: string[];
   /** The gateway's manager's instance. */
   instanceId: string;
+  /** The ids of this connection's triggers start with this (unique to the connection). */
+  runPrefix: string;
   /** Whether the gateway has a durable queue (`enqueue` works). */
   queue: boolean;
 }
@@ -101,10 +107,6 @@ export interface IAuthReply {
 export type TListReply = ITaskMetadata[];
 /** What `groups` replies with. */
 export type TGroupsReply = IConstraintGroupState[];
-/** What `trigger` replies with as soon as the run is accepted (its outcome follows). */
-export interface ITriggerReply {
-  runId: string;
-}
 /** What `enqueue` replies with. */
 export interface IEnqueueReply {
   jobId: string;
