@@ -15,6 +15,12 @@ const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const readme = readFileSync(join(root, 'readme.md'), 'utf8');
 const entry = pathToFileURL(join(root, 'ts/index.ts')).href;
+/** The package's entry points, pointed at the sources. */
+const entries: Record<string, string> = {
+  taskbuffer: entry,
+  'taskbuffer/gateway': pathToFileURL(join(root, 'ts/gateway/index.ts')).href,
+  'taskbuffer/client': pathToFileURL(join(root, 'ts/client/index.ts')).href,
+};
 
 interface IExample {
   heading: string;
@@ -40,7 +46,7 @@ process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
 
 test('readme.md has runnable examples for every primitive', () => {
   const headings = examples.map((e) => e.heading);
-  for (const section of ['Quick start', 'Buffered tasks', 'Taskchain', 'Taskparallel', 'Taskgraph', 'TaskOnce', 'TaskDebounced', 'Events']) {
+  for (const section of ['Quick start', 'Buffered tasks', 'Taskchain', 'Taskparallel', 'Taskgraph', 'TaskOnce', 'TaskDebounced', 'Events', 'Remote access: a gateway and its client']) {
     assert.ok(headings.includes(section), `no example with output under "${section}" (found: ${headings.join(', ')})`);
   }
 });
@@ -50,7 +56,7 @@ describe('readme examples', { concurrency: 3 }, () => {
   for (const [index, example] of examples.entries()) {
     test(`the example under "${example.heading}" prints what the readme shows`, async () => {
       const file = join(workDir, `example-${index}.mts`);
-      writeFileSync(file, example.code.replaceAll(`from 'taskbuffer'`, `from '${entry}'`));
+      writeFileSync(file, example.code.replace(/from '(taskbuffer(?:\/gateway|\/client)?)'/g, (_match, name: string) => `from '${entries[name]}'`));
       const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: 30_000 });
       assert.equal(stdout, example.output);
     });
