@@ -450,7 +450,9 @@ describe('cluster constraint groups', () => {
     await within(b.manager.triggerTaskByName('m'), 'the run of b', 5000);
     const position = starts.indexOf(b.instanceId);
     t.diagnostic(`b asked after ${startsBeforeB} runs of a had started, and started as run ${position + 1} of ${starts.length} so far`);
-    assert.ok(position - startsBeforeB <= 5, `b waited behind ${position - startsBeforeB} runs of a`);
+    // Runs of a (1 ms each) go on while b's request travels to Redis, longer on a loaded
+    // machine: a few is that trip; a share of the 200 in line would be unfair.
+    assert.ok(position - startsBeforeB <= 12, `b waited behind ${position - startsBeforeB} runs of a`);
     await within(Promise.all(lineOfA), 'the line of a', 10_000);
   });
 

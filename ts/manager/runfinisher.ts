@@ -108,12 +108,7 @@ export class RunFinisher implements IRunOwner {
   /** Aborts a started run: its function is signalled and its trigger rejects at once. */
   abortStarted(run: ConstrainedRun, reason: unknown): void {
     const active = run.active!; // taken before `finish` below lets go of it
-    if (run.state === REQUEUED) {
-      // A retry waiting in a line for its slots: out of the line first, as a signal's abort does.
-      this.waiters.leave(run);
-      moveTo(run, RETRY_WAIT);
-      active.slotsRefused(new AbortError(`${describeTask(run.task.name)} was aborted while its retry waited: ${messageOf(reason)}`, reason));
-    } else if (active.taskRun !== undefined) {
+    if (active.taskRun !== undefined) {
       active.taskRun.abort(reason);
     } else {
       // Not (yet) a run of the task itself, e.g. waiting inside a buffered task's own
