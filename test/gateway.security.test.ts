@@ -78,6 +78,9 @@ describe('scopes at the gateway', () => {
       assert.equal(error.scope, scope);
       assert.ok(error.message.includes(scope), error.message);
     }
+    const subscription = client.subscribe({}, () => {});
+    assert.equal((await refusal(subscription.ready)).scope, 'read');
+    assert.equal((await refusal(client.watchRun('some-run', () => {}).ready)).code, 'FORBIDDEN');
     assert.equal(await client.trigger('email:send').result, 'sent');
     assert.equal(await client.trigger('email/bulk:send').result, 'bulk sent');
   });

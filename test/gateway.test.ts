@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GatewayRequestError, RemoteTaskError, type TWireEvent } from '../ts/client/index.js';
+import { GatewayRequestError, RemoteTaskError, TaskGatewayClient, type TWireEvent } from '../ts/client/index.js';
 import { TaskGateway } from '../ts/gateway/index.js';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
 import { ADMIN, clientFor, gatewayFor } from './gateway-helpers.js';
@@ -106,6 +106,21 @@ describe('metadata, subscriptions and run watches', () => {
     const client = await clientFor(t, url);
     assert.deepEqual(await client.listTasks(), JSON.parse(JSON.stringify(manager.getAllTasksMetadata())));
     assert.deepEqual(await client.getConstraintGroupStates(), manager.getConstraintGroupStates());
+  });
+
+  it('takes subscriptions and watches made before connect() once connected, and says so through ready', async (t) => {
+    const { manager, url } = await gatewayFor(t);
+    manager.addTask(new Task({ name: 'early', taskFunction: () => 'ok' }));
+    const client = new TaskGatewayClient({ url, ...ADMIN });
+    t.after(() => client.close());
+    const events: string[] = [];
+    const subscription = client.subscribe({ taskName: 'early' }, (event) => events.push(event.type));
+    const watched: string[] = [];
+    const watch = client.watchRun('early-run', (event) => watched.push(event.type));
+    await client.connect();
+    await within(Promise.all([subscription.ready, watch.ready]), 'both taken');
+    await manager.triggerTaskByName('early', undefined, { runId: 'early-run' });
+    await waitFor(() => events.length === 2 && watched.length === 2, 'the events');
   });
 
   it('delivers only the events a subscription asks for, by task name or by labels', async (t) => {

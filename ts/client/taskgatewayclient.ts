@@ -15,9 +15,11 @@ import { ServedHandlers, type IServeOptions, type TServeHandler } from './served
 /** `connecting` until the first connection; `reconnecting` while a lost one is made again; `closed` for good. */
 export type TClientState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
-/** Something to stop: a subscription, a run watch. */
+/** A subscription or run watch: `ready` settles once the gateway took it (or refused it, e.g. without the `read` scope). */
 export interface IGatewaySubscription {
   unsubscribe(): void;
+  /** Resolves once the gateway delivers its events; rejects with the refusal, which also ends it. Kept across reconnects once taken. */
+  readonly ready: Promise<void>;
 }
 
 type TEventListener = (event: TWireEvent) => void;
@@ -46,6 +48,9 @@ export class TaskGatewayClient {
   private auth: IAuthReply | undefined;
   private readonly subscriptions = new Map<number, { filter: IEventFilter; listener: TEventListener }>();
   private readonly watches = new Map<string, Set<TEventListener>>();
+  private readonly watchReady = new Map<string, Promise<void>>();
+  /** `ready` of subscriptions and watches made while not connected, by `sub:<n>` or `run:<id>`. */
+  private readonly notAsked = new Map<string, { resolve: () => void; reject: (error: unknown) => void }>();
   /** The runs this client triggered and whose outcome has not come, with the id of their trigger request. */
   private readonly runs = new Map<string, { run: RemoteRun; requestId: number }>();
   private readonly served = new ServedHandlers((frame) => this.link?.send(frame) ?? false);
@@ -108,8 +113,9 @@ export class TaskGatewayClient {
     checkFilter(filter);
     const sub = ++this.lastSub;
     this.subscriptions.set(sub, { filter, listener: onEvent });
-    if (this.link?.isOpen) this.request({ type: 'subscribe', sub, filter }).catch(() => this.subscriptions.delete(sub));
+    const ready = this.whenTaken(`sub:${sub}`, () => this.request({ type: 'subscribe', sub, filter }), () => this.subscriptions.delete(sub));
     return {
+      ready,
       unsubscribe: () => {
         if (this.subscriptions.delete(sub) && this.link?.isOpen) this.request({ type: 'unsubscribe', sub }).catch(() => {});
       },
@@ -144,19 +150,47 @@ export class TaskGatewayClient {
   watchRun(runId: string, onEvent: TEventListener): IGatewaySubscription {
     assertNonEmptyString('TaskGatewayClient.watchRun', 'runId', runId);
     let listeners = this.watches.get(runId);
+    let ready: Promise<void>;
     if (listeners === undefined) {
-      this.watches.set(runId, (listeners = new Set()));
-      if (this.link?.isOpen) this.request({ type: 'watch', runId }).catch(() => {});
+      const created = (listeners = new Set());
+      this.watches.set(runId, created);
+      ready = this.whenTaken(`run:${runId}`, () => this.request({ type: 'watch', runId }), () => {
+        if (this.watches.get(runId) === created) this.watches.delete(runId);
+      });
+    } else {
+      ready = this.watchReady.get(runId) ?? Promise.resolve();
     }
+    this.watchReady.set(runId, ready);
     listeners.add(onEvent);
     return {
+      ready,
       unsubscribe: () => {
         listeners.delete(onEvent);
         if (listeners.size > 0 || this.watches.get(runId) !== listeners) return;
         this.watches.delete(runId);
+        this.watchReady.delete(runId);
         if (this.link?.isOpen) this.request({ type: 'unwatch', runId }).catch(() => {});
       },
     };
+  }
+
+  /**
+   * Asks the gateway for a subscription or watch now if connected, else once connected
+   * (`restore`). A refusal ends it and rejects `ready`; a lost connection does not (it is
+   * asked again after the reconnect).
+   */
+  private whenTaken(key: string, ask: () => Promise<unknown>, forget: () => void): Promise<void> {
+    const taken = this.link?.isOpen ? this.asked(ask, forget) : new Promise<void>((resolve, reject) => this.notAsked.set(key, { resolve, reject }));
+    taken.catch(() => {}); // whoever does not look at `ready` must not get an unhandled rejection
+    return taken;
+  }
+
+  private asked(ask: () => Promise<unknown>, forget: () => void): Promise<void> {
+    return ask().then(() => {}, (error: unknown) => {
+      if (error instanceof ConnectionLostError) return;
+      forget();
+      throw error;
+    });
   }
 
   pauseTask(taskName: string): Promise<void> {
@@ -226,10 +260,19 @@ export class TaskGatewayClient {
 
   /** After a reconnect: subscriptions, watches and served tasks as they were. */
   private restore(link: GatewayLink): void {
-    const ignore = () => {};
-    for (const [sub, { filter }] of this.subscriptions) link.request({ type: 'subscribe', sub, filter }).catch(ignore);
-    for (const runId of this.watches.keys()) link.request({ type: 'watch', runId }).catch(ignore);
-    for (const [taskName, concurrency] of this.served.entries()) link.request({ type: 'serve', taskName, concurrency }).catch(ignore);
+    for (const [sub, { filter }] of this.subscriptions) {
+      this.settleReady(`sub:${sub}`, this.asked(() => link.request({ type: 'subscribe', sub, filter }), () => this.subscriptions.delete(sub)));
+    }
+    for (const runId of this.watches.keys()) {
+      this.settleReady(`run:${runId}`, this.asked(() => link.request({ type: 'watch', runId }), () => this.watches.delete(runId)));
+    }
+    for (const [taskName, concurrency] of this.served.entries()) link.request({ type: 'serve', taskName, concurrency }).catch(() => {});
+  }
+
+  private settleReady(key: string, taken: Promise<void>): void {
+    const waiting = this.notAsked.get(key);
+    this.notAsked.delete(key);
+    taken.then(waiting?.resolve, (error: unknown) => waiting?.reject(error));
   }
 
   private lost(link: GatewayLink): void {
