@@ -5,6 +5,8 @@ export interface IGatewayRun {
   readonly runId: string;
   readonly taskName: string;
   readonly controller: AbortController;
+  /** The connection that triggered it: only it may abort the run with the `trigger` scope alone. */
+  readonly owner: object;
 }
 
 /**
@@ -18,8 +20,8 @@ export class GatewayRuns {
   private readonly prefix = `gw-${randomId().replace(/-/g, '').slice(0, 8)}-`;
   private last = 0;
 
-  begin(taskName: string): IGatewayRun {
-    const run: IGatewayRun = { runId: `${this.prefix}${++this.last}`, taskName, controller: new AbortController() };
+  begin(taskName: string, owner: object): IGatewayRun {
+    const run: IGatewayRun = { runId: `${this.prefix}${++this.last}`, taskName, controller: new AbortController(), owner };
     this.byId.set(run.runId, run);
     return run;
   }

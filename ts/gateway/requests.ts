@@ -51,7 +51,7 @@ const HANDLERS: THandlers = {
     if (!connection.may(frame.id, 'trigger', frame.taskName)) return;
     if (manager.getTaskByName(frame.taskName) === undefined) return unknownTask(connection, frame.id, frame.taskName);
     if (!manager.isStarted) return connection.refuse(frame.id, 'MANAGER_STOPPED', `trigger: the gateway's TaskManager is not started`);
-    const run = connection.services.runs.begin(frame.taskName);
+    const run = connection.services.runs.begin(frame.taskName, connection);
     watch(connection, run.runId);
     // The reply first: the run's events (its `started` may come at once) name a run the client knows.
     connection.reply(frame.id, { runId: run.runId } satisfies ITriggerReply);
@@ -87,8 +87,8 @@ const HANDLERS: THandlers = {
     const reason = new Error(frame.reason ?? `aborted by client ${JSON.stringify(connection.clientName)}`);
     const own = connection.services.runs.get(frame.runId);
     if (own !== undefined) {
-      // Whoever may trigger a task may abort the runs triggered through the gateway; others need control.
-      if (!connection.may(frame.id, 'trigger', own.taskName)) return;
+      // A client that may trigger a task may abort the runs it triggered; another client's need control.
+      if (!connection.may(frame.id, own.owner === connection ? 'trigger' : 'control', own.taskName)) return;
       own.controller.abort(reason);
       return connection.reply(frame.id);
     }
