@@ -159,10 +159,10 @@ describe('frames from hostile or broken clients', () => {
 
   it('never crash the gateway, never cost a good client a result, leak nothing and keep memory bounded', async (t) => {
     const handlesBefore = process.getActiveResourcesInfo().filter((name) => name.startsWith('TCP')).length;
-    const manager = new TaskManager();
+    const gatewayErrors: Error[] = [];
+    const manager = new TaskManager({ onError: (error) => gatewayErrors.push(error) });
     manager.addTask(new Task({ name: 'echo', taskFunction: (input: unknown) => input }));
     manager.addTask(new Task({ name: 'slow', taskFunction: (input: { ms?: unknown } | undefined) => sleep(Math.min(50, Math.abs(Number(input?.ms)) || 5)) }));
-    const gatewayErrors: Error[] = [];
     const gateway = new TaskGateway({
       manager,
       host: '127.0.0.1',
@@ -227,7 +227,7 @@ describe('frames from hostile or broken clients', () => {
     const fuzzMs = Date.now() - startedAt;
 
     assert.deepEqual(uncaught, [], 'no uncaught exception or unhandled rejection');
-    assert.deepEqual(gatewayErrors.map(String), [], 'the gateway met no error of its own');
+    assert.deepEqual(gatewayErrors.map(String), [], 'the gateway and its manager met no error of their own');
     assert.deepEqual(wrong, [], 'the good client got every result right');
     assert.ok(results > 50, `the good client kept triggering (${results} runs in ${fuzzMs} ms)`);
     await waitFor(() => goodRuns.every((runId) => completedRuns.has(runId)), 'the good subscription saw every completion');
@@ -277,6 +277,42 @@ describe('frames from hostile or broken clients', () => {
     assert.equal(answer.error.scope, 'control:held');
     await run.abort('its owner may');
     await assert.rejects(run.result, { name: 'AbortError' });
+  });
+});
+
+describe('values nested too deep for JSON', () => {
+  it("a serving client's update nested thousands of levels deep is dropped, and the run's watchers still get its other events", async (t) => {
+    const managerErrors: Error[] = [];
+    const manager = new TaskManager({ onError: (error) => managerErrors.push(error) });
+    const gateway = new TaskGateway({ manager, host: '127.0.0.1', credentials: { [ADMIN.name]: { key: ADMIN.key, scopes: ['admin'] } } });
+    await manager.start();
+    await gateway.start();
+    t.after(async () => {
+      await gateway.stop();
+      await manager.stop({ drain: false });
+    });
+    const { url } = gateway.address();
+    const watcher = new TaskGatewayClient({ url, ...ADMIN, reconnect: false });
+    t.after(() => watcher.close());
+    await watcher.connect();
+    const seen: string[] = [];
+    watcher.watchRun('deep-1', (event) => seen.push(event.type === 'update' ? `update ${JSON.stringify(event.payload)}` : event.type));
+    const { socket, frames } = await rawSocket(t, url);
+    sendRaw(socket, { type: 'auth', id: 1, ...ADMIN });
+    sendRaw(socket, { type: 'serve', id: 2, taskName: 'deep', concurrency: 1 });
+    await waitFor(() => frames.some((frame) => frame.id === 2), 'the serve reply');
+    await watcher.listTasks();
+    const run = manager.triggerTaskByName('deep', undefined, { runId: 'deep-1' });
+    await waitFor(() => frames.some((frame) => frame.type === 'work'), 'the work');
+    const { workId } = frames.find((frame) => frame.type === 'work');
+    const depth = 5_000;
+    sendRaw(socket, `{"type":"workUpdate","workId":${workId},"payload":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+    sendRaw(socket, { type: 'workUpdate', workId, payload: { fine: true } });
+    sendRaw(socket, { type: 'workDone', workId, ok: true, value: 'done' });
+    assert.equal(await within(run, 'the run'), 'done');
+    await waitFor(() => seen.includes('completed'), 'the end of the run');
+    assert.deepEqual(seen, ['started', 'update {"fine":true}', 'completed']);
+    assert.deepEqual(managerErrors.map(String), []);
   });
 });
 
