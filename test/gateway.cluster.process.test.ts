@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { TaskGatewayClient, type TWireEvent } from '../ts/client/index.js';
-import { ADMIN } from './gateway-helpers.js';
+import { ADMIN, rawSocket, sendRaw } from './gateway-helpers.js';
 import { waitFor, within } from './manager-helpers.js';
 import { failIfProcessLingers, spawnInstance, startRedis, type IClusterInstance, type IRedisServer } from './redis-helpers.js';
 
@@ -36,7 +37,9 @@ before(async () => {
 });
 
 after(async () => {
+
   const stopped = await Promise.all([a, b].filter(Boolean).map((instance) => instance.stop(10_000)));
+
   await redis?.stop();
   assert.deepEqual(stopped.map((exit) => exit.code), [0, 0], `the instances stopped cleanly:\n${a?.stderr()}\n${b?.stderr()}`);
   failIfProcessLingers('gateway.cluster.process.test.ts');
@@ -112,5 +115,35 @@ describe('the durable queue through a gateway', () => {
     await waitFor(() => seen.some(({ event }) => event.type === 'completed'), 'the delayed job to complete', 15_000);
     assert.deepEqual(types(seen), ['started', 'update', 'completed']);
     assert.ok(seen.every(({ event }) => event.instanceId === 'b'));
+  });
+});
+
+describe('enqueue frames from a hostile client', () => {
+  test('random and malformed enqueue requests each get an answer, and the instance stays healthy', async (t) => {
+    const value = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined));
+    const options = fc.oneof(
+      value,
+      fc.record({ jobId: value, delayMs: fc.oneof(value, fc.double()), priority: fc.oneof(value, fc.double()), timeoutMs: value, labels: value }, { requiredKeys: [] }),
+    );
+    // Only tasks that no instance has: a job that runs fails at once instead of running for as long as its input says.
+    const requests = fc.sample(fc.record({ taskName: fc.oneof(fc.constant('no-such-task'), fc.string({ maxLength: 20 }), value), input: value, options }, { requiredKeys: [] }), { numRuns: 150, seed: 16 });
+    const frames: any[] = [];
+    // Ten to a connection: past maxBadFrames (20) malformed ones, a connection is closed.
+    for (let from = 0; from < requests.length; from += 10) {
+      const raw = await rawSocket(t, urls.a!);
+      sendRaw(raw.socket, { type: 'auth', id: 0, ...ADMIN });
+      const batch = requests.slice(from, from + 10);
+      batch.forEach((request, i) => sendRaw(raw.socket, { type: 'enqueue', id: from + i + 1, ...request }));
+      await waitFor(() => raw.frames.filter((frame) => frame.type === 'reply' || frame.type === 'error').length >= batch.length + 1, 'an answer to every request', 10_000);
+      frames.push(...raw.frames);
+      raw.socket.close();
+    }
+    const refusals = frames.filter((frame) => frame.ok === false || frame.type === 'error');
+    assert.ok(refusals.every((frame) => typeof frame.error.code === 'string' && typeof frame.error.message === 'string'));
+    assert.ok(frames.some((frame) => frame.id > 0 && frame.ok === true), 'some jobs were added');
+    assert.ok(!refusals.some((frame) => frame.error.code === 'INTERNAL'), JSON.stringify(refusals.find((frame) => frame.error.code === 'INTERNAL')));
+    const client = await clientOf(t, 'a');
+    assert.ok((await client.listTasks()).some((task) => task.name === 'copy'), 'A still answers');
+    assert.doesNotMatch(a.stderr() + b.stderr(), /gateway error|UNHANDLED/);
   });
 });
