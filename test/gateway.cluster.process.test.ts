@@ -37,9 +37,7 @@ before(async () => {
 });
 
 after(async () => {
-
   const stopped = await Promise.all([a, b].filter(Boolean).map((instance) => instance.stop(10_000)));
-
   await redis?.stop();
   assert.deepEqual(stopped.map((exit) => exit.code), [0, 0], `the instances stopped cleanly:\n${a?.stderr()}\n${b?.stderr()}`);
   failIfProcessLingers('gateway.cluster.process.test.ts');
