@@ -108,7 +108,7 @@ const deep: fc.Arbitrary<TMaker> = fc.tuple(fc.integer({ min: 1_000, max: 20_000
 
 /** Any frame a broken or hostile client might send (within maxPayloadBytes). */
 export const fuzzFrame: fc.Arbitrary<TMaker> = fc.oneof(
-  { arbitrary: wellFormed, weight: 4 },
+  { arbitrary: wellFormed, weight: 8 },
   { arbitrary: mutated, weight: 6 },
   { arbitrary: anyJson, weight: 2 },
   { arbitrary: unknownType, weight: 2 },
@@ -129,12 +129,20 @@ export interface IFuzzSession {
   /** For huge: the frame's size beyond maxPayloadBytes, and whether it is binary. */
   extraBytes: number;
   hugeBinary: boolean;
+  /** For authenticated: whether it serves the tasks fuzz:0..2 first, and how it answers each work it gets, in turn. */
+  serves: boolean;
+  answers: TWorkAnswer[];
 }
+
+/** How a serving fuzzer answers a work frame: not at all, done, failed, with updates first, or twice. */
+export type TWorkAnswer = 'ignore' | 'done' | 'fail' | 'update-then-done' | 'done-twice';
 
 export const fuzzSession: fc.Arbitrary<IFuzzSession> = fc.record({
   kind: fc.constantFrom<TSessionKind>('authenticated', 'authenticated', 'authenticated', 'before-auth', 'wrong-key', 'huge'),
-  frames: fc.array(fuzzFrame, { minLength: 1, maxLength: 30 }),
+  frames: fc.array(fuzzFrame, { minLength: 1, maxLength: 40, size: 'max' }),
   keyTail: fc.oneof(fc.string({ maxLength: 20 }), fc.string({ minLength: 1_020, maxLength: 2_000 })),
   extraBytes: fc.integer({ min: 1, max: 100_000 }),
   hugeBinary: fc.boolean(),
+  serves: fc.boolean(),
+  answers: fc.array(fc.constantFrom<TWorkAnswer>('ignore', 'done', 'fail', 'update-then-done', 'done-twice'), { minLength: 1, maxLength: 8 }),
 });
