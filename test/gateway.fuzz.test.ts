@@ -5,15 +5,16 @@
  * triggering, and a client that stops reading is cut off before it costs memory.
  */
 import assert from 'node:assert/strict';
+import { createConnection } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
-import { WebSocket } from 'ws';
 import { TaskGatewayClient } from '../ts/client/index.js';
 import { CLOSE_CODES, TaskGateway } from '../ts/gateway/index.js';
 import { Task, TaskManager } from '../ts/index.js';
-import { fuzzSession, type IFuzzContext, type IFuzzSession, type TSessionKind, type TWorkAnswer } from './gateway-fuzz-frames.js';
+import { fuzzSession } from './gateway-fuzz-frames.js';
+import { FUZZER, MAX_BAD_FRAMES, MAX_PAYLOAD, runSession } from './gateway-fuzz-session.js';
 import { ADMIN, rawSocket, sendRaw } from './gateway-helpers.js';
 import { waitFor, within } from './manager-helpers.js';
 import { sleep } from './rule-helpers.js';
@@ -27,126 +28,6 @@ function memoryInUse(): number {
   gc();
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.arrayBuffers;
-}
-
-const FUZZER = { name: 'fuzzer', key: 'fuzz-key-SECRET-MARKER' };
-const MARKERS = ['SECRET-MARKER', ADMIN.key];
-const MAX_PAYLOAD = 128 * 1024;
-const MAX_BAD_FRAMES = 20;
-
-/** Where each kind of session connects from: failed logins slow down only their own address. */
-const FROM: Record<TSessionKind, string> = { authenticated: '127.0.0.1', 'before-auth': '127.0.0.3', 'wrong-key': '127.0.0.2', huge: '127.0.0.4' };
-/** The close codes each kind may see (1000: we closed it ourselves). */
-const CLOSES: Record<TSessionKind, number[]> = {
-  authenticated: [1000, CLOSE_CODES.TOO_MANY_BAD_FRAMES],
-  'before-auth': [CLOSE_CODES.AUTH_FAILED, CLOSE_CODES.AUTH_TIMEOUT, CLOSE_CODES.TOO_MANY_BAD_FRAMES],
-  'wrong-key': [CLOSE_CODES.AUTH_FAILED, CLOSE_CODES.AUTH_TIMEOUT, CLOSE_CODES.TOO_MANY_BAD_FRAMES],
-  huge: [CLOSE_CODES.TOO_BIG],
-};
-const SERVER_FRAME_TYPES = new Set(['reply', 'error', 'event', 'run', 'outcome', 'work', 'workAbort']);
-
-/** Ids seen in any fuzzing connection's frames: later frames may name them (and try to abort others' runs). */
-const seenRunIds: string[] = [];
-
-/** Runs one fuzzing connection to its end; resolves with what was wrong with the gateway's behaviour (nothing, if all went well). */
-async function runSession(url: string, session: IFuzzSession): Promise<string[]> {
-  const problems: string[] = [];
-  const socket = new WebSocket(url, { localAddress: FROM[session.kind] });
-  const frames: any[] = [];
-  let lastId = 0;
-  const context: IFuzzContext = { nextId: () => ++lastId, runIds: seenRunIds, workIds: [] };
-  const replies = new Map<number, any>();
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-  let isClosed = false;
-  void closed.then(() => (isClosed = true));
-  socket.on('error', () => {});
-  socket.on('message', (data, isBinary) => {
-    const text = String(data);
-    for (const marker of MARKERS) if (text.includes(marker)) problems.push(`a frame repeated a key: ${text.slice(0, 200)}`);
-    let frame: any;
-    try {
-      frame = JSON.parse(text);
-    } catch {
-      return problems.push(`not JSON: ${text.slice(0, 100)}`);
-    }
-    if (isBinary || !SERVER_FRAME_TYPES.has(frame?.type)) problems.push(`not a server frame: ${text.slice(0, 200)}`);
-    if ((frame.type === 'error' || (frame.type === 'reply' && !frame.ok)) && (typeof frame.error?.message !== 'string' || typeof frame.error?.code !== 'string')) {
-      problems.push(`a refusal without a code and message: ${text.slice(0, 200)}`);
-    }
-    if (frame.type === 'reply') replies.set(frame.id, frame);
-    const runId = frame.runId ?? frame.event?.runId;
-    if (typeof runId === 'string' && !seenRunIds.includes(runId) && seenRunIds.length < 200) seenRunIds.push(runId);
-    if (frame.type === 'work') {
-      context.workIds.push(frame.workId);
-      answerWork(frame.workId, session.answers[context.workIds.length % session.answers.length]!);
-    }
-    frames.push(frame);
-  });
-  const opened = await new Promise<boolean>((resolve) => {
-    socket.once('open', () => resolve(true));
-    socket.once('close', () => resolve(false));
-  });
-  if (!opened) return [`${session.kind}: the gateway refused the websocket`];
-  const send = (made: { text: string } | { binary: Uint8Array }) => {
-    if (socket.readyState === socket.OPEN) socket.send('text' in made ? made.text : made.binary, { binary: !('text' in made) });
-  };
-  const authenticate = async (key: string) => {
-    sendRaw(socket, { type: 'auth', id: 0, name: FUZZER.name, key });
-    await waitFor(() => replies.has(0) || isClosed, 'the auth reply');
-  };
-  const answerWork = (workId: number, answer: TWorkAnswer) => {
-    if (answer === 'ignore' || socket.readyState !== socket.OPEN) return;
-    if (answer === 'update-then-done') sendRaw(socket, { type: 'workUpdate', workId, payload: { step: 1 } });
-    if (answer === 'fail') sendRaw(socket, { type: 'workDone', workId, ok: false, error: { name: 'FuzzError', message: 'no' } });
-    else sendRaw(socket, { type: 'workDone', workId, ok: true, value: { workId } });
-    if (answer === 'done-twice') sendRaw(socket, { type: 'workDone', workId, ok: true });
-  };
-  let silent = 0;
-  const sendFrames = () => {
-    for (const make of session.frames) {
-      const made = make(context);
-      if (made.silent === true) silent++;
-      send(made);
-    }
-  };
-
-  if (session.kind === 'authenticated') {
-    await authenticate(FUZZER.key);
-    if (replies.get(0)?.ok !== true) return [`the fuzzer could not authenticate: ${JSON.stringify(replies.get(0))}`];
-    if (session.serves) {
-      for (const n of [0, 1, 2]) sendRaw(socket, { type: 'serve', id: context.nextId(), taskName: `fuzz:${n}`, concurrency: 2 });
-      for (const n of [0, 1, 2]) sendRaw(socket, { type: 'trigger', id: context.nextId(), taskName: `fuzz:${n}`, input: { n }, timeoutMs: 300 });
-    }
-    sendFrames();
-    const sentinel = 1e9;
-    sendRaw(socket, { type: 'list', id: sentinel });
-    await waitFor(() => replies.has(sentinel) || isClosed, 'the last reply or the close', 10_000);
-    if (!isClosed) {
-      // Every frame sent was answered (a reply or an error), in order, before the last one's reply.
-      const answers = frames.filter((frame) => (frame.type === 'reply' && frame.id !== 0 && frame.id !== sentinel) || frame.type === 'error').length;
-      const expected = session.frames.length - silent + (session.serves ? 6 : 0);
-      if (answers < expected) problems.push(`${expected} frames wanted an answer, ${answers} got one`);
-      socket.close(1000);
-    } else {
-      const bad = frames.filter((frame) => frame.error?.code === 'BAD_FRAME').length;
-      if (bad < MAX_BAD_FRAMES) problems.push(`closed after ${bad} malformed frames, not ${MAX_BAD_FRAMES}`);
-    }
-  } else if (session.kind === 'before-auth') {
-    sendFrames();
-    if (frames.some((frame) => frame.ok === true || (frame.type !== 'reply' && frame.type !== 'error'))) problems.push('before auth, something was accepted');
-  } else if (session.kind === 'wrong-key') {
-    sendRaw(socket, { type: 'auth', id: 0, name: FUZZER.name, key: `SECRET-MARKER${session.keyTail}` });
-    sendFrames();
-  } else {
-    await authenticate(FUZZER.key);
-    const size = MAX_PAYLOAD + session.extraBytes;
-    if (session.hugeBinary) socket.send(Buffer.alloc(size, 7));
-    else socket.send(`{"type":"list","id":1,"x":"${'x'.repeat(size)}"}`);
-  }
-  const code = await within(closed, `the close of a ${session.kind} session`, 15_000);
-  if (!CLOSES[session.kind].includes(code)) problems.push(`${session.kind}: closed with ${code}, expected one of ${CLOSES[session.kind].join(', ')}`);
-  if (session.kind !== 'authenticated' && frames.some((frame) => frame.ok === true && frame.id !== 0)) problems.push(`${session.kind}: a request was answered`);
-  return problems;
 }
 
 /** A gateway's internals, for the leak checks. */
@@ -291,6 +172,61 @@ describe('frames from hostile or broken clients', () => {
     assert.equal(answer.error.scope, 'control:held');
     await run.abort('its owner may');
     await assert.rejects(run.result, { name: 'AbortError' });
+  });
+});
+
+/** Sends a websocket upgrade request for `target` over a raw socket; resolves with the status line of the answer ('' when there was none). */
+function upgradeRequest(port: number, target: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' }, () => {
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    });
+    let answer = '';
+    // A gateway that neither answers nor closes is cut off (and the test sees '' for it).
+    const timer = setTimeout(() => socket.destroy(), 2_000);
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('latin1');
+      if (answer.includes('\r\n')) socket.destroy();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(answer.split('\r\n')[0]!);
+    });
+  });
+}
+
+describe('upgrade requests with unreadable URLs', () => {
+  it('are refused with 400 or 404, never crash the gateway, and leave the right path working', async (t) => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    t.after(() => process.off('uncaughtException', onUncaught));
+    const manager = new TaskManager();
+    const gateway = new TaskGateway({ manager, host: '127.0.0.1', credentials: { [ADMIN.name]: { key: ADMIN.key, scopes: ['admin'] } } });
+    await manager.start();
+    await gateway.start();
+    t.after(async () => {
+      await gateway.stop();
+      await manager.stop();
+    });
+    const { port } = gateway.address();
+    const targets = fc.oneof(
+      fc.constantFrom('//[', 'http://[', '//x:99999/taskbuffer', '//[::1/taskbuffer', '/taskbuffer?%', '/taskbuffer%zz', '*', '/taskbuffer/../taskbuffer'),
+      fc.string({ minLength: 1, maxLength: 30 }).filter((text) => !/[\s]/.test(text)).map((text) => (text.startsWith('/') ? text : `/${text}`)),
+      fc.string({ minLength: 1, maxLength: 30 }).filter((text) => !/[\s]/.test(text)).map((text) => `//${text}`),
+    );
+    await fc.assert(fc.asyncProperty(targets, async (target) => {
+      const status = await upgradeRequest(port, target);
+      assert.match(status, /^(HTTP\/1\.1 (101|400|404) |$)/, `${JSON.stringify(target)} got ${JSON.stringify(status)}`);
+      assert.deepEqual(uncaught, []);
+    }), { numRuns: 200 });
+    assert.equal(await upgradeRequest(port, '/taskbuffer'), 'HTTP/1.1 101 Switching Protocols');
+    const client = new TaskGatewayClient({ url: gateway.address().url, ...ADMIN, reconnect: false });
+    t.after(() => client.close());
+    await client.connect();
+    assert.deepEqual(await client.listTasks(), []);
   });
 });
 
