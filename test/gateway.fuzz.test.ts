@@ -147,6 +147,33 @@ describe('frames from hostile or broken clients', () => {
     assert.equal(process.getActiveResourcesInfo().filter((name) => name.startsWith('TCP')).length, handlesBefore, 'no socket left open');
   });
 
+  it('stopping the gateway in the middle of it all closes every connection at once and leaves no socket open', async () => {
+    const handlesBefore = process.getActiveResourcesInfo().filter((name) => name.startsWith('TCP')).length;
+    const errors: Error[] = [];
+    const manager = new TaskManager({ onError: (error) => errors.push(error) });
+    manager.addTask(new Task({ name: 'echo', taskFunction: (input: unknown) => input }));
+    manager.addTask(new Task({ name: 'slow', taskFunction: () => sleep(50) }));
+    const gateway = new TaskGateway({
+      manager, host: '127.0.0.1', authTimeoutMs: 500, startTimeoutMs: 300, maxPayloadBytes: MAX_PAYLOAD, maxBadFrames: MAX_BAD_FRAMES, onError: (error) => errors.push(error),
+      credentials: { [FUZZER.name]: { key: FUZZER.key, scopes: ['read', 'trigger:*', 'control:fuzz', 'serve:fuzz'] } },
+    });
+    await manager.start();
+    await gateway.start();
+    const { url } = gateway.address();
+    // Their own checks do not apply here (the stop closes them with 1001): only that they end.
+    const sessions = fc.sample(fuzzSession, { numRuns: 30, seed: 16 }).map((session) => runSession(url, session).catch(() => []));
+    await sleep(150);
+    const stopping = Date.now();
+    await within(gateway.stop(), 'gateway.stop()', 3_000);
+    assert.ok(Date.now() - stopping < 2_000, `stop() took ${Date.now() - stopping} ms`);
+    await within(Promise.all(sessions), 'every fuzzing connection to end', 5_000);
+    await manager.stop({ drain: false });
+    await sleep(50);
+    assert.equal(internals(gateway).connections.size, 0);
+    assert.equal(process.getActiveResourcesInfo().filter((name) => name.startsWith('TCP')).length, handlesBefore, 'no socket left open');
+    assert.deepEqual(errors.map(String), []);
+  });
+
   it('a client that may trigger a task cannot abort the runs another client triggered', async (t) => {
     const manager = new TaskManager();
     manager.addTask(new Task({ name: 'held', taskFunction: (_input: undefined, _setup, context) => new Promise((resolve) => context.signal.addEventListener('abort', resolve)) }));
