@@ -19,10 +19,13 @@ let redis: IRedisServer;
 let a: IClusterInstance;
 let b: IClusterInstance;
 const urls: Record<string, string> = {};
+/** Every instance started, ready or not: all are stopped after the tests. */
+const spawned: IClusterInstance[] = [];
 
 /** Starts an instance and waits for its `ready`; its gateway's URL goes to `urls`. */
 async function startInstance(id: string, extra: string[]): Promise<IClusterInstance> {
   const instance = spawnInstance(id, ['--redis', redis.url, '--prefix', PREFIX, '--queue', QUEUE, ...extra], 60_000, FIXTURE);
+  spawned.push(instance);
   await instance.ready;
   const url = /^url (\S+)$/m.exec(instance.stdout())?.[1];
   assert.ok(url !== undefined, `instance ${id} printed no url: ${instance.stdout()}`);
@@ -37,9 +40,9 @@ before(async () => {
 });
 
 after(async () => {
-  const stopped = await Promise.all([a, b].filter(Boolean).map((instance) => instance.stop(10_000)));
+  const stopped = await Promise.all(spawned.map((instance) => instance.stop(10_000)));
   await redis?.stop();
-  assert.deepEqual(stopped.map((exit) => exit.code), [0, 0], `the instances stopped cleanly:\n${a?.stderr()}\n${b?.stderr()}`);
+  assert.deepEqual(stopped.map((exit) => exit.code), [0, 0], `the instances stopped cleanly:\n${spawned.map((instance) => instance.stderr()).join('\n')}`);
   failIfProcessLingers('gateway.cluster.process.test.ts');
 });
 
