@@ -16,6 +16,8 @@ const isId = (value: unknown): boolean => Number.isSafeInteger(value) && (value 
 const id: TFieldCheck = (value) => (isId(value) ? undefined : 'a non-negative integer');
 const text: TFieldCheck = (value) =>
   typeof value === 'string' && value.length > 0 && value.length <= MAX_TEXT ? undefined : `a non-empty string of at most ${MAX_TEXT} characters`;
+/** A key: checked as `text`, but what was sent is never repeated in the refusal (see checkFields). */
+const secret: TFieldCheck = (value) => text(value);
 const optional = (check: TFieldCheck): TFieldCheck => (value) => (value === undefined ? undefined : check(value));
 const nonNegative: TFieldCheck = (value) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? undefined : 'a finite number >= 0');
 const finite: TFieldCheck = (value) => (typeof value === 'number' && Number.isFinite(value) ? undefined : 'a finite number');
@@ -48,7 +50,7 @@ const wireError: TFieldCheck = (value) => {
 
 /** Per frame type, its fields and what each must be; any other field is refused. */
 const SHAPES: Record<TClientFrame['type'], Record<string, TFieldCheck>> = {
-  auth: { id, name: text, key: text },
+  auth: { id, name: text, key: secret },
   list: { id },
   groups: { id },
   runs: { id },
@@ -104,7 +106,7 @@ function checkFields(frame: Record<string, unknown>, shape: Record<string, TFiel
   }
   for (const [key, check] of Object.entries(shape)) {
     const problem = check(frame[key]);
-    if (problem !== undefined) return `\`${key}\` must be ${problem}, got ${describe(frame[key])}`;
+    if (problem !== undefined) return `\`${key}\` must be ${problem}, got ${check === secret ? `a ${typeof frame[key]} (a key is never repeated)` : describe(frame[key])}`;
   }
   return undefined;
 }

@@ -5,6 +5,8 @@ export interface IGatewayRun {
   readonly runId: string;
   readonly taskName: string;
   readonly controller: AbortController;
+  /** The connection that triggered it: only it may abort the run with the `trigger` scope alone. */
+  readonly owner: object;
 }
 
 /**
@@ -24,9 +26,9 @@ export class GatewayRuns {
   }
 
   /** Begins the run `runId`; undefined when a run of that id is going on already. */
-  begin(runId: string, taskName: string): IGatewayRun | undefined {
+  begin(runId: string, taskName: string, owner: object): IGatewayRun | undefined {
     if (this.byId.has(runId)) return undefined;
-    const run: IGatewayRun = { runId, taskName, controller: new AbortController() };
+    const run: IGatewayRun = { runId, taskName, controller: new AbortController(), owner };
     this.byId.set(runId, run);
     return run;
   }

@@ -54,7 +54,7 @@ const HANDLERS: THandlers = {
     if (!frame.runId.startsWith(connection.runPrefix)) {
       return connection.refuse(frame.id, 'BAD_FRAME', `trigger: \`runId\` must start with this connection's runPrefix ${JSON.stringify(connection.runPrefix)}, got ${JSON.stringify(frame.runId)}`);
     }
-    const run = connection.services.runs.begin(frame.runId, frame.taskName);
+    const run = connection.services.runs.begin(frame.runId, frame.taskName, connection);
     if (run === undefined) return connection.refuse(frame.id, 'BAD_FRAME', `trigger: a run ${JSON.stringify(frame.runId)} is going on already`);
     // Watched before the trigger: its `started` may come at once.
     if (frame.events !== false) watch(connection, run.runId);
@@ -90,8 +90,8 @@ const HANDLERS: THandlers = {
     const reason = new Error(frame.reason ?? `aborted by client ${JSON.stringify(connection.clientName)}`);
     const own = connection.services.runs.get(frame.runId);
     if (own !== undefined) {
-      // Whoever may trigger a task may abort the runs triggered through the gateway; others need control.
-      if (!connection.may(frame.id, 'trigger', own.taskName)) return;
+      // A client that may trigger a task may abort the runs it triggered; another client's need control.
+      if (!connection.may(frame.id, own.owner === connection ? 'trigger' : 'control', own.taskName)) return;
       own.controller.abort(reason);
       return connection.reply(frame.id);
     }

@@ -134,11 +134,14 @@ export class TaskGateway {
   }
 
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const { pathname } = new URL(request.url ?? '/', 'http://gateway');
+    const pathname = pathOf(request.url);
     const server = this.settings.server ?? this.ownServer!;
     if (pathname !== this.settings.path) {
       // Another listener of the user's server may want it; with none, nobody would answer.
-      if (server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'Not Found');
+      if (server.listenerCount('upgrade') === 1) {
+        if (pathname === undefined) refuseUpgrade(socket, 400, 'Bad Request');
+        else refuseUpgrade(socket, 404, 'Not Found');
+      }
       return;
     }
     const origin = request.headers.origin;
@@ -176,6 +179,15 @@ function countWhere<T>(items: Iterable<T>, predicate: (item: T) => boolean): num
   let count = 0;
   for (const item of items) if (predicate(item)) count++;
   return count;
+}
+
+/** The path of a request's URL; undefined when it cannot be read (e.g. `//[`, which `new URL` throws on). */
+function pathOf(url: string | undefined): string | undefined {
+  try {
+    return new URL(url ?? '/', 'http://gateway').pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
