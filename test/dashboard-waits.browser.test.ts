@@ -142,7 +142,7 @@ describe('why a run waits', () => {
       };
     });
     assert.equal(row.key, hostile);
-    assert.equal(row.label, `group ${hostile} / ${hostile}`);
+    assert.equal(row.label, `${hostile} · group ${hostile}`);
     assert.match(row.titles[0]!, new RegExp(`^run r-.* of .*, completed after`));
     assert.match(row.titles[1]!, /^cooldown of 30 s$/);
     assert.match(row.aria!, /: 1 runs in the last 5 minutes, 1 cooldowns$/);

@@ -24,8 +24,20 @@ export const groupStyles = css`
   .group-head {
     display: flex;
     justify-content: space-between;
+    align-items: baseline;
     gap: 8px;
-    flex-wrap: wrap;
+  }
+
+  /* The limits give way (ellipsis, full text in the lanes' words) so that the pause button keeps its line. */
+  .group-head .group-limits {
+    min-width: 0;
+    white-space: nowrap;
+    overflow: hidden;
+    text-overflow: ellipsis;
+  }
+
+  .group-head .act {
+    flex-shrink: 0;
   }
 
   .group-name {

@@ -71,6 +71,10 @@ export const waitsStyles = css`
     text-overflow: ellipsis;
   }
 
+  .timeline-group {
+    color: var(--tb-text-muted);
+  }
+
   .timeline-track {
     width: 100%;
     height: 14px;

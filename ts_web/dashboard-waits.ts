@@ -49,7 +49,7 @@ function renderTimeline(segments: readonly ITimelineSegment[], now: number): Tem
         ? html`<p class="waits-none">No run held a key in the last ${Math.round(TIMELINE_WINDOW_MS / 60_000)} minutes.</p>`
         : html`<ul class="timeline-rows" aria-label="Runs per key">
             ${rows.map((row) => html`<li class="timeline-row" data-group=${row.groupName} data-key=${row.key}>
-              <span class="timeline-key" title=${row.label}>${row.label}</span>
+              <span class="timeline-key" title=${row.label}>${row.key}<span class="timeline-group"> · ${row.groupName}</span></span>
               <svg class="timeline-track" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label=${describeRow(row)}>
                 ${row.segments.map((segment) => {
                   const start = x(segment.start);
