@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
 import { parseActions } from '../ts_web/dashboard-actions.js';
+import { GroupWatch, WAITING_LISTED } from '../ts_web/group-watch.js';
 import { parseJsonInput } from '../ts_web/json-input.js';
 import { KeyTimeline, MAX_OPEN_RUNS, MAX_SEGMENTS, TIMELINE_WINDOW_MS } from '../ts_web/key-timeline.js';
 import { describeRefusal, describeWait, describeWaitingRun } from '../ts_web/wait-words.js';
@@ -95,5 +97,27 @@ describe('the JSON input and the actions attribute', () => {
     assert.deepEqual([...parseActions('')], []);
     assert.deepEqual([...parseActions(undefined)], []);
     assert.deepEqual([...parseActions('delete everything')], []);
+  });
+});
+
+describe('GroupWatch', () => {
+  it('lists at most WAITING_LISTED waiting runs, and still counts every run waiting in a key', async (t) => {
+    const manager = new TaskManager();
+    t.after(() => manager.stop());
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    manager.addTask(new Task({ name: 'burst', taskFunction: () => gate }));
+    manager.addConstraintGroup(new TaskConstraintGroup({ name: 'one', maxConcurrent: 1, constraintKeyForExecution: () => 'k' }));
+    const runs = Array.from({ length: 1000 }, () => manager.triggerTaskByName('burst'));
+    const watch = new GroupWatch();
+    watch.read(manager, NOW);
+    assert.equal(watch.waiting.length, WAITING_LISTED + 1);
+    assert.equal(watch.waitingTruncated, true);
+    assert.equal(watch.waitingCount, 999);
+    assert.deepEqual(watch.groups[0]!.keys[0]!.holders.map((holder) => holder.taskName), ['burst']);
+    release();
+    await Promise.all(runs);
+    watch.read(manager, NOW);
+    assert.deepEqual([watch.waiting.length, watch.waitingTruncated, watch.waitingCount], [0, false, 0]);
   });
 });

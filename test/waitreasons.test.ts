@@ -171,6 +171,25 @@ describe('getWaitingRuns(): why each run waits', () => {
     await clock.settle(flaky, 'the retry');
   });
 
+  it('stops at `limit` runs (in the order listed), and refuses a limit that is not a positive integer', async (t) => {
+    useFakeClock(t);
+    const manager = managerFor(t);
+    const gate = deferred();
+    manager.addTask(heldTask('import', gate.promise));
+    manager.addConstraintGroup(perKeyGroup({ maxConcurrent: 1 }));
+    for (let i = 0; i < 30; i++) trigger(manager, 'import', `k${i % 3}`);
+    await flush();
+    assert.equal(manager.getWaitingRuns().length, 27);
+    const first = manager.getWaitingRuns(10);
+    assert.equal(first.length, 10);
+    assert.deepEqual(first, manager.getWaitingRuns().slice(0, 10));
+    for (const bad of [0, -1, 1.5, Number.NaN, '3']) {
+      assert.throws(() => manager.getWaitingRuns(bad as number), (error: Error) =>
+        error.name === 'InvalidOptionError' && error.message.includes('limit'));
+    }
+    gate.resolve();
+  });
+
   it('lists nothing and costs nothing when no run waits', (t) => {
     const manager = managerFor(t);
     assert.deepEqual(manager.getWaitingRuns(), []);

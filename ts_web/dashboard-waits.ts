@@ -1,11 +1,10 @@
 import { html, nothing, svg, type TemplateResult } from 'lit';
 import type { IWaitingRunInfo } from 'taskbuffer';
 import { formatDuration } from './format.js';
+import { WAITING_LISTED, type GroupWatch } from './group-watch.js';
 import { TIMELINE_WINDOW_MS, type ITimelineSegment } from './key-timeline.js';
 import { describeWaitingRun } from './wait-words.js';
 
-/** Waiting runs listed at most; the rest are counted. */
-export const MAX_WAITING_SHOWN = 100;
 /** Keys in the timeline at most: those with the latest activity. */
 export const MAX_TIMELINE_KEYS = 24;
 
@@ -14,19 +13,21 @@ export const MAX_TIMELINE_KEYS = 24;
  * the runs of the last minutes as bars (cooldowns hatched), so that contention and cooldowns
  * show at a glance. The section keeps one height whatever waits (more scrolls inside).
  */
-export function renderWaits(waiting: readonly IWaitingRunInfo[], segments: readonly ITimelineSegment[], now: number): TemplateResult {
+export function renderWaits(waits: GroupWatch, now: number): TemplateResult {
+  const waiting: readonly IWaitingRunInfo[] = waits.waiting;
+  const count = waits.waitingCount;
   return html`<section class="waits" part="waits" aria-label="Why runs wait">
-      <div class="waiting" data-waiting=${waiting.length}>
-        <h3>Waiting <span class="waiting-count">${waiting.length}</span></h3>
+      <div class="waiting" data-waiting=${count}>
+        <h3>Waiting <span class="waiting-count">${count}</span></h3>
         ${waiting.length === 0
           ? html`<p class="waits-none">No run waits.</p>`
           : html`<ol class="waiting-runs" aria-label="Waiting runs">
-              ${waiting.slice(0, MAX_WAITING_SHOWN).map((info) => html`<li class="waiting-run" data-task=${info.taskName} data-reason=${info.reason.kind}
+              ${waiting.slice(0, WAITING_LISTED).map((info) => html`<li class="waiting-run" data-task=${info.taskName} data-reason=${info.reason.kind}
                   data-run=${info.runId ?? ''}>${describeWaitingRun(info, now)}</li>`)}
-              ${waiting.length > MAX_WAITING_SHOWN ? html`<li class="waiting-more">and ${waiting.length - MAX_WAITING_SHOWN} more</li>` : nothing}
+              ${waits.waitingTruncated ? html`<li class="waiting-more">and at least ${count - WAITING_LISTED} more</li>` : nothing}
             </ol>`}
       </div>
-      ${renderTimeline(segments, now)}
+      ${renderTimeline(waits.timeline.segmentsSince(now), now)}
     </section>`;
 }
 

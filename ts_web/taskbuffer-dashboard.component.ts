@@ -201,7 +201,7 @@ export class TaskbufferDashboard extends LitElement {
       <header class="header" part="header">
         <div class="title">
           <h2>${this.heading}</h2>
-          ${renderSummary(all, visible.length, this.controller.groups)}
+          ${renderSummary(all, visible.length, this.controller.groups, waits.listsWaiting ? waits.waitingCount : undefined)}
         </div>
         ${renderToolbar(this.filterChoices(all), filters, this.query, this.theme ?? 'auto', this.toolbarHandlers)}
       </header>
@@ -211,7 +211,7 @@ export class TaskbufferDashboard extends LitElement {
         : nothing}
       ${this.taskManager === undefined ? nothing : renderTotals(this.controller.metrics.total)}
       ${renderGroups(this.controller.groups, this.actionsController, now)}
-      ${this.controller.groups.length > 0 || waits.waiting.length > 0 ? renderWaits(waits.waiting, waits.timeline.segmentsSince(now), now) : nothing}
+      ${this.controller.groups.length > 0 || waits.waiting.length > 0 ? renderWaits(waits, now) : nothing}
       ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf, this.actionsController)}
       ${this.taskManager !== undefined && visible.length === 0
         ? html`<p class="empty">${all.length === 0 ? 'The manager has no tasks yet.' : 'No task matches the filters.'}</p>`

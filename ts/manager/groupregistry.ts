@@ -64,8 +64,10 @@ export class GroupRegistry {
         waiting: waiting.get(state.key) ?? 0,
         holders: insight.holdersOf(group, state.key),
       }));
+      // A set, not a search per key: a busy group has a thousand keys, and dashboards ask every frame.
+      const listed = new Set(keys.map((k) => k.key));
       for (const [key, count] of waiting) {
-        if (!keys.some((k) => k.key === key)) keys.push({ key, running: 0, waiting: count, cooldownRemainingMs: 0, holders: [] });
+        if (!listed.has(key)) keys.push({ key, running: 0, waiting: count, cooldownRemainingMs: 0, holders: [] });
       }
       const state: IConstraintGroupState = {
         name: group.name,

@@ -29,20 +29,26 @@ export class RunInsight {
     return [...(this.holders.get(group)?.get(key) ?? NO_HOLDERS)];
   }
 
-  /** Every run that waits, line by line (each line in the order its runs start), then the runs whose start is checked. */
-  waitingRuns(): IWaitingRunInfo[] {
+  /**
+   * The runs that wait, at most `limit`: line by line (each line in the order its runs
+   * start), then the runs whose start is checked.
+   */
+  waitingRuns(limit: number): IWaitingRunInfo[] {
     const list: IWaitingRunInfo[] = [];
-    this.waiters.keyLines.forEachLine((line) => this.describeLine(line, this.reasonInKeyLine(line), list));
-    this.waiters.gates.forEachLine((line) => this.describeLine(line, reasonAtGate(line.gate!), list));
+    this.waiters.keyLines.forEachLine((line) => this.describeLine(line, () => this.reasonInKeyLine(line), list, limit));
+    this.waiters.gates.forEachLine((line) => this.describeLine(line, () => reasonAtGate(line.gate!), list, limit));
     for (const run of this.started) {
+      if (list.length >= limit) break;
       const reason = reasonBeforeBegin(run);
       if (reason !== undefined) list.push(infoOf(run, 0, reason));
     }
     return list;
   }
 
-  private describeLine(line: RunLine, reason: TWaitReason, list: IWaitingRunInfo[]): void {
-    line.inOrder().forEach((waiter, ahead) => list.push(infoOf(waiter, ahead, reason)));
+  private describeLine(line: RunLine, reasonOf: () => TWaitReason, list: IWaitingRunInfo[], limit: number): void {
+    if (list.length >= limit) return;
+    const reason = reasonOf();
+    for (const [ahead, waiter] of line.inOrder(limit - list.length).entries()) list.push(infoOf(waiter, ahead, reason));
   }
 
   /** The first waiter of a key line waits for what its key lacks; the others wait for the same, behind it. */

@@ -140,9 +140,10 @@ export class TaskManager {
     return this.groupRegistry.states();
   }
 
-  /** Every run triggered through the manager that waits to begin, and why (`reason.kind`: held, cap, cooldown, paused, ...). */
-  getWaitingRuns(): IWaitingRunInfo[] {
-    return this.runQueue.insight().waitingRuns();
+  /** The runs triggered through the manager that wait to begin, and why (`reason.kind`: held, cap, cooldown, paused, ...); at most `limit`. */
+  getWaitingRuns(limit = Number.POSITIVE_INFINITY): IWaitingRunInfo[] {
+    if (limit !== Number.POSITIVE_INFINITY) assertPositiveInteger('getWaitingRuns', 'limit', limit);
+    return this.runQueue.insight().waitingRuns(limit);
   }
 
   /** The runs that started and have not ended, oldest first (runs of `task.trigger()` outside the manager are not its). */

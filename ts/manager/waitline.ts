@@ -128,17 +128,19 @@ export class WaitLine<TRun extends IPrioritized> extends PriorityQueue<TRun> {
   }
 
   /**
-   * Every waiter in the order they would start: runs first (sorted), then plain waiters.
-   * For dashboards (`getWaitingRuns`): it copies and sorts, so it stays off the hot paths.
+   * The first `limit` waiters in the order they would start: runs first (sorted), then
+   * plain waiters. For dashboards (`getWaitingRuns`): it copies and sorts, so it stays off
+   * the hot paths.
    */
-  inOrder(): Array<TRun | IPlainWaiter> {
+  inOrder(limit = Number.POSITIVE_INFINITY): Array<TRun | IPlainWaiter> {
     const runs: TRun[] = [];
     this.forEach((run) => runs.push(run));
     runs.sort((a, b) => (before(a, b) ? -1 : 1));
+    if (runs.length > limit) runs.length = limit;
     const waiters: Array<TRun | IPlainWaiter> = runs;
     let chunk = this.headChunk;
     let slot = this.headSlot;
-    for (let left = this.plainCount; left > 0; left--) {
+    for (let left = Math.min(this.plainCount, limit - runs.length); left > 0; left--) {
       if (slot === linkSlot(chunk!)) {
         chunk = chunk![slot] as Chunk;
         slot = 0;
