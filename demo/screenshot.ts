@@ -25,9 +25,10 @@ try {
     const shadow = document.querySelector('taskbuffer-dashboard')?.shadowRoot;
     if (!shadow) return false;
     return shadow.querySelector('.task[data-task="send-webhooks"][data-status="failed"]') !== null &&
-      shadow.querySelector('.task[data-status="running"] .segment[data-step-status="active"]') !== null &&
+      shadow.querySelector('.task[data-task="deploy-storefront"][data-status="running"] .segment[data-step-status="active"]') !== null &&
       shadow.querySelector('.group .key-waiting') !== null &&
       shadow.querySelector('.waiting-run') !== null &&
+      performance.now() > 20_000 && // a timeline with something to show
       shadow.querySelector('.timeline .bar[data-kind="cooldown"]') !== null &&
       shadow.querySelector('.timeline .bar[data-kind="completed"]') !== null &&
       shadow.querySelector('.task[data-task="health-check"] .countdown')?.textContent?.startsWith('in ') === true;

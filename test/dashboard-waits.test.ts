@@ -8,7 +8,7 @@ import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
 import { parseActions } from '../ts_web/dashboard-actions.js';
 import { GroupWatch, WAITING_LISTED } from '../ts_web/group-watch.js';
 import { parseJsonInput } from '../ts_web/json-input.js';
-import { KeyTimeline, MAX_OPEN_RUNS, MAX_SEGMENTS, TIMELINE_WINDOW_MS } from '../ts_web/key-timeline.js';
+import { KeyTimeline, MAX_OPEN_RUNS, MAX_SEGMENTS, TIMELINE_MIN_SPAN_MS, TIMELINE_WINDOW_MS } from '../ts_web/key-timeline.js';
 import { describeRefusal, describeWait, describeWaitingRun } from '../ts_web/wait-words.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12);
@@ -61,6 +61,15 @@ describe('KeyTimeline', () => {
     timeline.ended('late', 'completed', NOW + 50);
     timeline.observe(group([{ runId: 'late', taskName: 't', since: NOW - 100 }]), NOW + 60);
     assert.deepEqual(timeline.segmentsSince(NOW + 60).map((segment) => [segment.kind, segment.start, segment.end]), [['completed', NOW - 100, NOW + 50]]);
+  });
+
+  it('shows the time watched so far, at least TIMELINE_MIN_SPAN_MS, at most the window', () => {
+    const timeline = new KeyTimeline();
+    assert.equal(timeline.spanAt(NOW), TIMELINE_MIN_SPAN_MS);
+    timeline.observe([], NOW);
+    assert.equal(timeline.spanAt(NOW + 5000), TIMELINE_MIN_SPAN_MS);
+    assert.equal(timeline.spanAt(NOW + 90_000), 90_000);
+    assert.equal(timeline.spanAt(NOW + 3_600_000), TIMELINE_WINDOW_MS);
   });
 
   it('forgets what ended before the window, and keeps at most MAX_SEGMENTS and MAX_OPEN_RUNS', () => {

@@ -30,6 +30,9 @@ export const groupStyles = css`
 
   /* The limits give way (ellipsis, full text in the lanes' words) so that the pause button keeps its line. */
   .group-head .group-limits {
+    /* Takes what the name leaves and gives way first. */
+    flex: 1 1 0;
+    text-align: right;
     min-width: 0;
     white-space: nowrap;
     overflow: hidden;

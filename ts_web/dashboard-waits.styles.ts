@@ -99,12 +99,9 @@ export const waitsStyles = css`
     opacity: 0.6;
   }
 
-  .timeline-axis {
-    display: flex;
-    justify-content: space-between;
-    margin-left: calc(min(12em, 30%) + 8px);
-    font-size: 0.8em;
+  .timeline-now {
     color: var(--tb-text-muted);
+    font-weight: normal;
   }
 
   .group-refusal {

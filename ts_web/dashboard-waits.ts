@@ -2,7 +2,7 @@ import { html, nothing, svg, type TemplateResult } from 'lit';
 import type { IWaitingRunInfo } from 'taskbuffer';
 import { formatDuration } from './format.js';
 import { WAITING_LISTED, type GroupWatch } from './group-watch.js';
-import { TIMELINE_WINDOW_MS, type ITimelineSegment } from './key-timeline.js';
+import type { ITimelineSegment } from './key-timeline.js';
 import { describeWaitingRun } from './wait-words.js';
 
 /** Keys in the timeline at most: those with the latest activity. */
@@ -27,7 +27,7 @@ export function renderWaits(waits: GroupWatch, now: number): TemplateResult {
               ${waits.waitingTruncated ? html`<li class="waiting-more">and at least ${count - WAITING_LISTED} more</li>` : nothing}
             </ol>`}
       </div>
-      ${renderTimeline(waits.timeline.segmentsSince(now), now)}
+      ${renderTimeline(waits.timeline.segmentsSince(now), waits.timeline.spanAt(now), now)}
     </section>`;
 }
 
@@ -39,19 +39,20 @@ interface ITimelineRow {
   last: number;
 }
 
-/** One row per key, newest activity first; bars placed on the window `[now - 5 min, now]`. */
-function renderTimeline(segments: readonly ITimelineSegment[], now: number): TemplateResult {
+/** One row per key, newest activity first; bars placed on `[now - span, now]` (see KeyTimeline's `spanAt`). */
+function renderTimeline(segments: readonly ITimelineSegment[], span: number, now: number): TemplateResult {
+  const last = formatDuration(span);
   const rows = rowsOf(segments, now).slice(0, MAX_TIMELINE_KEYS);
-  const from = now - TIMELINE_WINDOW_MS;
-  const x = (at: number) => Math.max(0, Math.min(100, ((at - from) / TIMELINE_WINDOW_MS) * 100));
+  const from = now - span;
+  const x = (at: number) => Math.max(0, Math.min(100, ((at - from) / span) * 100));
   return html`<div class="timeline" part="timeline">
-      <h3>Last ${Math.round(TIMELINE_WINDOW_MS / 60_000)} min per key</h3>
+      <h3>Runs per key, last ${last} <span class="timeline-now">→ now</span></h3>
       ${rows.length === 0
-        ? html`<p class="waits-none">No run held a key in the last ${Math.round(TIMELINE_WINDOW_MS / 60_000)} minutes.</p>`
+        ? html`<p class="waits-none">No run held a key in the last ${last}.</p>`
         : html`<ul class="timeline-rows" aria-label="Runs per key">
             ${rows.map((row) => html`<li class="timeline-row" data-group=${row.groupName} data-key=${row.key}>
               <span class="timeline-key" title=${row.label}>${row.key}<span class="timeline-group"> · ${row.groupName}</span></span>
-              <svg class="timeline-track" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label=${describeRow(row)}>
+              <svg class="timeline-track" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label=${describeRow(row, last)}>
                 ${row.segments.map((segment) => {
                   const start = x(segment.start);
                   const width = Math.max(0.4, x(segment.end ?? now) - start);
@@ -60,8 +61,7 @@ function renderTimeline(segments: readonly ITimelineSegment[], now: number): Tem
                 })}
               </svg>
             </li>`)}
-          </ul>
-          <div class="timeline-axis" aria-hidden="true"><span>−${Math.round(TIMELINE_WINDOW_MS / 60_000)} min</span><span>now</span></div>`}
+          </ul>`}
     </div>`;
 }
 
@@ -86,11 +86,11 @@ function describeSegment(segment: ITimelineSegment, now: number): string {
   return `${run}, ${segment.kind} after ${formatDuration((segment.end ?? now) - segment.start)}`;
 }
 
-function describeRow(row: ITimelineRow): string {
+function describeRow(row: ITimelineRow, last: string): string {
   const runs = row.segments.filter((segment) => segment.kind !== 'cooldown');
   const running = runs.filter((segment) => segment.kind === 'running').length;
   const failed = runs.filter((segment) => segment.kind === 'failed').length;
   const cooldowns = row.segments.length - runs.length;
-  return `${row.label}: ${runs.length} runs in the last ${Math.round(TIMELINE_WINDOW_MS / 60_000)} minutes` +
+  return `${row.label}: ${runs.length} runs in the last ${last}` +
     `${running > 0 ? `, ${running} running` : ''}${failed > 0 ? `, ${failed} failed` : ''}${cooldowns > 0 ? `, ${cooldowns} cooldowns` : ''}`;
 }

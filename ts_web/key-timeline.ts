@@ -10,6 +10,8 @@
 
 /** How far back the timeline looks. */
 export const TIMELINE_WINDOW_MS = 5 * 60_000;
+/** The shortest span it shows: on a page opened just now, the time since then, but at least this. */
+export const TIMELINE_MIN_SPAN_MS = 30_000;
 export const MAX_SEGMENTS = 5000;
 export const MAX_OPEN_RUNS = 5000;
 
@@ -47,9 +49,12 @@ export class KeyTimeline {
   private readonly open = new Map<string, IOpenRun>();
   /** Runs that ended lately: a state read just before the end may still name them as holders. */
   private readonly recentlyEnded = new Set<string>();
+  /** When the timeline began to watch (its first run or read): before then it knows nothing. */
+  private origin: number | undefined;
 
   /** A run began (its `started` event). */
   started(runId: string, taskName: string, at: number): void {
+    this.origin ??= at;
     if (this.open.has(runId)) return;
     if (this.open.size >= MAX_OPEN_RUNS) this.open.delete(this.open.keys().next().value!);
     this.open.set(runId, { start: at, taskName, segments: [], cooldowns: [] });
@@ -72,6 +77,7 @@ export class KeyTimeline {
 
   /** A read of the group states: runs named as holders go on their keys' lines. */
   observe(groups: readonly ITimelineGroup[], now: number): void {
+    this.origin ??= now;
     for (const group of groups) {
       for (const key of group.keys) {
         for (const holder of key.holders ?? []) this.hold(group, key.key, holder, now);
@@ -86,6 +92,15 @@ export class KeyTimeline {
     return this.segments.filter((segment) => (segment.end ?? now) >= from);
   }
 
+  /**
+   * The span to show at `now`: the time watched so far (a page opened a minute ago shows
+   * that minute across the whole width), at least `TIMELINE_MIN_SPAN_MS`, at most the window.
+   */
+  spanAt(now: number): number {
+    const watched = this.origin === undefined ? 0 : now - this.origin;
+    return Math.min(TIMELINE_WINDOW_MS, Math.max(TIMELINE_MIN_SPAN_MS, watched));
+  }
+
   get size(): number {
     return this.segments.length;
   }
@@ -98,6 +113,7 @@ export class KeyTimeline {
     this.segments = [];
     this.open.clear();
     this.recentlyEnded.clear();
+    this.origin = undefined;
   }
 
   private hold(group: ITimelineGroup, key: string, holder: { runId: string; taskName: string; since?: number }, now: number): void {
