@@ -102,8 +102,24 @@ describe('actions', () => {
     await clickIn(page, '.dialog .cancel');
     assert.equal(await dialogText(page), undefined);
     await clickIn(page, '.task[data-task="echo"] [data-action="trigger"]');
+    // Modal: Tab goes round the dialog's controls and never reaches the page behind.
+    const focused = () => page.evaluate(() => {
+      const active = document.querySelector('taskbuffer-dashboard')!.shadowRoot!.activeElement as HTMLElement | null;
+      return active?.tagName === 'BUTTON' ? active.textContent : active?.tagName;
+    });
+    assert.equal(await focused(), 'TEXTAREA');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Cancel');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Run');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'TEXTAREA');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(), 'Run');
     await page.keyboard.press('Escape');
     assert.equal(await dialogText(page), undefined);
+    // The focus is back on the button that opened it.
+    assert.equal(await page.evaluate(() => (document.querySelector('taskbuffer-dashboard')!.shadowRoot!.activeElement as HTMLElement | null)?.dataset.action), 'trigger');
     assert.deepEqual(await page.evaluate(() => window.t.inputs), []);
 
     await clickIn(page, '.task[data-task="echo"] [data-action="trigger"]');

@@ -67,11 +67,21 @@ export function renderDialog(actions: ActionsController): TemplateResult | typeo
     </div>`;
 }
 
+/** Escape closes; Tab and Shift+Tab stay inside the dialog (it is modal: the page behind is not reachable). */
 function onDialogKey(event: KeyboardEvent, actions: ActionsController): void {
   if (event.key === 'Escape') {
     event.stopPropagation();
     actions.onCancel();
+    return;
   }
+  if (event.key !== 'Tab') return;
+  const dialog = (event.currentTarget as HTMLElement).querySelector('.dialog')!;
+  const focusable = [...dialog.querySelectorAll<HTMLElement>('textarea, button:not([disabled])')];
+  const root = dialog.getRootNode() as ShadowRoot;
+  const index = focusable.indexOf(root.activeElement as HTMLElement);
+  const next = event.shiftKey ? (index <= 0 ? focusable.length - 1 : index - 1) : (index + 1) % focusable.length;
+  event.preventDefault();
+  focusable[next]?.focus();
 }
 
 /** The outcomes of the last actions, newest last; read out by screen readers as they change. */

@@ -123,8 +123,10 @@ export class TaskbufferDashboard extends LitElement {
   private readonly grid: VirtualGridController;
   private readonly search: SearchController;
   private readonly actionsController = new ActionsController(this);
-  /** The dialog focused last, so that each new one is focused once. */
+  /** The dialog focused last (0: none open), so that each new one is focused once. */
   private focusedDialog = 0;
+  /** What had the focus before a dialog opened, to give it back. */
+  private focusBeforeDialog: HTMLElement | null = null;
   private readonly memberships = new TaskMemberships();
   /** The catalog revision `memberships` was last invalidated at. */
   private membershipsRevision = -1;
@@ -225,9 +227,16 @@ export class TaskbufferDashboard extends LitElement {
     // Cards are a bit taller with their action buttons; the virtual grid reads the height from the styles.
     this.toggleAttribute('data-actions', this.actionsController.any);
     const dialog = this.actionsController.dialog;
+    const root = this.renderRoot as ShadowRoot;
     if (dialog !== undefined && dialog.id !== this.focusedDialog) {
+      // Focus goes into each new dialog once, and back to where it was when the dialog closes.
+      if (this.focusedDialog === 0) this.focusBeforeDialog = root.activeElement as HTMLElement | null;
       this.focusedDialog = dialog.id;
-      this.renderRoot.querySelector<HTMLElement>('.dialog textarea, .dialog .confirm')?.focus();
+      root.querySelector<HTMLElement>('.dialog textarea, .dialog .confirm')?.focus();
+    } else if (dialog === undefined && this.focusedDialog !== 0) {
+      this.focusedDialog = 0;
+      if (this.focusBeforeDialog?.isConnected === true) this.focusBeforeDialog.focus();
+      this.focusBeforeDialog = null;
     }
   }
 
