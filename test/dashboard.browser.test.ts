@@ -254,8 +254,8 @@ describe('the demo page (npm start)', () => {
     assert.ok(card.text.includes(evil.label), 'the label value is shown literally');
     assert.deepEqual(card.steps.map((step) => step.name), [evil.step]);
     const injected = await page.evaluate(() => ({
-      // The dashboard's own sparklines are the only svg allowed in it.
-      inShadow: document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('img, script, svg:not(.sparkline), [onerror], [onload], [onmouseover]').length,
+      // The dashboard's own sparklines and timeline tracks are the only svg allowed in it.
+      inShadow: document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('img, script, svg:not(.sparkline):not(.timeline-track), [onerror], [onload], [onmouseover]').length,
       inPage: document.querySelectorAll('img, svg, [onerror], [onload], [onmouseover]').length,
       xss: window.__xss,
     }));

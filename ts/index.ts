@@ -28,7 +28,22 @@ export type {
   IStopOptions,
   IActiveRunInfo,
   IConstraintGroupState,
+  IConstraintKeyState,
 } from './manager/manageroptions.js';
+export type {
+  IKeyHolder,
+  IShouldExecuteRefusal,
+  IWaitingRunInfo,
+  TWaitReason,
+  IWaitHeld,
+  IWaitCap,
+  IWaitCooldown,
+  IWaitQueued,
+  IWaitGroupPaused,
+  IWaitTaskPaused,
+  IWaitClusterSlot,
+  IWaitShouldExecute,
+} from './manager/waitreasons.js';
 export type { IRetryOptions, RetryPolicy } from './task/retry.js';
 export { TaskConstraintGroup, type ITaskConstraintGroupOptions } from './manager/constraintgroup.js';
 export type { IScheduleOptions, IScheduledTaskInfo, INextScheduledRun } from './manager/scheduler.js';

@@ -24,8 +24,23 @@ export const groupStyles = css`
   .group-head {
     display: flex;
     justify-content: space-between;
+    align-items: baseline;
     gap: 8px;
-    flex-wrap: wrap;
+  }
+
+  /* The limits give way (ellipsis, full text in the lanes' words) so that the pause button keeps its line. */
+  .group-head .group-limits {
+    /* Takes what the name leaves and gives way first. */
+    flex: 1 1 0;
+    text-align: right;
+    min-width: 0;
+    white-space: nowrap;
+    overflow: hidden;
+    text-overflow: ellipsis;
+  }
+
+  .group-head .act {
+    flex-shrink: 0;
   }
 
   .group-name {

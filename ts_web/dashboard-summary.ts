@@ -3,10 +3,14 @@ import type { IConstraintGroupView } from './taskmanager-controller.js';
 import type { ITaskView } from './task-view.js';
 import { statusOf } from './task-status.js';
 
-/** The counts next to the heading: tasks (shown of all), running, failed, and runs waiting in groups. */
-export function renderSummary(all: ITaskView[], shown: number, groups: IConstraintGroupView[]): TemplateResult {
+/**
+ * The counts next to the heading: tasks (shown of all), running, failed, and runs waiting:
+ * every waiting run the manager lists (`waitingRuns`, also those behind a paused task), else
+ * those waiting in groups' keys (a manager without `getWaitingRuns`).
+ */
+export function renderSummary(all: ITaskView[], shown: number, groups: IConstraintGroupView[], waitingRuns?: number): TemplateResult {
   const counts = countByStatus(all);
-  const waiting = groups.reduce(
+  const waiting = waitingRuns ?? groups.reduce(
     (sum, group) => sum + group.keys.reduce((keys, key) => keys + key.waiting, 0),
     0,
   );

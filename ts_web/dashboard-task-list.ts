@@ -2,6 +2,7 @@ import { html, type TemplateResult } from 'lit';
 import { guard } from 'lit/directives/guard.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { styleMap } from 'lit/directives/style-map.js';
+import type { ActionsController } from './actions-controller.js';
 import type { THistoryToggleHandler } from './dashboard-history.js';
 import { renderTask } from './dashboard-task.js';
 import type { MinuteMetrics } from './minute-metrics.js';
@@ -11,7 +12,7 @@ import type { IVirtualWindow } from './virtual-window.js';
 /**
  * The task grid as a virtual list: the `ul` is as tall as all cards would be, and only the
  * cards in `window` are in it, pushed down by padding. A card re-renders only when its
- * task's revision changed, its history was opened or closed, or a minute passed (`guard`),
+ * task's revision changed, its history was opened or closed, the actions allowed or selected changed, or a minute passed (`guard`),
  * so an event touches one card, not every card on screen.
  */
 export function renderTaskList(
@@ -20,6 +21,7 @@ export function renderTaskList(
   openHistories: ReadonlySet<string>,
   onHistoryToggle: THistoryToggleHandler,
   metricsOf: (name: string) => MinuteMetrics | undefined,
+  actions: ActionsController,
 ): TemplateResult {
   const shown = visible.slice(window.start, window.end);
   // Sparklines move on each minute even for a task with no new event: a new minute re-renders the cards on screen, once.
@@ -32,8 +34,9 @@ export function renderTaskList(
         (view, index) => {
           const open = openHistories.has(view.name);
           const position = window.start + index + 1;
-          return guard([view, view.revision, open, position, visible.length, minute], () =>
-            renderTask(view, open, onHistoryToggle, position, visible.length, metricsOf(view.name)));
+          // The actions' revision: what is allowed or selected changed.
+          return guard([view, view.revision, open, position, visible.length, minute, actions.revision], () =>
+            renderTask(view, open, onHistoryToggle, position, visible.length, metricsOf(view.name), actions));
         },
       )}
     </ul>`;

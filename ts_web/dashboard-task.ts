@@ -1,5 +1,7 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import type { ITaskMetadata } from 'taskbuffer';
+import type { ActionsController } from './actions-controller.js';
+import { renderCardActions } from './dashboard-actions-view.js';
 import { renderHistory, type THistoryToggleHandler } from './dashboard-history.js';
 import { renderTaskMetrics } from './dashboard-metrics.js';
 import type { MinuteMetrics } from './minute-metrics.js';
@@ -9,7 +11,7 @@ import type { ITaskView } from './task-view.js';
 import { statusOf } from './task-status.js';
 
 /**
- * One task's card (all cards are equally tall: see `--tb-card-height`). What may come and go
+ * One task's card (with its action buttons when actions are allowed) (all cards are equally tall: see `--tb-card-height`). What may come and go
  * while live is last (the error) or has its place kept, so that nothing in a card moves when
  * a run starts or ends: name, status and badges, labels, progress, steps, facts, cron schedule,
  * last error and run history. Task data is only ever bound as text or attribute values,
@@ -22,6 +24,7 @@ export function renderTask(
   position: number,
   setSize: number,
   metrics: MinuteMetrics | undefined,
+  actions: ActionsController,
 ): TemplateResult {
   const metadata = view.metadata;
   const status = statusOf(metadata);
@@ -37,6 +40,7 @@ export function renderTask(
           <span class="status" part="status" data-status=${status}>${status}</span>
         </span>
       </div>
+      ${renderCardActions(actions, view.name, status, paused)}
       ${renderLabels(metadata)}
       ${renderProgress(metadata, status)}
       ${renderSteps(metadata)}

@@ -51,6 +51,7 @@ export const themeStyles = css`
     --tb-card-min-width: 290px;
     --tb-card-height: 240px;
     --tb-group-height: 7.5em;
+    --tb-waits-height: 11em;
     --tb-progress-height: 8px;
 
     display: block;

@@ -19,3 +19,12 @@ export type { IRunRecord, TRunOutcome } from './run-history.js';
 export { parseQuery, formatQuery, matchesQuery, type ITaskQuery, type IQuerySubject } from './dashboard-query.js';
 export { MinuteMetrics, METRIC_MINUTES, type IMinutePoint, type IMetricsSummary } from './minute-metrics.js';
 export { RunMetrics } from './run-metrics.js';
+export {
+  LocalDashboardActions,
+  parseActions,
+  DASHBOARD_ACTIONS,
+  type IDashboardActions,
+  type TDashboardAction,
+} from './dashboard-actions.js';
+export { KeyTimeline, TIMELINE_WINDOW_MS, type ITimelineSegment, type TSegmentKind } from './key-timeline.js';
+export { describeWait, describeWaitingRun, describeHolder, describeRefusal } from './wait-words.js';

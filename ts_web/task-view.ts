@@ -23,6 +23,7 @@ export interface ILooseTaskEvent {
   duration?: number;
   error?: string;
   attempt?: number;
+  runId?: unknown;
 }
 
 /** One entry of `TaskManager.getScheduledTasks()`. */

@@ -1,11 +1,15 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { TaskManager } from 'taskbuffer';
+import { ActionsController } from './actions-controller.js';
+import { LocalDashboardActions, parseActions, type IDashboardActions } from './dashboard-actions.js';
+import { renderBulkBar, renderDialog, renderToasts } from './dashboard-actions-view.js';
 import { applyFilters } from './dashboard-filters.js';
 import { parseQuery, type ITaskQuery } from './dashboard-query.js';
 import { renderGroups } from './dashboard-groups.js';
 import { renderTotals } from './dashboard-metrics.js';
 import { renderSummary } from './dashboard-summary.js';
 import { renderTaskList } from './dashboard-task-list.js';
+import { renderWaits } from './dashboard-waits.js';
 import { collectFilterChoices, renderToolbar, type IFilterChoices, type IToolbarHandlers } from './dashboard-toolbar.js';
 import type { IDashboardFilterChangeDetail, IDashboardThemeChangeDetail, TDashboardTheme } from './dashboard-types.js';
 import styles from './taskbuffer-dashboard.styles.js';
@@ -17,8 +21,10 @@ import { VirtualGridController } from './virtual-grid-controller.js';
 
 /**
  * @summary A live view of a taskbuffer `TaskManager`: every task with its status, steps,
- * progress, labels, runs, errors, run history and cron countdown, and the manager's
- * constraint groups.
+ * progress, labels, runs, errors, run history and cron countdown; the manager's constraint
+ * groups with the runs holding each key, why each waiting run waits, and a timeline of runs
+ * per key; and, when the `actions` attribute allows them, actions (run, retry, abort, pause
+ * and resume, on one task or on all selected), each confirmed and its outcome reported.
  *
  * @event taskbuffer-filter-change - The user changed a filter or the search; `detail` is `{ status, label, name, query }`.
  * @event taskbuffer-theme-change - The user picked a theme; `detail` is `{ theme }` (the `theme` attribute is already set).
@@ -28,6 +34,11 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  * @csspart totals - Runs per minute, failure rate and p50/p95 duration of all tasks over the last hour.
  * @csspart groups - The list of constraint groups.
  * @csspart group - One constraint group.
+ * @csspart waits - The waiting runs with their reasons, and the timeline.
+ * @csspart timeline - The runs of the last minutes per key.
+ * @csspart bulk - The bar that acts on the selected tasks (with actions).
+ * @csspart dialog - The confirmation dialog (with actions).
+ * @csspart toasts - The outcomes of the last actions (with actions).
  * @csspart tasks - The list of tasks.
  * @csspart task - One task's card (has `data-status` and `data-task`).
  * @csspart status - A task's status pill.
@@ -55,6 +66,7 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  * @cssproperty --tb-card-min-width - Narrowest a task card gets before the grid wraps (default 290px).
  * @cssproperty --tb-card-height - Height of every task card (default 240px); more content scrolls inside the card.
  * @cssproperty --tb-group-height - Height of every constraint group box (default 7.5em); more keys scroll inside it.
+ * @cssproperty --tb-waits-height - Height of the waiting runs and timeline (default 11em); more scrolls inside.
  * @cssproperty --tb-progress-height - Height of progress bars (default 8px).
  */
 export class TaskbufferDashboard extends LitElement {
@@ -71,6 +83,8 @@ export class TaskbufferDashboard extends LitElement {
     query: { type: String },
     searchParam: { type: String, attribute: 'search-param' },
     heading: { type: String },
+    actions: { type: String },
+    dashboardActions: { attribute: false },
   };
 
   /** The manager to show. Set it before or after the element is attached; setting another one switches over. */
@@ -93,10 +107,26 @@ export class TaskbufferDashboard extends LitElement {
   declare searchParam: string;
   /** The title above the tasks. */
   declare heading: string;
+  /**
+   * Which actions the page offers on its `taskManager`: `trigger retry abort pause` (any of
+   * them, space- or comma-separated) or `all`. `''` (the default) offers none: no action
+   * control is shown.
+   */
+  declare actions: string;
+  /**
+   * The actions layer to use instead of the in-page one (e.g. one over a remote connection):
+   * it decides what is allowed (`allowed`), and `actions` is then not read.
+   */
+  declare dashboardActions: IDashboardActions | undefined;
 
   private readonly controller: TaskManagerController;
   private readonly grid: VirtualGridController;
   private readonly search: SearchController;
+  private readonly actionsController = new ActionsController(this);
+  /** The dialog focused last (0: none open), so that each new one is focused once. */
+  private focusedDialog = 0;
+  /** What had the focus before a dialog opened, to give it back. */
+  private focusBeforeDialog: HTMLElement | null = null;
   private readonly memberships = new TaskMemberships();
   /** The catalog revision `memberships` was last invalidated at. */
   private membershipsRevision = -1;
@@ -117,6 +147,8 @@ export class TaskbufferDashboard extends LitElement {
     this.query = '';
     this.searchParam = 'tb-search';
     this.heading = 'Tasks';
+    this.actions = '';
+    this.dashboardActions = undefined;
     this.controller = new TaskManagerController(this, {
       refreshInterval: this.refreshInterval,
       historySize: this.historySize,
@@ -153,9 +185,11 @@ export class TaskbufferDashboard extends LitElement {
       this.parsedQuery = parseQuery(this.query ?? '');
       this.search.writeUrl(this.query ?? '');
     }
+    if (changed.has('actions') || changed.has('dashboardActions') || changed.has('taskManager')) this.chooseActionsLayer();
     if (changed.has('taskManager') || this.membershipsRevision !== this.controller.catalogRevision) {
       this.memberships.invalidate(this.taskManager);
       this.membershipsRevision = this.controller.catalogRevision;
+      this.actionsController.keepOnly(new Set(this.controller.tasks.keys()));
     }
   }
 
@@ -163,24 +197,55 @@ export class TaskbufferDashboard extends LitElement {
     const all = [...this.controller.tasks.values()];
     const filters = { status: this.statusFilter, label: this.labelFilter, name: this.nameFilter };
     const visible = applyFilters(all, filters, this.parsedQuery, (name) => this.memberships.of(name));
+    const waits = this.controller.waits;
+    const now = Date.now();
     return html`
       <header class="header" part="header">
         <div class="title">
           <h2>${this.heading}</h2>
-          ${renderSummary(all, visible.length, this.controller.groups)}
+          ${renderSummary(all, visible.length, this.controller.groups, waits.listsWaiting ? waits.waitingCount : undefined)}
         </div>
         ${renderToolbar(this.filterChoices(all), filters, this.query, this.theme ?? 'auto', this.toolbarHandlers)}
       </header>
+      ${renderBulkBar(this.actionsController, visible.map((view) => view.name))}
       ${this.taskManager === undefined
         ? html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>.</p>`
         : nothing}
       ${this.taskManager === undefined ? nothing : renderTotals(this.controller.metrics.total)}
-      ${renderGroups(this.controller.groups)}
-      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf)}
+      ${renderGroups(this.controller.groups, this.actionsController, now)}
+      ${this.controller.groups.length > 0 || waits.waiting.length > 0 ? renderWaits(waits, now) : nothing}
+      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf, this.actionsController)}
       ${this.taskManager !== undefined && visible.length === 0
         ? html`<p class="empty">${all.length === 0 ? 'The manager has no tasks yet.' : 'No task matches the filters.'}</p>`
         : nothing}
+      ${renderDialog(this.actionsController)}
+      ${renderToasts(this.actionsController)}
     `;
+  }
+
+  protected override updated(): void {
+    // Cards are a bit taller with their action buttons; the virtual grid reads the height from the styles.
+    this.toggleAttribute('data-actions', this.actionsController.any);
+    const dialog = this.actionsController.dialog;
+    const root = this.renderRoot as ShadowRoot;
+    if (dialog !== undefined && dialog.id !== this.focusedDialog) {
+      // Focus goes into each new dialog once, and back to where it was when the dialog closes.
+      if (this.focusedDialog === 0) this.focusBeforeDialog = root.activeElement as HTMLElement | null;
+      this.focusedDialog = dialog.id;
+      root.querySelector<HTMLElement>('.dialog textarea, .dialog .confirm')?.focus();
+    } else if (dialog === undefined && this.focusedDialog !== 0) {
+      this.focusedDialog = 0;
+      if (this.focusBeforeDialog?.isConnected === true) this.focusBeforeDialog.focus();
+      this.focusBeforeDialog = null;
+    }
+  }
+
+  /** The page's own layer, else the in-page one over `taskManager` for the actions the attribute names. */
+  private chooseActionsLayer(): void {
+    const enabled = parseActions(this.actions);
+    const manager = this.taskManager;
+    this.actionsController.setLayer(this.dashboardActions ??
+      (manager !== undefined && enabled.size > 0 ? new LocalDashboardActions(manager, enabled) : undefined));
   }
 
   private readonly metricsOf = (name: string) => this.controller.metrics.of(name);

@@ -1,4 +1,5 @@
 import { css } from 'lit';
+import { actionsStyles } from './dashboard-actions.styles.js';
 import { groupStyles } from './dashboard-groups.styles.js';
 import { headerStyles } from './dashboard-header.styles.js';
 import { historyStyles } from './dashboard-history.styles.js';
@@ -6,6 +7,7 @@ import { metricsStyles } from './dashboard-metrics.styles.js';
 import { progressStyles } from './dashboard-progress.styles.js';
 import { taskCardStyles, taskFactsStyles } from './dashboard-task.styles.js';
 import { themeStyles } from './dashboard-theme.styles.js';
+import { waitsStyles } from './dashboard-waits.styles.js';
 
 /**
  * The dashboard's stylesheet, put together from one module per part of the view. Joined into
@@ -17,9 +19,11 @@ export default css`
   ${themeStyles}
   ${headerStyles}
   ${groupStyles}
+  ${waitsStyles}
   ${taskCardStyles}
   ${progressStyles}
   ${taskFactsStyles}
   ${historyStyles}
   ${metricsStyles}
+  ${actionsStyles}
 `;

@@ -1,6 +1,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { ITaskEvent, ITaskMetadata, TaskManager } from 'taskbuffer';
 import { FrameBatch } from './frame-batch.js';
+import { GroupWatch, type IConstraintGroupView } from './group-watch.js';
 import { RunMetrics } from './run-metrics.js';
 import {
   applyPolledSchedule,
@@ -13,8 +14,7 @@ import {
   type ITaskView,
 } from './task-view.js';
 
-/** A constraint group's state, as `TaskManager.getConstraintGroupStates()` returns it. */
-export type IConstraintGroupView = ReturnType<TaskManager['getConstraintGroupStates']>[number];
+export type { IConstraintGroupView } from './group-watch.js';
 
 /** Options of `new TaskManagerController(host, options)`. */
 export interface ITaskManagerControllerOptions {
@@ -58,8 +58,8 @@ export const MAX_TOTAL_RUNS = 50_000;
 export class TaskManagerController implements ReactiveController {
   /** Tasks by name, in the order the manager lists them (new tasks at the end). */
   readonly tasks = new Map<string, ITaskView>();
-  /** Constraint groups and their active keys, as of the last refresh. */
-  groups: IConstraintGroupView[] = [];
+  /** Constraint groups with the runs holding each key, the runs waiting and why, and the timeline per key. */
+  readonly waits = new GroupWatch();
   /** Events received from the current manager (for diagnostics). */
   eventCount = 0;
   /** Runs ended per minute, failures and durations over the last hour, in total and per task (from events). */
@@ -90,6 +90,11 @@ export class TaskManagerController implements ReactiveController {
     host.addController(this);
   }
 
+  /** Constraint groups and their active keys, as of the last refresh. */
+  get groups(): IConstraintGroupView[] {
+    return this.waits.groups;
+  }
+
   /** The manager shown; setting another one drops everything known about the previous one. */
   get manager(): TaskManager | undefined {
     return this.currentManager;
@@ -104,7 +109,7 @@ export class TaskManagerController implements ReactiveController {
     this.detach();
     this.currentManager = manager;
     this.tasks.clear();
-    this.groups = [];
+    this.waits.clear();
     this.eventCount = 0;
     this.metrics.clear();
     this.attach();
@@ -167,7 +172,7 @@ export class TaskManagerController implements ReactiveController {
         this.tasks.set(metadata.name, view);
       }
     }
-    this.groups = manager.getConstraintGroupStates();
+    this.waits.read(manager);
     this.catalogRevision++;
     this.applyHistoryLimit();
   }
@@ -181,7 +186,7 @@ export class TaskManagerController implements ReactiveController {
     } else {
       const schedules = new Map(manager.getScheduledTasks().map((info) => [info.name, info]));
       for (const view of this.tasks.values()) applyPolledSchedule(view, schedules.get(view.name));
-      this.groups = manager.getConstraintGroupStates();
+      this.waits.read(manager);
       this.catalogRevision++; // labels may have changed, and nothing else would tell
     }
     this.frame.request();
@@ -239,6 +244,7 @@ export class TaskManagerController implements ReactiveController {
     this.eventCount++;
     const view = this.viewForEvent(metadata);
     foldEvent(view, event, metadata, this.appliedHistoryLimit);
+    this.waits.onRunEvent(event.type, event.runId, view.name, typeof event.timestamp === 'number' ? event.timestamp : Date.now());
     if (event.type === 'completed' || event.type === 'failed') {
       this.metrics.record(view.name, typeof event.timestamp === 'number' ? event.timestamp : Date.now(), event.type, event.duration);
     }
@@ -280,7 +286,7 @@ export class TaskManagerController implements ReactiveController {
     if (manager !== undefined && this.pendingLookups.size > 0) this.lookUpPending(manager);
     this.applyHistoryLimit();
     if (manager !== undefined && this.groupsStale) {
-      this.groups = manager.getConstraintGroupStates();
+      this.waits.read(manager);
       this.groupsStale = false;
     }
     this.host.requestUpdate();

@@ -56,19 +56,29 @@ export class GroupRegistry {
 
   states(): IConstraintGroupState[] {
     const queue = this.runQueue();
+    const insight = queue.insight();
     return this.current.map((group) => {
       const waiting = queue.waitingByKey(group);
-      const keys = group.getKeyStates().map((state) => ({ ...state, waiting: waiting.get(state.key) ?? 0 }));
+      const keys = group.getKeyStates().map((state) => ({
+        ...state,
+        waiting: waiting.get(state.key) ?? 0,
+        holders: insight.holdersOf(group, state.key),
+      }));
+      // A set, not a search per key: a busy group has a thousand keys, and dashboards ask every frame.
+      const listed = new Set(keys.map((k) => k.key));
       for (const [key, count] of waiting) {
-        if (!keys.some((k) => k.key === key)) keys.push({ key, running: 0, waiting: count, cooldownRemainingMs: 0 });
+        if (!listed.has(key)) keys.push({ key, running: 0, waiting: count, cooldownRemainingMs: 0, holders: [] });
       }
-      return {
+      const state: IConstraintGroupState = {
         name: group.name,
         maxConcurrent: group.maxConcurrent,
         cooldownMs: group.cooldownMs,
         paused: queue.isPaused(group),
         keys,
       };
+      const lastRefusal = queue.lastRefusalOf(group);
+      if (lastRefusal !== undefined) state.lastRefusal = { ...lastRefusal };
+      return state;
     });
   }
 

@@ -4,6 +4,7 @@ import { assertBoolean, assertNonEmptyString, assertNonNegativeFinite, describeV
 import { timeNow } from '../internal/clock.js';
 import { Task, type AnyTask } from '../task/task.js';
 import type { ITaskStep, ITriggerOptions } from '../types.js';
+import type { IKeyHolder, IShouldExecuteRefusal } from './waitreasons.js';
 
 /** Options of `new TaskManager(...)`. */
 export interface ITaskManagerOptions {
@@ -66,13 +67,28 @@ export interface IStopOptions {
   timeoutMs?: number;
 }
 
-/** A constraint group's state, as `getConstraintGroupStates()` reports it. */
+/** A constraint group's state, as `getConstraintGroupStates()` reports it (JSON-safe, but for an infinite `maxConcurrent`). */
 export interface IConstraintGroupState {
   name: string;
   maxConcurrent: number;
   cooldownMs: number;
   paused: boolean;
-  keys: Array<{ key: string; running: number; waiting: number; cooldownRemainingMs: number }>;
+  /** The keys that have runs holding or waiting, or a cooldown left. */
+  keys: IConstraintKeyState[];
+  /** The last run this group's `shouldExecute` said no to (it was skipped), if any. */
+  lastRefusal?: IShouldExecuteRefusal;
+}
+
+/** One key of a constraint group, as `getConstraintGroupStates()` reports it. */
+export interface IConstraintKeyState {
+  key: string;
+  /** Slots held (also those taken by hand with `acquireSlot`, which have no holder). */
+  running: number;
+  /** Runs waiting in the key's line. */
+  waiting: number;
+  cooldownRemainingMs: number;
+  /** The runs holding a slot of it, oldest first. */
+  holders: IKeyHolder[];
 }
 
 /** A run of a manager that started and has not ended, as `getActiveRuns()` reports it. */

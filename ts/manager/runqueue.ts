@@ -10,8 +10,11 @@ import {
   type ConstrainedRun,
 } from './managedrun.js';
 import { dropGroup, hasRunOptions, planRun, soleGroupRun } from './runplan.js';
-import type { IActiveRunInfo } from './manageroptions.js';
+import { executionReport, type IActiveRunInfo, type ITaskExecutionReport } from './manageroptions.js';
+import { timeNow } from '../internal/clock.js';
 import { RunFinisher } from './runfinisher.js';
+import { RunInsight } from './runinsight.js';
+import type { IShouldExecuteRefusal } from './waitreasons.js';
 import { NO_CHECK, ShouldExecuteCheck } from './shouldexecute.js';
 import { WaitingRuns } from './waitingruns.js';
 
@@ -75,6 +78,16 @@ export class RunQueue {
 
   waitingByKey(group: AnyGroup): Map<string, number> {
     return this.waiters.keyLines.waitingByKey(group);
+  }
+
+  /** Who holds which key and why each run waits, as of now (a walk: for dashboards, not hot paths). */
+  insight(): RunInsight {
+    return new RunInsight(this.waiters, this.finisher.actives.current());
+  }
+
+  /** The last run `group`'s `shouldExecute` said no to, if any. */
+  lastRefusalOf(group: AnyGroup): IShouldExecuteRefusal | undefined {
+    return this.check.lastRefusalOf(group);
   }
 
   /**
@@ -277,4 +290,16 @@ export class RunQueue {
     run.extras!.onAbort = onAbort;
     signal.addEventListener('abort', onAbort, { once: true });
   }
+}
+
+/**
+ * Runs `task` once through `queue` (for `addExecuteRemoveTask`, which registers it around
+ * this) and reports on it; rejects with the task's error.
+ */
+export async function executeOnce<TResult>(queue: RunQueue, task: AnyTask, input: unknown,
+  options: ITriggerOptions): Promise<ITaskExecutionReport<TResult>> {
+  const startTime = timeNow();
+  const run = queue.createRun(task, input, options);
+  const result = (await queue.submit(run)) as TResult | undefined;
+  return executionReport(task, startTime, run.skipped, result);
 }

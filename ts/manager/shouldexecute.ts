@@ -1,5 +1,7 @@
 import type { AnyGroup } from './constraintgroup.js';
+import { timeNow } from '../internal/clock.js';
 import type { ConstrainedRun } from './managedrun.js';
+import type { IShouldExecuteRefusal } from './waitreasons.js';
 
 /** The answer when no registered group has a `shouldExecute`: no promise to wait for. */
 export const NO_CHECK = true as const;
@@ -11,6 +13,8 @@ export const NO_CHECK = true as const;
 export class ShouldExecuteCheck {
   private askedOf: ReadonlyArray<AnyGroup> | undefined = undefined;
   private found = false;
+  /** The last refusal of each group, for dashboards; weak, so that a removed group is let go of. */
+  private readonly refusals = new WeakMap<AnyGroup, IShouldExecuteRefusal>();
 
   constructor(
     /** The groups registered now; the array is replaced when groups change, never changed in place. */
@@ -21,7 +25,12 @@ export class ShouldExecuteCheck {
   allows(run: ConstrainedRun): typeof NO_CHECK | Promise<boolean> {
     const groups = this.currentGroups();
     if (!this.anyShouldExecute(groups)) return NO_CHECK;
-    return askEvery(groups, run);
+    return askEvery(groups, run, this.refusals);
+  }
+
+  /** The last run `group`'s `shouldExecute` said no to, if any. */
+  lastRefusalOf(group: AnyGroup): IShouldExecuteRefusal | undefined {
+    return this.refusals.get(group);
   }
 
   /** Whether a group of `groups` has a `shouldExecute`; remembered per array. */
@@ -36,9 +45,14 @@ export class ShouldExecuteCheck {
 
 // Apart from `allows`, which runs for every run: a function with a closure (or an async
 // body) makes a context at every call, even the calls that return before it.
-async function askEvery(groups: ReadonlyArray<AnyGroup>, run: ConstrainedRun): Promise<boolean> {
+async function askEvery(groups: ReadonlyArray<AnyGroup>, run: ConstrainedRun,
+  refusals: WeakMap<AnyGroup, IShouldExecuteRefusal>): Promise<boolean> {
   for (const group of groups) {
-    if (group.hasShouldExecute && !(await group.checkShouldExecute(run.task, run.input))) return false;
+    if (group.hasShouldExecute && !(await group.checkShouldExecute(run.task, run.input))) {
+      // Only refusals are recorded (one object each): a run that may go costs nothing more.
+      refusals.set(group, { taskName: run.task.name!, runId: run.active?.runId ?? '', at: timeNow() });
+      return false;
+    }
   }
   return true;
 }

@@ -1,4 +1,3 @@
-import { timeNow } from '../internal/clock.js';
 import { ObjectMap } from '@push.rocks/lik';
 import { Subject } from 'rxjs';
 import type { TaskConstraintGroup } from './constraintgroup.js';
@@ -15,8 +14,9 @@ import { IsolatedSubject } from '../internal/isolatedsubject.js';
 import { randomId } from '../internal/ids.js';
 import { CronTicks } from './cronticks.js';
 import { GroupRegistry } from './groupregistry.js';
-import { checkManagerOptions, checkStopOptions, checkTaskToAdd, executionReport, type IActiveRunInfo, type IConstraintGroupState, type IExecuteRemoveOptions, type IStopOptions, type ITaskExecutionReport, type ITaskManagerOptions } from './manageroptions.js';
-import { RunQueue } from './runqueue.js';
+import { checkManagerOptions, checkStopOptions, checkTaskToAdd, type IActiveRunInfo, type IConstraintGroupState, type IExecuteRemoveOptions, type IStopOptions, type ITaskExecutionReport, type ITaskManagerOptions } from './manageroptions.js';
+import { executeOnce, RunQueue } from './runqueue.js';
+import type { IWaitingRunInfo } from './waitreasons.js';
 import { Scheduler, type INextScheduledRun, type IScheduledTaskInfo, type IScheduleOptions } from './scheduler.js';
 import { Task, type AnyTask } from '../task/task.js';
 import { checkTriggerOptions } from '../task/triggeroptions.js';
@@ -105,17 +105,17 @@ export class TaskManager {
   }
 
   getTasksMetadataByLabel(key: string, value: string): ITaskMetadata[] {
-    return this.getTasksByLabel(key, value).map((task) => this.metadataOf(task));
+    return this.getTasksByLabel(key, value).map((task) => metadataOf(task, this.scheduler));
   }
 
   /** A snapshot of the named task (with its cron schedule, if any), or `null`. */
   getTaskMetadata(name: string): ITaskMetadata | null {
     const task = this.tasksByName.get(name);
-    return task === undefined ? null : this.metadataOf(task);
+    return task === undefined ? null : metadataOf(task, this.scheduler);
   }
 
   getAllTasksMetadata(): ITaskMetadata[] {
-    return [...this.tasksByName.values()].map((task) => this.metadataOf(task));
+    return [...this.tasksByName.values()].map((task) => metadataOf(task, this.scheduler));
   }
 
   // ---- constraint groups ----------------------------------------------------------
@@ -135,9 +135,15 @@ export class TaskManager {
     return this.groupRegistry.remove(name);
   }
 
-  /** Per group: its limits, whether it is paused, and per key the runs holding a slot, waiting, and cooldown left. */
+  /** Per group: its limits, whether it is paused, its last `shouldExecute` refusal, and per key the runs holding it (`holders`), waiting, and cooldown left. */
   getConstraintGroupStates(): IConstraintGroupState[] {
     return this.groupRegistry.states();
+  }
+
+  /** The runs triggered through the manager that wait to begin, and why (`reason.kind`: held, cap, cooldown, paused, ...); at most `limit`. */
+  getWaitingRuns(limit = Number.POSITIVE_INFINITY): IWaitingRunInfo[] {
+    if (limit !== Number.POSITIVE_INFINITY) assertPositiveInteger('getWaitingRuns', 'limit', limit);
+    return this.runQueue.insight().waitingRuns(limit);
   }
 
   /** The runs that started and have not ended, oldest first (runs of `task.trigger()` outside the manager are not its). */
@@ -230,11 +236,8 @@ export class TaskManager {
     const { input, ...triggerOptions } = options;
     checkTriggerOptions('addExecuteRemoveTask', triggerOptions);
     this.addTask(task);
-    const startTime = timeNow();
     try {
-      const run = this.runQueue.createRun(task, input, triggerOptions);
-      const result = (await this.runQueue.submit(run)) as TResult | undefined;
-      return executionReport(task, startTime, run.skipped, result);
+      return await executeOnce(this.runQueue, task, input, triggerOptions);
     } finally {
       this.removeTask(task);
     }
@@ -322,12 +325,13 @@ export class TaskManager {
     this.state = 'stopped';
     if (wasStarted) await this.distributedCoordinator?.stop();
   }
+}
 
-  private metadataOf(task: AnyTask): ITaskMetadata {
-    const metadata = task.getMetadata();
-    if (task.name !== undefined) this.scheduler.describeInto(metadata, task.name);
-    return metadata;
-  }
+/** A task's metadata with its cron schedule, if it has one. */
+function metadataOf(task: AnyTask, scheduler: Scheduler): ITaskMetadata {
+  const metadata = task.getMetadata();
+  if (task.name !== undefined) scheduler.describeInto(metadata, task.name);
+  return metadata;
 }
 
 function requireTask(tasksByName: ReadonlyMap<string, AnyTask>, name: string, action: string): AnyTask {

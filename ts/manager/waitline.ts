@@ -4,7 +4,7 @@ import { before, PriorityQueue, type IPrioritized } from './priorityqueue.js';
 import type { AnyTask } from '../task/task.js';
 
 /** A trigger that waits without a run object: what its run is made from when it leaves the line. */
-type IPlainWaiter = IPlainWaiterOf<AnyTask>;
+export type IPlainWaiter = IPlainWaiterOf<AnyTask>;
 
 /**
  * Makes the run of a plain waiter as it leaves its line, with the line's group as its only
@@ -125,6 +125,29 @@ export class WaitLine<TRun extends IPrioritized> extends PriorityQueue<TRun> {
     const runs: TRun[] = [];
     for (let run = this.take(); run !== undefined; run = this.take()) runs.push(run);
     return runs;
+  }
+
+  /**
+   * The first `limit` waiters in the order they would start: runs first (sorted), then
+   * plain waiters. For dashboards (`getWaitingRuns`): it copies and sorts, so it stays off
+   * the hot paths.
+   */
+  inOrder(limit = Number.POSITIVE_INFINITY): Array<TRun | IPlainWaiter> {
+    const runs: TRun[] = [];
+    this.forEach((run) => runs.push(run));
+    runs.sort((a, b) => (before(a, b) ? -1 : 1));
+    if (runs.length > limit) runs.length = limit;
+    const waiters: Array<TRun | IPlainWaiter> = runs;
+    let chunk = this.headChunk;
+    let slot = this.headSlot;
+    for (let left = Math.min(this.plainCount, limit - runs.length); left > 0; left--) {
+      if (slot === linkSlot(chunk!)) {
+        chunk = chunk![slot] as Chunk;
+        slot = 0;
+      }
+      waiters.push(chunk![slot++] as IPlainWaiter);
+    }
+    return waiters;
   }
 
   /** Whether `run` goes before the first plain waiter, and so before all of them. */

@@ -1,0 +1,91 @@
+/**
+ * A blank page with the core and the dashboard on `window`, in Debian's Chromium through
+ * playwright-core (not a test file): what the browser tests of the waits view and the
+ * actions share. Pages are answered by page.route at a localhost origin (a secure context,
+ * which `new TaskManager()` needs for crypto.randomUUID); no server.
+ */
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import type { TaskbufferDashboard } from 'taskbuffer/web';
+import { launchChromium } from '../demo/chromium.js';
+import { bundleForBrowser, type IBrowserBundle } from '../demo/serve.js';
+
+declare global {
+  interface Window {
+    taskbuffer: typeof import('taskbuffer');
+    taskbufferWeb: typeof import('taskbuffer/web');
+    __xss?: number;
+    t: Record<string, any>;
+  }
+}
+
+/** Generous: the machine has 2 cores and may be busy with other test files. */
+export const WAIT_MS = 20_000;
+const FIXTURE_ORIGIN = 'http://localhost:4173';
+
+export interface IBrowserFixture {
+  browser: Browser;
+  bundle: IBrowserBundle;
+  close(): Promise<void>;
+}
+
+export async function startBrowserFixture(): Promise<IBrowserFixture> {
+  const browser = await launchChromium();
+  try {
+    const bundle = await bundleForBrowser('test/fixtures/dashboard-entry.ts');
+    return { browser, bundle, close: () => browser.close() };
+  } catch (error) {
+    await browser.close();
+    throw error;
+  }
+}
+
+/** A blank page with `window.taskbuffer` and `window.taskbufferWeb`; uncaught page errors fail the test. */
+export async function fixturePage(t: TestContext, fixture: IBrowserFixture): Promise<Page> {
+  const page = await fixture.browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // tsx compiles with keepNames: functions passed to page.evaluate may call `__name`.
+  await page.addInitScript({ content: 'globalThis.__name = (target) => target;' });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  t.after(async () => {
+    await page.close();
+    assert.deepEqual(errors, [], 'uncaught errors in the page');
+  });
+  await page.route(`${FIXTURE_ORIGIN}/**`, (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === '/fixture.js') return route.fulfill({ contentType: 'text/javascript', body: fixture.bundle.js });
+    return route.fulfill({
+      contentType: 'text/html',
+      body: '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><script type="module" src="/fixture.js"></script></body></html>',
+    });
+  });
+  await page.goto(`${FIXTURE_ORIGIN}/`);
+  await waitInPage(page, 'the fixture bundle to load', () => window.taskbufferWeb !== undefined && window.taskbuffer !== undefined);
+  await page.evaluate(() => {
+    window.t = {};
+  });
+  return page;
+}
+
+/** Waits until `predicate` is truthy in the page; on timeout says what it waited for. */
+export async function waitInPage<Arg>(page: Page, what: string, predicate: (arg: Arg) => unknown, arg?: Arg, timeout = WAIT_MS): Promise<void> {
+  try {
+    await page.waitForFunction(predicate as (arg: unknown) => unknown, arg, { timeout, polling: 50 });
+  } catch (error) {
+    throw new Error(`timed out after ${timeout} ms waiting for: ${what}`, { cause: error });
+  }
+}
+
+/** The text of every element matching `selector` inside the dashboard's shadow root. */
+export function textsIn(page: Page, selector: string): Promise<string[]> {
+  return page.evaluate((sel) => {
+    const shadow = document.querySelector<TaskbufferDashboard>('taskbuffer-dashboard')!.shadowRoot!;
+    return [...shadow.querySelectorAll(sel)].map((element) => element.textContent!.replace(/\s+/g, ' ').trim());
+  }, selector);
+}
+
+/** Clicks the element matching `selector` inside the dashboard's shadow root (playwright pierces open shadow roots). */
+export async function clickIn(page: Page, selector: string): Promise<void> {
+  await page.locator(`taskbuffer-dashboard ${selector}`).first().click();
+}
