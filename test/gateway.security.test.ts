@@ -43,6 +43,9 @@ describe('scope patterns', () => {
         error instanceof InvalidOptionError && error.option === 'scopes[0]');
     }
     assert.throws(() => gateway.addCredentials('x', { key: '', scopes: [] }), /`key` to be a non-empty string/);
+    const longKey = 'k'.repeat(1025);
+    assert.throws(() => gateway.addCredentials('x', { key: longKey, scopes: [] }), (error: unknown) =>
+      error instanceof InvalidOptionError && /at most 1024 characters.*got 1025 characters/.test(error.message) && !error.message.includes(longKey));
   });
 });
 
@@ -153,7 +156,7 @@ describe('authentication', () => {
     assert.match(String((error as Error).message), /maxConnections/);
   });
 
-  it('slows down repeated failed logins from one address', async (t) => {
+  it('slows down repeated failed logins for one client from one address, and a valid login of another client does not reset it', async (t) => {
     const { url } = await gatewayFor(t, { credentials: { ops: { key: SECRET, scopes: ['read'] } } });
     const timeOf = async (): Promise<number> => {
       const started = Date.now();
@@ -162,6 +165,7 @@ describe('authentication', () => {
       return Date.now() - started;
     };
     for (let i = 0; i < 3; i++) assert.ok((await timeOf()) < 200, 'the first failures are answered at once');
+    await clientFor(t, url); // admin logs in from the same address
     assert.ok((await timeOf()) >= 240, 'the fourth waits');
     assert.ok((await timeOf()) >= 490, 'the fifth waits twice as long');
     await clientFor(t, url, { name: 'ops', key: SECRET }); // the right key still gets in (after its wait)
@@ -197,6 +201,17 @@ describe('bad input', () => {
     assert.match(extraField.error.message, /unknown field "extra"/);
     socket.send(Buffer.from([1, 2, 3]), { binary: true });
     assert.equal((await within(closed, 'the close')).code, CLOSE_CODES.TOO_MANY_BAD_FRAMES);
+  });
+
+  it('refuses a frame nested deeper than 128 levels before parsing it', async (t) => {
+    const { url } = await gatewayFor(t);
+    const { socket, frames } = await rawSocket(t, url);
+    sendRaw(socket, { type: 'auth', id: 1, name: 'admin', key: 'admin-key-1234' });
+    sendRaw(socket, `{"type":"list","id":2,"deep":${'['.repeat(129)}${']'.repeat(129)}}`);
+    sendRaw(socket, `{"type":"list","id":3,"text":"${'['.repeat(200)}"}`);
+    await waitFor(() => frames.length === 3, 'three answers');
+    assert.match(frames[1].error.message, /deeper than 128 levels/);
+    assert.match(frames[2].error.message, /unknown field "text"/, 'brackets inside strings do not count');
   });
 
   it('closes a connection that sends a frame over maxPayloadBytes with 1009', async (t) => {

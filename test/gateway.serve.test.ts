@@ -91,6 +91,19 @@ describe('serving a task', () => {
     assert.equal(peak, 1);
   });
 
+  it('takes a task that only a client defined out of the manager once nobody serves it, and keeps a defined one', async (t) => {
+    const { gateway, manager, url } = await gatewayFor(t);
+    gateway.defineRemoteTask('kept');
+    const worker = await clientFor(t, url);
+    const implicit = await worker.serve('passing', () => 1);
+    const kept = await worker.serve('kept', () => 2);
+    assert.ok(manager.getTaskByName('passing') !== undefined);
+    await implicit.stop();
+    await kept.stop();
+    assert.equal(manager.getTaskByName('passing'), undefined);
+    assert.ok(manager.getTaskByName('kept') !== undefined);
+  });
+
   it("refuses to serve a name the manager has a task of its own for", async (t) => {
     const { manager, url } = await gatewayFor(t);
     manager.addTask(new Task({ name: 'local', taskFunction: () => 1 }));

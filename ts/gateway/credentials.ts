@@ -23,6 +23,9 @@ export interface ICredential {
 
 const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
 
+/** The longest key an auth frame may carry (framereader.ts): a longer one could never log in. */
+const MAX_KEY_LENGTH = 1024;
+
 // Compared when the name is unknown, so that an unknown name takes as long as a wrong key.
 const NO_KEY = digest('\u0000taskbuffer: no such client\u0000');
 
@@ -35,9 +38,10 @@ export class CredentialStore {
     const where = `addCredentials(${JSON.stringify(name)})`;
     assertNonEmptyString('addCredentials', 'name', name);
     assertOptionsObject(where, options, ['key', 'scopes', 'maxConnections']);
-    if (typeof options.key !== 'string' || options.key.length === 0) {
+    if (typeof options.key !== 'string' || options.key.length === 0 || options.key.length > MAX_KEY_LENGTH) {
       // The key itself is never put in a message.
-      throw new InvalidOptionError('key', undefined, `${where}: expected \`key\` to be a non-empty string, got ${typeof options.key}`);
+      throw new InvalidOptionError('key', undefined,
+        `${where}: expected \`key\` to be a non-empty string of at most ${MAX_KEY_LENGTH} characters (what an auth frame carries), got ${typeof options.key === 'string' ? `${options.key.length} characters` : typeof options.key}`);
     }
     if (!Array.isArray(options.scopes)) {
       throw new InvalidOptionError('scopes', options.scopes, `${where}: expected \`scopes\` to be an array of scopes, got ${describeValue(options.scopes)}`);

@@ -2,6 +2,12 @@ import type { TClientFrame } from '../remote/protocol.js';
 
 /** Longest name, id or reason a frame may carry: longer ones are refused, not truncated. */
 const MAX_TEXT = 1024;
+/**
+ * Deepest nesting a frame may have. Whatever walks a payload later (the JSON-safety check,
+ * JSON.stringify for every watcher) recurses once per level: a frame deep enough to run
+ * one of them out of stack is refused here, where it is cheap and certain.
+ */
+const MAX_DEPTH = 128;
 
 /** A frame that was refused, with what was wrong in words, and its `id` when it had a usable one. */
 export interface IBadFrame {
@@ -78,9 +84,11 @@ const SHAPES: Record<TClientFrame['type'], Record<string, TFieldCheck>> = {
  */
 export function readClientFrame(data: unknown, isBinary: boolean): TClientFrame | IBadFrame {
   if (isBinary) return { bad: 'binary frames are not part of the protocol; send JSON text', id: undefined };
+  const text = String(data);
+  if (nestingOver(text, MAX_DEPTH)) return { bad: `the frame nests arrays and objects deeper than ${MAX_DEPTH} levels`, id: undefined };
   let frame: unknown;
   try {
-    frame = JSON.parse(String(data));
+    frame = JSON.parse(text);
   } catch (error) {
     return { bad: `the frame is not JSON (${error instanceof Error ? error.message : 'unreadable'})`, id: undefined };
   }
@@ -94,6 +102,26 @@ export function readClientFrame(data: unknown, isBinary: boolean): TClientFrame 
   if (problem !== undefined) return { bad: `${type}: ${problem}`, id: frameId };
   if (type === 'workDone' && frame.ok === false && frame.error === undefined) return { bad: 'workDone: `error` is required when `ok` is false', id: frameId };
   return frame as unknown as TClientFrame;
+}
+
+/** Whether `json` nests arrays and objects deeper than `max`, counting brackets outside strings. */
+function nestingOver(json: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const code = json.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c) i++; // a backslash escapes the next character
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x5b || code === 0x7b) {
+      if (++depth > max) return true;
+    } else if (code === 0x5d || code === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 export function isBadFrame(frame: TClientFrame | IBadFrame): frame is IBadFrame {

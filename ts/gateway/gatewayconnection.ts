@@ -7,6 +7,8 @@ import type { IClientConnection, IGatewayServices } from './gatewayservices.js';
 import { isBadFrame, readClientFrame, type IBadFrame } from './framereader.js';
 import { handleRequest } from './requests.js';
 
+const SLOW_READER_GRACE_MS = 1_000;
+
 /**
  * One client's websocket: authentication first (within `authTimeoutMs`, slowed down after
  * failed logins from its address), then requests checked against its scopes. Malformed
@@ -72,10 +74,19 @@ export class GatewayConnection implements IClientConnection {
   sendText(text: string): void {
     if (this.phase === 'closed') return;
     this.socket.send(text);
-    if (this.socket.bufferedAmount > this.services.settings.maxBufferedBytes) {
-      this.phase = 'closed';
-      this.socket.terminate(); // a close frame would only queue behind what it does not read
-    }
+    if (this.socket.bufferedAmount > this.services.settings.maxBufferedBytes) this.cutOffSlowReader();
+  }
+
+  /**
+   * Nothing more is sent to a client that does not read (so what waits for it stops
+   * growing); its close frame queues behind what it has not read, so a client that still
+   * reads nothing within a second is cut off without one.
+   */
+  private cutOffSlowReader(): void {
+    this.phase = 'closed';
+    this.socket.close(CLOSE_CODES.SLOW_CONSUMER, 'the client read too slowly');
+    const cutOff = setTimer(() => this.socket.terminate(), SLOW_READER_GRACE_MS);
+    this.socket.once('close', () => clearTimer(cutOff));
   }
 
   reply(id: number, value?: unknown): void {
@@ -129,7 +140,7 @@ export class GatewayConnection implements IClientConnection {
     }
     this.phase = 'authenticating';
     const { throttle } = this.services;
-    const delay = throttle.delayFor(this.address);
+    const delay = throttle.delayFor(this.address, frame.name);
     if (delay === 0) return this.authenticate(frame.id, frame.name, frame.key);
     this.loginDelay = setTimer(() => {
       this.loginDelay = undefined;
@@ -142,11 +153,11 @@ export class GatewayConnection implements IClientConnection {
     const { credentials, throttle, settings } = this.services;
     const credential = credentials.verify(name, key);
     if (credential === undefined) {
-      throttle.failed(this.address);
+      throttle.failed(this.address, name);
       this.refuse(id, 'AUTH_FAILED', `unknown client name ${JSON.stringify(name)} or wrong key`);
       return this.close(CLOSE_CODES.AUTH_FAILED, 'authentication failed');
     }
-    throttle.succeeded(this.address);
+    throttle.succeeded(this.address, name);
     if (this.services.connectionCount(credential) >= credential.maxConnections) {
       this.refuse(id, 'AUTH_FAILED', `client ${JSON.stringify(name)} has its ${credential.maxConnections} allowed connection(s) open already (maxConnections)`);
       return this.close(CLOSE_CODES.TOO_MANY_CONNECTIONS, 'maxConnections reached');

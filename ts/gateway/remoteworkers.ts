@@ -19,13 +19,16 @@ export interface IRemoteTaskOptions {
 interface IRemoteTask {
   served: ServedTask;
   task: Task<undefined, [], Record<string, unknown>, unknown, unknown>;
+  /** Made by a client's `serve`, not by `defineRemoteTask`: it goes again once nobody serves it. */
+  implicit: boolean;
 }
 
 /**
  * The tasks that clients serve. Each is a task in the manager whose function hands its
  * runs to the serving clients, so local triggers, cron, constraint groups, retries and
- * other clients all reach it. Made by `defineRemoteTask` or by the first `serve` of a
- * name; taken out of the manager again when the gateway stops.
+ * other clients all reach it. Made by `defineRemoteTask` (kept until the gateway stops) or
+ * by the first `serve` of a name (taken out of the manager again once no client serves it
+ * and no run of it is left, so that clients cannot pile names up in the manager).
  */
 export class RemoteWorkers {
   private readonly byName = new Map<string, IRemoteTask>();
@@ -33,11 +36,11 @@ export class RemoteWorkers {
   private readonly settings: IServedTaskSettings;
 
   constructor(private readonly manager: TaskManager, startTimeoutMs: number, endTimeoutMs: number | undefined) {
-    this.settings = { startTimeoutMs, endTimeoutMs, nextWorkId: () => ++this.lastWorkId };
+    this.settings = { startTimeoutMs, endTimeoutMs, nextWorkId: () => ++this.lastWorkId, onIdle: (served) => this.idle(served) };
   }
 
   /** Adds the task `name` to the manager, served by clients; a task of that name that is not served refuses it. */
-  define(name: string, options: IRemoteTaskOptions = {}): void {
+  define(name: string, options: IRemoteTaskOptions = {}, implicit = false): void {
     if (this.byName.has(name)) throw new DuplicateTaskError(name);
     const served = new ServedTask(name, this.settings);
     const task = new Task<undefined, [], Record<string, unknown>, unknown, unknown>({
@@ -49,7 +52,7 @@ export class RemoteWorkers {
       taskFunction: (input, _setup, context) => served.run(input, context),
     });
     this.manager.addTask(task);
-    this.byName.set(name, { served, task });
+    this.byName.set(name, { served, task, implicit });
   }
 
   /** Whether the manager's task `name` is served by clients (so a client may serve it). */
@@ -58,7 +61,7 @@ export class RemoteWorkers {
   }
 
   serve(connection: IServingConnection, name: string, concurrency: number): void {
-    if (!this.byName.has(name)) this.define(name);
+    if (!this.byName.has(name)) this.define(name, {}, true);
     this.byName.get(name)!.served.addServer(connection, concurrency);
   }
 
@@ -88,12 +91,20 @@ export class RemoteWorkers {
     return false;
   }
 
+  private idle(served: ServedTask): void {
+    const remote = this.byName.get(served.taskName);
+    if (remote === undefined || remote.served !== served || !remote.implicit) return;
+    this.byName.delete(served.taskName);
+    this.manager.removeTask(remote.task);
+  }
+
   /** Fails every served run and takes the tasks out of the manager (the gateway stops). */
   close(): void {
-    for (const { served, task } of this.byName.values()) {
+    const remotes = [...this.byName.values()];
+    this.byName.clear();
+    for (const { served, task } of remotes) {
       served.close('the gateway stopped');
       this.manager.removeTask(task);
     }
-    this.byName.clear();
   }
 }

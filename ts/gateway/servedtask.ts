@@ -37,6 +37,8 @@ export interface IServedTaskSettings {
   startTimeoutMs: number;
   endTimeoutMs: number | undefined;
   nextWorkId: () => number;
+  /** The task has no server, no waiting run and no run on a server any more. */
+  onIdle: (served: ServedTask) => void;
 }
 
 /**
@@ -88,6 +90,7 @@ export class ServedTask {
       if (work.server === server) this.finish(work, false, new WorkerLostError(this.taskName, connection.clientName, why));
     }
     if (this.servers.length === 0) for (const work of this.waiting) this.startWaitTimer(work);
+    this.checkIdle();
   }
 
   /** A server's `workUpdate`: published as the run's `update` event. */
@@ -169,6 +172,7 @@ export class ServedTask {
       work.timer = undefined;
       this.waiting.splice(this.waiting.indexOf(work), 1);
       this.settle(work, false, new NoWorkerError(this.taskName, startTimeoutMs));
+      this.checkIdle();
     }, startTimeoutMs);
   }
 
@@ -184,7 +188,7 @@ export class ServedTask {
     if (index >= 0) {
       this.waiting.splice(index, 1);
       this.clearWorkTimer(work);
-      return;
+      return this.checkIdle();
     }
     const server = work.server;
     if (server === undefined || !this.works.has(work.workId)) return;
@@ -199,6 +203,10 @@ export class ServedTask {
     if (!ok && outcome instanceof TimeoutError) server.connection.send({ type: 'workAbort', workId: work.workId, reason: outcome.message });
     this.settle(work, ok, outcome);
     this.handOut();
+  }
+
+  private checkIdle(): void {
+    if (this.servers.length === 0 && this.waiting.length === 0 && this.works.size === 0) this.settings.onIdle(this);
   }
 
   private settle(work: IWork, ok: boolean, outcome: unknown): void {

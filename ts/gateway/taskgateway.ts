@@ -16,6 +16,9 @@ import { LoginThrottle } from './loginthrottle.js';
 import { WebSocketServer } from './wsmodule.js';
 import { RemoteWorkers, type IRemoteTaskOptions } from './remoteworkers.js';
 
+/** Connections still authenticating at once; more are refused with 503 until some are done. */
+const MAX_UNAUTHENTICATED = 1024;
+
 /** Where a started gateway can be reached. */
 export interface IGatewayAddress {
   port: number;
@@ -148,6 +151,8 @@ export class TaskGateway {
     const allowed = this.settings.allowedOrigins;
     if (allowed !== undefined && origin !== undefined && !allowed.has(origin)) return refuseUpgrade(socket, 403, 'Forbidden');
     if (this.state !== 'started') return refuseUpgrade(socket, 503, 'Service Unavailable');
+    // Each lasts authTimeoutMs at most, but a flood of them at once must not grow memory either.
+    if (countWhere(this.connections, (connection) => !connection.isOpen) >= MAX_UNAUTHENTICATED) return refuseUpgrade(socket, 503, 'Service Unavailable');
     this.websockets!.handleUpgrade(request, socket, head, (websocket) => this.accept(websocket, request));
   };
 
