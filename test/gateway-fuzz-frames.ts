@@ -8,6 +8,8 @@ import fc from 'fast-check';
 /** What a frame may refer to: ids the connection saw so far. */
 export interface IFuzzContext {
   nextId(): number;
+  /** A run id for a trigger of this connection: within its runPrefix once authenticated, as the protocol wants. */
+  nextRunId(id: number): string;
   runIds: string[];
   workIds: number[];
 }
@@ -37,8 +39,8 @@ function template(kind: number, context: IFuzzContext, n: number, input: unknown
     () => ({ type: 'runs', id }),
     () => ({ type: 'subscribe', id, sub: n, filter: n % 2 === 0 ? {} : { taskName: 'echo' } }),
     () => ({ type: 'unsubscribe', id, sub: n }),
-    () => ({ type: 'trigger', id, taskName: n % 3 === 0 ? 'slow' : 'echo', input }),
-    () => ({ type: 'trigger', id, taskName: `fuzz:${n % 3}`, input, timeoutMs: 200 }),
+    () => ({ type: 'trigger', id, runId: context.nextRunId(id), taskName: n % 3 === 0 ? 'slow' : 'echo', input }),
+    () => ({ type: 'trigger', id, runId: context.nextRunId(id), taskName: `fuzz:${n % 3}`, input, timeoutMs: 200 }),
     () => ({ type: 'watch', id, runId }),
     () => ({ type: 'unwatch', id, runId }),
     () => ({ type: 'abort', id, runId, reason: 'fuzz' }),
@@ -102,7 +104,10 @@ const deep: fc.Arbitrary<TMaker> = fc.tuple(fc.integer({ min: 1_000, max: 20_000
   const arrays = `${'['.repeat(depth)}${']'.repeat(depth)}`;
   if (where === 'array') return { text: arrays };
   if (where === 'object') return { text: `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}` };
-  if (where === 'input') return { text: `{"type":"trigger","id":${context.nextId()},"taskName":"echo","input":${arrays}}` };
+  if (where === 'input') {
+    const id = context.nextId();
+    return { text: `{"type":"trigger","id":${id},"runId":${JSON.stringify(context.nextRunId(id))},"taskName":"echo","input":${arrays}}` };
+  }
   return { text: `{"type":"workUpdate","workId":${pick(context.workIds, depth, 1)},"payload":${arrays}}`, silent: true };
 }));
 

@@ -4,6 +4,7 @@
  * (refusals without a code, frames that are not the server's, keys repeated, requests
  * left unanswered, close codes that are not the documented ones).
  */
+import { MAX_DEPTH, nestingOver } from '../ts/gateway/framereader.js';
 import { WebSocket } from 'ws';
 import { CLOSE_CODES } from '../ts/gateway/index.js';
 import type { IFuzzContext, IFuzzSession, TSessionKind, TWorkAnswer } from './gateway-fuzz-frames.js';
@@ -30,13 +31,21 @@ const SERVER_FRAME_TYPES = new Set(['reply', 'error', 'event', 'run', 'outcome',
 const seenRunIds: string[] = [];
 
 /** Runs one fuzzing connection to its end; resolves with what was wrong with the gateway's behaviour (nothing, if all went well). */
-export async function runSession(url: string, session: IFuzzSession): Promise<string[]> {
+export async function runSession(url: string, session: IFuzzSession, isRunGoingOn: (runId: string) => boolean = () => false): Promise<string[]> {
   const problems: string[] = [];
   const socket = new WebSocket(url, { localAddress: FROM[session.kind] });
   const frames: any[] = [];
   let lastId = 0;
-  const context: IFuzzContext = { nextId: () => ++lastId, runIds: seenRunIds, workIds: [] };
   const replies = new Map<number, any>();
+  /** The triggers sent, by request id: a refused one is answered by a reply, an accepted one by its outcome. */
+  const triggers = new Map<number, string>();
+  const outcomes = new Set<string>();
+  const context: IFuzzContext = {
+    nextId: () => ++lastId,
+    nextRunId: (id) => `${replies.get(0)?.value?.runPrefix ?? 'unauthenticated-'}${id}`,
+    runIds: seenRunIds,
+    workIds: [],
+  };
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
   let isClosed = false;
   void closed.then(() => (isClosed = true));
@@ -55,6 +64,7 @@ export async function runSession(url: string, session: IFuzzSession): Promise<st
       problems.push(`a refusal without a code and message: ${text.slice(0, 200)}`);
     }
     if (frame.type === 'reply') replies.set(frame.id, frame);
+    if (frame.type === 'outcome') outcomes.add(frame.runId);
     const runId = frame.runId ?? frame.event?.runId;
     if (typeof runId === 'string' && !seenRunIds.includes(runId) && seenRunIds.length < 200) seenRunIds.push(runId);
     if (frame.type === 'work') {
@@ -69,7 +79,20 @@ export async function runSession(url: string, session: IFuzzSession): Promise<st
   });
   if (!opened) return [`${session.kind}: the gateway refused the websocket`];
   const send = (made: { text: string } | { binary: Uint8Array }) => {
-    if (socket.readyState === socket.OPEN) socket.send('text' in made ? made.text : made.binary, { binary: !('text' in made) });
+    if (socket.readyState !== socket.OPEN) return;
+    if ('text' in made) noteTrigger(made.text);
+    socket.send('text' in made ? made.text : made.binary, { binary: !('text' in made) });
+  };
+  /** A trigger whose id the gateway can read is answered by a reply naming it (refused) or by its run's outcome. */
+  const noteTrigger = (text: string) => {
+    if (nestingOver(text, MAX_DEPTH)) return; // refused before it is read, so without its id
+    let frame: any;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (frame?.type === 'trigger' && Number.isSafeInteger(frame.id) && frame.id >= 0 && typeof frame.runId === 'string') triggers.set(frame.id, frame.runId);
   };
   const authenticate = async (key: string) => {
     sendRaw(socket, { type: 'auth', id: 0, name: FUZZER.name, key });
@@ -96,15 +119,23 @@ export async function runSession(url: string, session: IFuzzSession): Promise<st
     if (replies.get(0)?.ok !== true) return [`the fuzzer could not authenticate: ${JSON.stringify(replies.get(0))}`];
     if (session.serves) {
       for (const n of [0, 1, 2]) sendRaw(socket, { type: 'serve', id: context.nextId(), taskName: `fuzz:${n}`, concurrency: 2 });
-      for (const n of [0, 1, 2]) sendRaw(socket, { type: 'trigger', id: context.nextId(), taskName: `fuzz:${n}`, input: { n }, timeoutMs: 300 });
+      for (const n of [0, 1, 2]) {
+        const id = context.nextId();
+        send({ text: JSON.stringify({ type: 'trigger', id, runId: context.nextRunId(id), taskName: `fuzz:${n}`, input: { n }, timeoutMs: 300 }) });
+      }
     }
     sendFrames();
     const sentinel = 1e9;
     sendRaw(socket, { type: 'list', id: sentinel });
     await waitFor(() => replies.has(sentinel) || isClosed, 'the last reply or the close', 10_000);
+    // A refused trigger is answered by a reply, before the last one's; an accepted one by its
+    // outcome, which may come later, or never while its task is paused: the gateway holds it then.
+    const triggerAnswered = (id: number, runId: string) => replies.has(id) || outcomes.has(runId) || isRunGoingOn(runId);
+    await waitFor(() => isClosed || [...triggers].every(([id, runId]) => triggerAnswered(id, runId)), 'an answer to every trigger', 10_000);
     if (!isClosed) {
-      // Every frame sent was answered (a reply or an error), in order, before the last one's reply.
-      const answers = frames.filter((frame) => (frame.type === 'reply' && frame.id !== 0 && frame.id !== sentinel) || frame.type === 'error').length;
+      // Every frame sent was answered: a reply or an error, or for an accepted trigger its outcome.
+      const answers = frames.filter((frame) => (frame.type === 'reply' && frame.id !== 0 && frame.id !== sentinel) || frame.type === 'error').length +
+        [...triggers].filter(([id, runId]) => !replies.has(id) && (outcomes.has(runId) || isRunGoingOn(runId))).length;
       const expected = session.frames.length - silent + (session.serves ? 6 : 0);
       if (answers < expected) problems.push(`${expected} frames wanted an answer, ${answers} got one`);
       socket.close(1000);

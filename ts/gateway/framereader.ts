@@ -7,7 +7,7 @@ const MAX_TEXT = 1024;
  * JSON.stringify for every watcher) recurses once per level: a frame deep enough to run
  * one of them out of stack is refused here, where it is cheap and certain.
  */
-const MAX_DEPTH = 128;
+export const MAX_DEPTH = 128;
 
 /** A frame that was refused, with what was wrong in words, and its `id` when it had a usable one. */
 export interface IBadFrame {
@@ -105,7 +105,7 @@ export function readClientFrame(data: unknown, isBinary: boolean): TClientFrame 
 }
 
 /** Whether `json` nests arrays and objects deeper than `max`, counting brackets outside strings. */
-function nestingOver(json: string, max: number): boolean {
+export function nestingOver(json: string, max: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < json.length; i++) {

@@ -1,4 +1,5 @@
 import { DuplicateTaskError } from '../errors.js';
+import { clearTimer, setTimer, type TTimer } from '../internal/clock.js';
 import type { TaskManager } from '../manager/taskmanager.js';
 import { RemoteTaskError } from '../remote/remoteerrors.js';
 import type { IWireError } from '../remote/protocol.js';
@@ -33,6 +34,7 @@ interface IRemoteTask {
 export class RemoteWorkers {
   private readonly byName = new Map<string, IRemoteTask>();
   private lastWorkId = 0;
+  private readonly idleChecks = new Map<ServedTask, TTimer>();
   private readonly settings: IServedTaskSettings;
 
   constructor(private readonly manager: TaskManager, startTimeoutMs: number, endTimeoutMs: number | undefined) {
@@ -91,15 +93,31 @@ export class RemoteWorkers {
     return false;
   }
 
+  /**
+   * A served task has no server and no run of its own left: one that only a `serve` made
+   * leaves the manager, once the manager holds no run of it either (a run that just ended
+   * is still counted until its bookkeeping is done, so this looks once that is over).
+   */
   private idle(served: ServedTask): void {
     const remote = this.byName.get(served.taskName);
-    if (remote === undefined || remote.served !== served || !remote.implicit) return;
-    this.byName.delete(served.taskName);
-    this.manager.removeTask(remote.task);
+    if (remote === undefined || remote.served !== served || !remote.implicit || this.idleChecks.has(served)) return;
+    this.idleChecks.set(served, setTimer(() => {
+      this.idleChecks.delete(served);
+      if (this.byName.get(served.taskName) !== remote || !served.isIdle || !this.holdsNoRunOf(remote.task)) return;
+      this.byName.delete(served.taskName);
+      this.manager.removeTask(remote.task);
+    }, 0));
+  }
+
+  /** Whether the manager runs no run of `task` and none waits (a paused task's runs wait, to be served once it resumes). */
+  private holdsNoRunOf(task: IRemoteTask['task']): boolean {
+    return task.idle && !this.manager.getWaitingRuns().some((run) => run.taskName === task.name);
   }
 
   /** Fails every served run and takes the tasks out of the manager (the gateway stops). */
   close(): void {
+    for (const timer of this.idleChecks.values()) clearTimer(timer);
+    this.idleChecks.clear();
     const remotes = [...this.byName.values()];
     this.byName.clear();
     for (const { served, task } of remotes) {

@@ -62,6 +62,11 @@ export class ServedTask {
     return this.servers.length;
   }
 
+  /** No server, no run waiting for one, no run on one. */
+  get isIdle(): boolean {
+    return this.servers.length === 0 && this.waiting.length === 0 && this.works.size === 0;
+  }
+
   /** The task function of the task in the manager: hands the run to a server and settles with its outcome. */
   run(input: unknown, context: ITaskContext): Promise<unknown> {
     return new Promise((resolve, reject) => {
@@ -206,7 +211,7 @@ export class ServedTask {
   }
 
   private checkIdle(): void {
-    if (this.servers.length === 0 && this.waiting.length === 0 && this.works.size === 0) this.settings.onIdle(this);
+    if (this.isIdle) this.settings.onIdle(this);
   }
 
   private settle(work: IWork, ok: boolean, outcome: unknown): void {
