@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Task, TaskConstraintGroup, type TaskManager } from '../ts/index.js';
+import { distributedCoordination, Task, TaskConstraintGroup, type TaskManager } from '../ts/index.js';
+import type { IClusterSlots } from '../ts/coordinator/abstract.js';
 import { useFakeClock } from './fake-clock.js';
 import { managerFor } from './manager-helpers.js';
 import { deferred, flush } from './rule-helpers.js';
@@ -143,6 +144,35 @@ describe('getWaitingRuns(): why each run waits', () => {
     assert.equal(await run, undefined);
     const [state] = manager.getConstraintGroupStates();
     assert.deepEqual(state!.lastRefusal, { taskName: 'charge', runId: 'pay-1', at: 5250 });
+    assert.deepEqual(manager.getWaitingRuns(), []);
+  });
+
+  it('cluster-slot: a run holding its local slots waits for the slot of a scope: "cluster" group', async (t) => {
+    useFakeClock(t);
+    const granted = deferred();
+    // A cluster whose one slot is granted when the test says so.
+    class FakeCluster extends distributedCoordination.AbstractDistributedCoordinator {
+      override get clusterSlots(): IClusterSlots {
+        return { acquire: () => granted.promise, release: () => undefined };
+      }
+      async fireDistributedTaskRequest(): Promise<never> {
+        throw new Error('not used');
+      }
+      async updateDistributedTaskRequest(): Promise<void> {}
+      async start(): Promise<void> {}
+      async stop(): Promise<void> {}
+    }
+    const manager = managerFor(t, { distributedCoordinator: new FakeCluster() });
+    manager.addTask(new Task({ name: 'bill', taskFunction: async () => 'billed' }));
+    manager.addConstraintGroup(new TaskConstraintGroup({ name: 'local', constraintKeyForExecution: () => 'l' }));
+    manager.addConstraintGroup(new TaskConstraintGroup({ name: 'everywhere', scope: 'cluster', maxConcurrent: 1, constraintKeyForExecution: () => 'acme' }));
+    const run = trigger(manager, 'bill', undefined, 'b1');
+    await flush();
+    assert.deepEqual(manager.getWaitingRuns(), [
+      { taskName: 'bill', runId: 'b1', priority: 0, ahead: 0, retry: false, reason: { kind: 'cluster-slot', groupName: 'everywhere', key: 'acme' } },
+    ]);
+    granted.resolve();
+    assert.equal(await run, 'billed');
     assert.deepEqual(manager.getWaitingRuns(), []);
   });
 
