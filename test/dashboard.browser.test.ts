@@ -19,6 +19,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Task, TaskConstraintGroup, TaskManager } from 'taskbuffer';
 import type { TaskbufferDashboard } from 'taskbuffer/web';
 import { launchChromium } from '../demo/chromium.js';
+import { WAIT_MS, waitInPage } from './dashboard-browser-helpers.js';
 import { benchEventLatency, benchFirstShown } from './bench/dashboard-bench-page.js';
 import { bundleForBrowser, portFrom, startDemoServer, type IBrowserBundle, type IDemoServer } from '../demo/serve.js';
 
@@ -38,8 +39,6 @@ declare global {
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCREENSHOTS = path.join(root, 'test/screenshots');
-/** Generous: the machine has 2 cores and may be busy with other test files. */
-const WAIT_MS = 20_000;
 
 let browser: Browser;
 let server: IDemoServer;
@@ -97,14 +96,6 @@ async function fixturePage(t: TestContext): Promise<Page> {
   return page;
 }
 
-/** Waits until `predicate` is truthy in the page; on timeout says what it waited for. */
-async function waitInPage<Arg>(page: Page, what: string, predicate: (arg: Arg) => unknown, arg?: Arg, timeout = WAIT_MS): Promise<void> {
-  try {
-    await page.waitForFunction(predicate as (arg: unknown) => unknown, arg, { timeout, polling: 50 });
-  } catch (error) {
-    throw new Error(`timed out after ${timeout} ms waiting for: ${what}`, { cause: error });
-  }
-}
 
 /**
  * The task count of a dashboard's summary (`14 tasks`, `2 of 5 tasks`). Defined in every page by
