@@ -7,8 +7,6 @@ import { OPEN, type IWebSocketLike, type TWebSocketClass } from './clientsocket.
 export type TRequestWithoutId = TClientRequest extends infer R ? (R extends TClientRequest ? Omit<R, 'id'> : never) : never;
 
 interface IPending {
-  /** Called as the reply is read, before any later frame: frames that follow may depend on it. */
-  onReply: ((value: unknown) => void) | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   /** Undefined for a request that is answered only when refused. */
@@ -77,12 +75,8 @@ export class GatewayLink {
     return this.authenticated && this.socket?.readyState === OPEN;
   }
 
-  /**
-   * Sends a request and resolves with the reply's value; rejects with a GatewayRequestError
-   * when refused. `onReply` sees a successful reply at once, before the frames after it
-   * (which a promise's reaction would not: several frames can be read in one go).
-   */
-  request(frame: TRequestWithoutId, onReply?: (value: unknown) => void): Promise<unknown> {
+  /** Sends a request and resolves with the reply's value; rejects with a GatewayRequestError when refused. */
+  request(frame: TRequestWithoutId): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const id = ++this.lastId;
       if (!this.send({ ...frame, id } as TClientFrame)) return reject(new ConnectionLostError('not connected to the gateway'));
@@ -90,7 +84,7 @@ export class GatewayLink {
         this.pending.delete(id);
         reject(new ConnectionLostError(`the gateway did not answer a ${frame.type} request within ${this.requestTimeoutMs} ms`));
       }, this.requestTimeoutMs);
-      this.pending.set(id, { onReply, resolve, reject, timer });
+      this.pending.set(id, { resolve, reject, timer });
     });
   }
 
@@ -102,7 +96,7 @@ export class GatewayLink {
   sendUnanswered(frame: TRequestWithoutId, onRefused: (error: unknown) => void): number | undefined {
     const id = ++this.lastId;
     if (!this.send({ ...frame, id } as TClientFrame)) return undefined;
-    this.pending.set(id, { onReply: undefined, resolve: () => {}, reject: onRefused, timer: undefined });
+    this.pending.set(id, { resolve: () => {}, reject: onRefused, timer: undefined });
     return id;
   }
 
@@ -136,10 +130,7 @@ export class GatewayLink {
     if (pending === undefined) return;
     this.pending.delete(frame.id);
     if (pending.timer !== undefined) clearTimer(pending.timer);
-    if (frame.ok) {
-      pending.onReply?.(frame.value);
-      pending.resolve(frame.value);
-    }
+    if (frame.ok) pending.resolve(frame.value);
     else pending.reject(new GatewayRequestError(frame.error));
   }
 

@@ -239,12 +239,12 @@ export class TaskGatewayClient {
     };
   }
 
-  private request(frame: TRequestWithoutId, onReply?: (value: unknown) => void): Promise<unknown> {
+  private request(frame: TRequestWithoutId): Promise<unknown> {
     const link = this.link;
     if (link === undefined || !link.isOpen) {
       return Promise.reject(new ConnectionLostError(`not connected to the gateway (the client is ${this.state})`));
     }
-    return link.request(frame, onReply);
+    return link.request(frame);
   }
 
   private async openLink(): Promise<void> {

@@ -89,11 +89,12 @@ export class EventRouter {
     let json: string | undefined;
     const runId = event.runId;
     const watchers = runId === undefined ? undefined : this.watchers.get(runId);
+    // No copies: a Set's iteration skips what a delivery removes (a connection cut off as a slow reader).
     if (watchers !== undefined) {
       json = JSON.stringify(event);
-      for (const sink of [...watchers]) sink.deliver(json, event);
+      for (const sink of watchers) sink.deliver(json, event);
     }
-    for (const subscription of [...this.subscriptions]) {
+    for (const subscription of this.subscriptions) {
       if (!matches(subscription.filter, event)) continue;
       json ??= JSON.stringify(event);
       subscription.sink.deliver(json, event);
