@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { AuthFailedError, GatewayRequestError, TaskGatewayClient } from '../ts/client/index.js';
 import { CLOSE_CODES, TaskGateway, allows, patternCovers } from '../ts/gateway/index.js';
 import { InvalidOptionError, Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
+import { WebSocket } from 'ws';
 import { clientFor, gatewayFor, rawSocket, sendRaw } from './gateway-helpers.js';
 import { waitFor, within } from './manager-helpers.js';
 
@@ -226,6 +227,27 @@ describe('bad input', () => {
     await assert.rejects(rawSocket(t, url, { origin: 'https://evil.example.com' }), /403/);
     await rawSocket(t, url, { origin: 'https://ops.example.com' });
     await rawSocket(t, url);
+  });
+
+  it('holds at most 256 subscriptions per connection and refuses the next, naming the limit', async (t) => {
+    const { url } = await gatewayFor(t);
+    const client = await clientFor(t, url);
+    await Promise.all(Array.from({ length: 256 }, () => client.subscribe({}, () => {}).ready));
+    const error = await client.subscribe({}, () => {}).ready.catch((caught: unknown) => caught);
+    assert.ok(error instanceof GatewayRequestError);
+    assert.match(error.message, /at most 256 subscriptions/);
+  });
+
+  it('closes a connection that does not answer its pings, and keeps one that does', async (t) => {
+    const { url } = await gatewayFor(t, { heartbeatMs: 50 });
+    const deaf = new WebSocket(url, { autoPong: false });
+    t.after(() => deaf.terminate());
+    const deafClosed = new Promise<number>((resolve) => deaf.on('close', (code) => resolve(code)));
+    const client = await clientFor(t, url);
+    await within(deafClosed, 'the close of the connection that never answers');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(client.state, 'open');
+    assert.ok((await client.listTasks()).length >= 0);
   });
 
   it('refuses bad options where the gateway is made, naming them', () => {

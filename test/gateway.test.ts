@@ -38,6 +38,24 @@ describe('remote triggers', () => {
     assert.equal(events.at(-1)?.task.currentProgress, 100);
   });
 
+  it('replays the last 256 events of a run to a subscriber that comes after they arrived', async (t) => {
+    const { manager, url } = await gatewayFor(t);
+    manager.addTask(new Task({
+      name: 'chatty',
+      taskFunction: (_input: undefined, _setup, context) => {
+        for (let i = 1; i <= 300; i++) context.update(i);
+      },
+    }));
+    const client = await clientFor(t, url);
+    const run = client.trigger('chatty');
+    await run.result;
+    const late: TWireEvent[] = [];
+    run.events.subscribe((event) => late.push(event));
+    assert.equal(late.length, 256);
+    assert.equal(late.at(-1)?.type, 'completed');
+    assert.deepEqual(late.slice(0, 2).map((event) => event.type === 'update' && event.payload), [46, 47]);
+  });
+
   it("rejects with the task's own error, its name and message kept", async (t) => {
     const { manager, url } = await gatewayFor(t);
     class ValidationError extends Error {

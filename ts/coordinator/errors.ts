@@ -67,3 +67,9 @@ export class MissingDependencyError extends TaskbufferError {
     this.packageName = packageName;
   }
 }
+
+/** Only the package itself missing; a broken package (one of its own files missing) keeps its own error. */
+export function isMissingPackage(error: unknown, name: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(`'${name}'`);
+}

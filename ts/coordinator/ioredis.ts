@@ -7,7 +7,7 @@
  * constructor synchronous: by the time anyone can call it, ioredis is loaded.
  */
 import type { Redis as IoRedis } from 'ioredis';
-import { MissingDependencyError } from './errors.js';
+import { isMissingPackage, MissingDependencyError } from './errors.js';
 
 async function importRedisClass(): Promise<typeof IoRedis> {
   try {
@@ -19,12 +19,6 @@ async function importRedisClass(): Promise<typeof IoRedis> {
         'dependency of taskbuffer (only the cluster coordinator uses it); install it with\n  npm install ioredis',
       error);
   }
-}
-
-/** Only the package itself missing; a broken ioredis (one of its own files missing) keeps its own error. */
-function isMissingPackage(error: unknown, name: string): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(`'${name}'`);
 }
 
 /** ioredis's client class: the type and the constructor, as `import { Redis } from 'ioredis'` gives them. */

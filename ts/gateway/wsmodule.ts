@@ -4,14 +4,13 @@
  * to install it; this module says so (see coordinator/ioredis.ts for the same pattern).
  */
 import type { WebSocketServer as WsServer } from 'ws';
-import { MissingDependencyError } from '../coordinator/errors.js';
+import { isMissingPackage, MissingDependencyError } from '../coordinator/errors.js';
 
 async function importServerClass(): Promise<typeof WsServer> {
   try {
     return (await import('ws')).WebSocketServer;
   } catch (error) {
-    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-    if (code !== 'ERR_MODULE_NOT_FOUND' || typeof message !== 'string' || !message.includes("'ws'")) throw error;
+    if (!isMissingPackage(error, 'ws')) throw error;
     throw new MissingDependencyError('ws',
       'taskbuffer/gateway needs the ws package, which is not installed. It is an optional peer dependency of ' +
         'taskbuffer (only the gateway, and the client on Node 20, use it); install it with\n  npm install ws',
