@@ -1,6 +1,8 @@
 import { InvalidOptionError } from '../errors.js';
+import { assertNonEmptyString, assertOptionsObject, assertPositiveInteger, describeValue } from '../internal/validate.js';
 import { findJsonProblem } from '../internal/jsonsafe.js';
 import type { TClientFrame, TServerFrame } from '../remote/protocol.js';
+import type { TRequestWithoutId } from './gatewaylink.js';
 import { toWireError } from '../remote/remoteerrors.js';
 
 /** What a served task's handler learns about the run it does. */
@@ -42,8 +44,28 @@ export class ServedHandlers {
 
   constructor(private readonly send: (frame: TClientFrame) => boolean) {}
 
-  set(taskName: string, handler: TServeHandler, concurrency: number): void {
+  /**
+   * `client.serve`: checks the call, asks the gateway (`request`), and keeps the handler
+   * once it accepted; the returned `stop()` stops serving (telling the gateway if connected).
+   */
+  async register(taskName: string, handler: TServeHandler, options: IServeOptions, request: (frame: TRequestWithoutId) => Promise<unknown>, isOpen: () => boolean): Promise<{ stop(): Promise<void> }> {
+    assertNonEmptyString('TaskGatewayClient.serve', 'taskName', taskName);
+    if (typeof handler !== 'function') throw new InvalidOptionError('handler', handler, `TaskGatewayClient.serve(${JSON.stringify(taskName)}): expected a handler function, got ${describeValue(handler)}`);
+    assertOptionsObject('TaskGatewayClient.serve', options, ['concurrency']);
+    const concurrency = options.concurrency ?? 1;
+    assertPositiveInteger('TaskGatewayClient.serve', 'concurrency', concurrency);
     this.served.set(taskName, { handler, concurrency });
+    try {
+      await request({ type: 'serve', taskName, concurrency });
+    } catch (error) {
+      this.served.delete(taskName);
+      throw error;
+    }
+    return {
+      stop: async () => {
+        if (this.served.delete(taskName) && isOpen()) await request({ type: 'unserve', taskName });
+      },
+    };
   }
 
   delete(taskName: string): boolean {

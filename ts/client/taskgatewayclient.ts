@@ -2,13 +2,15 @@ import { BehaviorSubject } from 'rxjs';
 import { InvalidOptionError } from '../errors.js';
 import type { IActiveRunInfo, IConstraintGroupState } from '../manager/manageroptions.js';
 import { clearTimer, setTimer, type TTimer } from '../internal/clock.js';
-import { assertNonEmptyString, assertOptionsObject, assertPositiveInteger, describeValue } from '../internal/validate.js';
-import type { IAuthReply, IEnqueueReply, IEventFilter, IWireJobOptions, TServerFrame, TWireEvent } from '../remote/protocol.js';
+import { assertNonEmptyString, assertOptionsObject } from '../internal/validate.js';
+import type { IWaitingRunInfo } from '../manager/waitreasons.js';
+import type { IAuthReply, IEnqueueReply, IEventFilter, IWireInstance, IWireJobOptions, TServerFrame, TWireEvent } from '../remote/protocol.js';
 import { ConnectionLostError, RemoteTaskError } from '../remote/remoteerrors.js';
 import type { ITaskMetadata } from '../types.js';
 import { resolveClientOptions, type IClientSettings, type ITaskGatewayClientOptions } from './clientoptions.js';
 import { webSocketClass } from './clientsocket.js';
 import { GatewayLink, type TRequestWithoutId } from './gatewaylink.js';
+import { RemoteQueue } from './remotequeue.js';
 import { RemoteRun } from './remoterun.js';
 import { ServedHandlers, type IServeOptions, type TServeHandler } from './servedhandlers.js';
 
@@ -43,6 +45,8 @@ export interface ITriggerCallOptions {
 export class TaskGatewayClient {
   /** The connection's state, for a status light; the current value is `state`. */
   readonly stateSubject = new BehaviorSubject<TClientState>('idle');
+  /** The gateway's durable queue: counts, pages of jobs, one job, cancel and retry (see `hasQueue`). */
+  readonly queue = new RemoteQueue((frame) => this.request(frame));
   private readonly settings: IClientSettings;
   private link: GatewayLink | undefined;
   private auth: IAuthReply | undefined;
@@ -70,6 +74,11 @@ export class TaskGatewayClient {
   /** What the gateway allows this client (its credentials' scopes), once connected. */
   get scopes(): readonly string[] {
     return this.auth?.scopes ?? [];
+  }
+
+  /** Whether the gateway has a durable queue (`enqueue` and `queue` work), once connected. */
+  get hasQueue(): boolean {
+    return this.auth?.queue === true;
   }
 
   /** Connects and authenticates; rejects with an AuthFailedError for a wrong name or key (and does not retry then). */
@@ -106,6 +115,16 @@ export class TaskGatewayClient {
   /** The runs going on at the gateway's manager. */
   getActiveRuns(): Promise<IActiveRunInfo[]> {
     return this.request({ type: 'runs' }) as Promise<IActiveRunInfo[]>;
+  }
+
+  /** The runs waiting to begin at the gateway's manager, and why (at most `limit`, 1–1000). */
+  getWaitingRuns(limit?: number): Promise<IWaitingRunInfo[]> {
+    return this.request({ type: 'waiting', limit }) as Promise<IWaitingRunInfo[]>;
+  }
+
+  /** The live instances of the gateway's cluster (its own only, without a RedisCoordinator), with their heartbeats. */
+  getInstances(): Promise<IWireInstance[]> {
+    return this.request({ type: 'instances' }) as Promise<IWireInstance[]>;
   }
 
   /** Calls `onEvent` with every task event of the gateway's manager (or cluster) that `filter` lets through; kept across reconnects. */
@@ -219,24 +238,8 @@ export class TaskGatewayClient {
    * `handler` does here (several clients share them, least busy first). Resolves once the
    * gateway accepted; the returned `stop()` stops serving.
    */
-  async serve<TInput = any, TResult = unknown>(taskName: string, handler: TServeHandler<TInput, TResult>, options: IServeOptions = {}): Promise<{ stop(): Promise<void> }> {
-    assertNonEmptyString('TaskGatewayClient.serve', 'taskName', taskName);
-    if (typeof handler !== 'function') throw new InvalidOptionError('handler', handler, `TaskGatewayClient.serve(${JSON.stringify(taskName)}): expected a handler function, got ${describeValue(handler)}`);
-    assertOptionsObject('TaskGatewayClient.serve', options, ['concurrency']);
-    const concurrency = options.concurrency ?? 1;
-    assertPositiveInteger('TaskGatewayClient.serve', 'concurrency', concurrency);
-    this.served.set(taskName, handler as TServeHandler, concurrency);
-    try {
-      await this.request({ type: 'serve', taskName, concurrency });
-    } catch (error) {
-      this.served.delete(taskName);
-      throw error;
-    }
-    return {
-      stop: async () => {
-        if (this.served.delete(taskName) && this.link?.isOpen) await this.request({ type: 'unserve', taskName });
-      },
-    };
+  serve<TInput = any, TResult = unknown>(taskName: string, handler: TServeHandler<TInput, TResult>, options: IServeOptions = {}): Promise<{ stop(): Promise<void> }> {
+    return this.served.register(taskName, handler as TServeHandler, options, (frame) => this.request(frame), () => this.link?.isOpen === true);
   }
 
   private request(frame: TRequestWithoutId): Promise<unknown> {

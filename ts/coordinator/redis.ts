@@ -9,9 +9,9 @@ export type { IClusterInstance } from './redispresence.js';
 export type { IClusterTaskEvent } from './redisevents.js';
 export { ClusterUnreachableError, CoordinatorStoppedError, MissingDependencyError } from './errors.js';
 export { RedisTaskQueue } from '../jobqueue/redistaskqueue.js';
-export type { IAddedJob, IQueueCounts } from '../jobqueue/redistaskqueue.js';
+export type { IAddedJob } from '../jobqueue/redistaskqueue.js';
 export type { IRedisTaskQueueOptions, IAddJobOptions, IBulkJob, IQueueStopOptions, IListJobsOptions } from '../jobqueue/queueoptions.js';
-export type { IJob, IJobRetryOptions, TJobState } from '../jobqueue/jobrecord.js';
+export type { IJob, IJobRetryOptions, IQueueCounts, TJobState } from '../jobqueue/jobrecord.js';
 export type {
   IQueueEvent,
   TQueueEventType,

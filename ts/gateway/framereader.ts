@@ -1,3 +1,4 @@
+import { JOB_STATES } from '../jobqueue/jobrecord.js';
 import type { TClientFrame } from '../remote/protocol.js';
 
 /** Longest name, id or reason a frame may carry: longer ones are refused, not truncated. */
@@ -31,6 +32,9 @@ const anything: TFieldCheck = () => undefined;
 const boolean: TFieldCheck = (value) => (typeof value === 'boolean' ? undefined : 'true or false');
 const concurrency: TFieldCheck = (value) => (Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= 10_000 ? undefined : 'an integer from 1 to 10000');
 
+const count: TFieldCheck = (value) => (Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= 1000 ? undefined : 'an integer from 1 to 1000');
+const jobState: TFieldCheck = (value) => (typeof value === 'string' && (JOB_STATES as readonly string[]).includes(value) ? undefined : `one of ${JOB_STATES.join(', ')}`);
+
 const stringRecord: TFieldCheck = (value) => {
   if (!isPlainObject(value)) return 'an object of strings';
   for (const [key, entry] of Object.entries(value)) {
@@ -60,6 +64,8 @@ const SHAPES: Record<TClientFrame['type'], Record<string, TFieldCheck>> = {
   list: { id },
   groups: { id },
   runs: { id },
+  waiting: { id, limit: optional(count) },
+  instances: { id },
   subscribe: { id, sub: id, filter },
   unsubscribe: { id, sub: id },
   trigger: { id, runId: text, taskName: text, input: anything, timeoutMs: optional(nonNegative), priority: optional(finite), events: optional(boolean) },
@@ -73,6 +79,11 @@ const SHAPES: Record<TClientFrame['type'], Record<string, TFieldCheck>> = {
   serve: { id, taskName: text, concurrency },
   unserve: { id, taskName: text },
   enqueue: { id, taskName: text, input: anything, options: optional(jobOptions) },
+  queueCounts: { id },
+  queueJobs: { id, state: jobState, limit: optional(count), after: optional(text) },
+  queueJob: { id, jobId: text },
+  queueCancel: { id, jobId: text, reason: optional(text) },
+  queueRetry: { id, jobId: text },
   workUpdate: { workId: id, payload: anything },
   workDone: { workId: id, ok: boolean, value: anything, error: optional(wireError) },
 };

@@ -33,3 +33,8 @@ export class GatewayStateError extends TaskbufferError {
     super('INVALID_STATE', message);
   }
 }
+
+/** The code a refusal carries for `error`: a TaskbufferError's own, else `INTERNAL`. */
+export function codeOf(error: unknown): string {
+  return error instanceof TaskbufferError ? error.code : 'INTERNAL';
+}

@@ -1,8 +1,10 @@
-import { messageOf, TaskbufferError } from '../errors.js';
+import { messageOf } from '../errors.js';
 import { toWireError } from '../remote/remoteerrors.js';
 import type { IEnqueueReply, TClientFrame } from '../remote/protocol.js';
 import type { IEventSink } from './eventrouter.js';
 import type { IClientConnection as GatewayConnection } from './gatewayservices.js';
+import { codeOf } from './gatewayerrors.js';
+import { INSIGHT_HANDLERS } from './insightrequests.js';
 
 /** Subscriptions and run watches one connection may hold at once: a client cannot grow the gateway's memory without bound. */
 const MAX_SUBSCRIPTIONS = 256;
@@ -17,6 +19,8 @@ export function handleRequest(connection: GatewayConnection, frame: TClientFrame
 }
 
 const HANDLERS: THandlers = {
+  ...INSIGHT_HANDLERS,
+
   auth: (connection, frame) => connection.refuse(frame.id, 'BAD_FRAME', 'auth: this connection is authenticated already'),
 
   list: (connection, frame) => {
@@ -179,6 +183,3 @@ function unknownTask(connection: GatewayConnection, id: number, taskName: string
   connection.refuse(id, 'UNKNOWN_TASK', `no task named ${JSON.stringify(taskName)} is registered in the gateway's TaskManager`);
 }
 
-function codeOf(error: unknown): string {
-  return error instanceof TaskbufferError ? error.code : 'INTERNAL';
-}

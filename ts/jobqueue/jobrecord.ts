@@ -10,6 +10,15 @@ export type TJobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed
 
 export const JOB_STATES: readonly TJobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
 
+/** `getCounts()`: jobs per state, and which waiting jobs no live worker can run. */
+export interface IQueueCounts extends Record<TJobState, number> {
+  paused: boolean;
+  /** Waiting jobs per task name. */
+  waitingByTask: Record<string, number>;
+  /** Waiting jobs of tasks that no live worker has: they wait for one that has. */
+  waitingWithoutWorker: Record<string, number>;
+}
+
 /** A job as `getJob` and `listJobs` return it: a JSON-safe snapshot. Times are epoch ms (Redis's clock). */
 export interface IJob<TInput = unknown, TResult = unknown> {
   id: string;

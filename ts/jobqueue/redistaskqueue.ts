@@ -4,7 +4,7 @@ import { InvalidOptionError } from '../errors.js';
 import { IsolatedSubject } from '../internal/isolatedsubject.js';
 import { assertNonEmptyString, assertNonNegativeFinite, describeValue } from '../internal/validate.js';
 import type { TaskManager } from '../manager/taskmanager.js';
-import { JOB_STATES, pairsToObject, parseJob, type IJob, type TJobState } from './jobrecord.js';
+import { JOB_STATES, pairsToObject, parseJob, type IJob, type IQueueCounts, type TJobState } from './jobrecord.js';
 import { JobWatch } from './jobwatch.js';
 import { toJson } from './jsonsafe.js';
 import { QueueConnection } from './queueconnection.js';
@@ -29,15 +29,6 @@ import { QueueWorker } from './queueworker.js';
 export interface IAddedJob {
   id: string;
   created: boolean;
-}
-
-/** `getCounts()`: jobs per state, and which waiting jobs no live worker can run. */
-export interface IQueueCounts extends Record<TJobState, number> {
-  paused: boolean;
-  /** Waiting jobs per task name. */
-  waitingByTask: Record<string, number>;
-  /** Waiting jobs of tasks that no live worker has: they wait for one that has. */
-  waitingWithoutWorker: Record<string, number>;
 }
 
 /**

@@ -1,4 +1,6 @@
+import type { IJob, TJobState } from '../jobqueue/jobrecord.js';
 import type { IConstraintGroupState } from '../manager/manageroptions.js';
+import type { IWaitingRunInfo } from '../manager/waitreasons.js';
 import type { ITaskEvent } from '../events.js';
 import type { ITaskMetadata } from '../types.js';
 
@@ -42,6 +44,10 @@ export type TClientRequest =
   | { type: 'list'; id: number }
   | { type: 'groups'; id: number }
   | { type: 'runs'; id: number }
+  /** The runs waiting to begin, and why (at most `limit`). */
+  | { type: 'waiting'; id: number; limit?: number }
+  /** The instances of the cluster (only the gateway's own without a RedisCoordinator). */
+  | { type: 'instances'; id: number }
   | { type: 'subscribe'; id: number; sub: number; filter: IEventFilter }
   | { type: 'unsubscribe'; id: number; sub: number }
   /**
@@ -58,7 +64,12 @@ export type TClientRequest =
   | { type: 'resumeGroup'; id: number; groupName: string }
   | { type: 'serve'; id: number; taskName: string; concurrency: number }
   | { type: 'unserve'; id: number; taskName: string }
-  | { type: 'enqueue'; id: number; taskName: string; input?: unknown; options?: IWireJobOptions };
+  | { type: 'enqueue'; id: number; taskName: string; input?: unknown; options?: IWireJobOptions }
+  | { type: 'queueCounts'; id: number }
+  | { type: 'queueJobs'; id: number; state: TJobState; limit?: number; after?: string }
+  | { type: 'queueJob'; id: number; jobId: string }
+  | { type: 'queueCancel'; id: number; jobId: string; reason?: string }
+  | { type: 'queueRetry'; id: number; jobId: string };
 
 /** A serving client's report on work it was given: no reply is sent for these. */
 export type TClientReport =
@@ -107,6 +118,27 @@ export interface IAuthReply {
 export type TListReply = ITaskMetadata[];
 /** What `groups` replies with. */
 export type TGroupsReply = IConstraintGroupState[];
+/** What `waiting` replies with. */
+export type TWaitingReply = IWaitingRunInfo[];
+/** What `queueJobs` replies with (`queueJob`: one of these, or null). */
+export type TJobsReply = IJob[];
+
+/** An instance of the cluster, as `instances` replies with it. */
+export interface IWireInstance {
+  instanceId: string;
+  host: string;
+  pid: number;
+  startedAt: number;
+  /** When it last said it is alive (epoch ms). */
+  lastHeartbeat: number;
+  /** Names of its tasks that were running then. */
+  runningTasks: string[];
+  /** Names of every task it has (absent from instances of an older version). */
+  tasks?: string[];
+  /** Whether this is the gateway's own instance. */
+  self: boolean;
+}
+
 /** What `enqueue` replies with. */
 export interface IEnqueueReply {
   jobId: string;
