@@ -226,6 +226,29 @@ if state == 'active' then
 end
 return state`),
 
+  /**
+   * ARGV: prefix, id, instanceId. Puts a failed or cancelled job back to waiting as if it
+   * were new: same id, task, input, labels, priority, retry and timeoutMs; its tries,
+   * stalls, outcome, progress and steps are forgotten, and its record no longer expires.
+   * Returns `retried`, `missing`, or the state of a job that cannot be retried.
+   */
+  retry: script(`local id, inst = ARGV[2], ARGV[3]
+local jk = key('job', id)
+local f = redis.call('HMGET', jk, 'state', 'taskName', 'priority')
+local state, task = f[1], f[2]
+if not state then return 'missing' end
+if state ~= 'failed' and state ~= 'cancelled' then return state end
+redis.call('ZREM', key(state), id)
+redis.call('PERSIST', jk)
+-- 'starts' is kept: a lease must never be handed out twice, and a run that lost its lease may still go on.
+-- 'cancel' goes too: a job cancelled while active keeps it, and the next run would be cancelled by it.
+redis.call('HSET', jk, 'failures', 0, 'stalls', 0, 'progress', 0)
+redis.call('HDEL', jk, 'error', 'result', 'steps', 'startedAt', 'finishedAt', 'instanceId', 'lease', 'cancel')
+enqueue(id, jk, task, tonumber(f[3]))
+emit({ type = 'retried', jobId = id, taskName = task, instanceId = inst })
+flush()
+return 'retried'`),
+
   /** ARGV: prefix, id, lease, progress, steps JSON, step name, instanceId. Records a step of an active job. */
   progress: script(`local id = ARGV[2]
 local jk = key('job', id)
