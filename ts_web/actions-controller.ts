@@ -21,6 +21,25 @@ export interface IActionToast {
   outcome: 'pending' | 'ok' | 'error';
 }
 
+/**
+ * An action of another view (the queue's Cancel and Retry) that the dashboard asks about
+ * and reports like its own: `act` runs once confirmed; its outcome goes to the status line.
+ */
+export interface IConfirmedAction<T> {
+  title: string;
+  message: string;
+  confirmLabel: string;
+  /** The status line while `act` runs. */
+  pending: string;
+  act(): Promise<T>;
+  /** The status line once `act` resolved, and whether that is the outcome asked for. */
+  outcome(value: T): { text: string; ok: boolean };
+  /** Put before the error's message when `act` rejects. */
+  failed: string;
+  /** Called once `act` settled, either way (e.g. to read what changed). */
+  settled?(): void;
+}
+
 const MAX_TOASTS = 4;
 /** The bulk actions of the selection bar. */
 export type TBulkAction = 'trigger' | 'pause' | 'resume' | 'abort';
@@ -146,6 +165,21 @@ export class ActionsController {
     let dropped = false;
     for (const name of this.selected) if (!names.has(name)) dropped = this.selected.delete(name) || dropped;
     if (dropped) this.revision++;
+  }
+
+  /** Asks as the dashboard's own actions do, then runs `action.act` and reports its outcome. */
+  confirmAction<T>(action: IConfirmedAction<T>): void {
+    const { title, message, confirmLabel } = action;
+    this.open({ title, message, confirmLabel, perform: () => {
+      const toast = this.report(action.pending, 'pending');
+      action.act().then(
+        (value) => {
+          const { text, ok } = action.outcome(value);
+          this.settle(toast, text, ok ? 'ok' : 'error');
+        },
+        (error: unknown) => this.settle(toast, `${action.failed}: ${messageOf(error)}`, 'error'),
+      ).finally(() => action.settled?.());
+    } });
   }
 
   // ---- asking, then acting --------------------------------------------------------------

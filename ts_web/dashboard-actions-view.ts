@@ -84,9 +84,13 @@ function onDialogKey(event: KeyboardEvent, actions: ActionsController): void {
   focusable[next]?.focus();
 }
 
-/** The outcomes of the last actions, newest last; read out by screen readers as they change. */
+/**
+ * The outcomes of the last actions, newest last; read out by screen readers as they change.
+ * There whenever an actions layer is: the queue view reports through it as well, also for
+ * a layer that allows no task-wide action.
+ */
 export function renderToasts(actions: ActionsController): TemplateResult | typeof nothing {
-  if (!actions.any) return nothing;
+  if (actions.layer === undefined) return nothing;
   return html`<div class="toasts" part="toasts" role="status" aria-live="polite">
       ${actions.toasts.map((toast) => html`<div class="toast" data-outcome=${toast.outcome} data-toast=${toast.id}>${toast.text}</div>`)}
     </div>`;

@@ -3,6 +3,7 @@ import type { ITaskMetadata } from 'taskbuffer';
 import type { ActionsController } from './actions-controller.js';
 import { renderCardActions } from './dashboard-actions-view.js';
 import { renderHistory, type THistoryToggleHandler } from './dashboard-history.js';
+import { renderLabels } from './dashboard-labels.js';
 import { renderTaskMetrics } from './dashboard-metrics.js';
 import type { MinuteMetrics } from './minute-metrics.js';
 import { renderProgress } from './dashboard-progress.js';
@@ -41,7 +42,7 @@ export function renderTask(
         </span>
       </div>
       ${renderCardActions(actions, view.name, status, paused)}
-      ${renderLabels(metadata)}
+      ${renderLabels(metadata.labels)}
       ${renderProgress(metadata, status)}
       ${renderSteps(metadata)}
       ${renderFacts(metadata, status, now)}
@@ -50,14 +51,6 @@ export function renderTask(
       ${renderHistory(view, open, now, onHistoryToggle)}
       ${renderLastError(metadata)}
     </li>`;
-}
-
-function renderLabels(metadata: ITaskMetadata): TemplateResult | typeof nothing {
-  const labels = Object.entries(metadata.labels);
-  if (labels.length === 0) return nothing;
-  return html`<ul class="labels" aria-label="labels">
-            ${labels.map(([key, value]) => html`<li class="label" data-label=${key}><span class="label-key">${key}</span><span class="label-value">${value}</span></li>`)}
-          </ul>`;
 }
 
 function renderSteps(metadata: ITaskMetadata): TemplateResult | typeof nothing {

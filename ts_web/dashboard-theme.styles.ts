@@ -52,6 +52,7 @@ export const themeStyles = css`
     --tb-card-height: 240px;
     --tb-group-height: 7.5em;
     --tb-waits-height: 11em;
+    --tb-queue-height: 26em;
     --tb-progress-height: 8px;
 
     display: block;

@@ -28,3 +28,11 @@ export {
 } from './dashboard-actions.js';
 export { KeyTimeline, TIMELINE_WINDOW_MS, type ITimelineSegment, type TSegmentKind } from './key-timeline.js';
 export { describeWait, describeWaitingRun, describeHolder, describeRefusal } from './wait-words.js';
+export type { IDashboardQueue, IDashboardQueueListOptions } from './dashboard-queue-source.js';
+export {
+  QueueController,
+  QUEUE_PAGE_SIZE,
+  MAX_PAGES_BACK,
+  type IQueueControllerOptions,
+  type IQueueJobDetail,
+} from './queue-controller.js';

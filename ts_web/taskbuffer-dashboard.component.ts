@@ -6,6 +6,8 @@ import { renderBulkBar, renderDialog, renderToasts } from './dashboard-actions-v
 import { applyFilters } from './dashboard-filters.js';
 import { parseQuery, type ITaskQuery } from './dashboard-query.js';
 import { renderGroups } from './dashboard-groups.js';
+import { renderQueue } from './dashboard-queue.js';
+import type { IDashboardQueue } from './dashboard-queue-source.js';
 import { renderTotals } from './dashboard-metrics.js';
 import { renderSummary } from './dashboard-summary.js';
 import { renderTaskList } from './dashboard-task-list.js';
@@ -18,6 +20,7 @@ import { TaskMemberships } from './task-memberships.js';
 import type { ITaskView } from './task-view.js';
 import { TaskManagerController } from './taskmanager-controller.js';
 import { VirtualGridController } from './virtual-grid-controller.js';
+import { QueueController } from './queue-controller.js';
 
 /**
  * @summary A live view of a taskbuffer `TaskManager`: every task with its status, steps,
@@ -36,6 +39,7 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  * @csspart group - One constraint group.
  * @csspart waits - The waiting runs with their reasons, and the timeline.
  * @csspart timeline - The runs of the last minutes per key.
+ * @csspart queue - The durable queue (with `queue` set): counts per state, a page of jobs, one job's details.
  * @csspart bulk - The bar that acts on the selected tasks (with actions).
  * @csspart dialog - The confirmation dialog (with actions).
  * @csspart toasts - The outcomes of the last actions (with actions).
@@ -67,6 +71,7 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  * @cssproperty --tb-card-height - Height of every task card (default 240px); more content scrolls inside the card.
  * @cssproperty --tb-group-height - Height of every constraint group box (default 7.5em); more keys scroll inside it.
  * @cssproperty --tb-waits-height - Height of the waiting runs and timeline (default 11em); more scrolls inside.
+ * @cssproperty --tb-queue-height - Height of the queue view (default 26em); more scrolls inside.
  * @cssproperty --tb-progress-height - Height of progress bars (default 8px).
  */
 export class TaskbufferDashboard extends LitElement {
@@ -85,6 +90,7 @@ export class TaskbufferDashboard extends LitElement {
     heading: { type: String },
     actions: { type: String },
     dashboardActions: { attribute: false },
+    queue: { attribute: false },
   };
 
   /** The manager to show. Set it before or after the element is attached; setting another one switches over. */
@@ -118,11 +124,14 @@ export class TaskbufferDashboard extends LitElement {
    * it decides what is allowed (`allowed`), and `actions` is then not read.
    */
   declare dashboardActions: IDashboardActions | undefined;
+  /** A durable queue to show (a `RedisTaskQueue` or `client.queue`): its counts, jobs and details, Cancel/Retry as the actions layer allows. */
+  declare queue: IDashboardQueue | undefined;
 
   private readonly controller: TaskManagerController;
   private readonly grid: VirtualGridController;
   private readonly search: SearchController;
   private readonly actionsController = new ActionsController(this);
+  private readonly queueView = new QueueController(this);
   /** The dialog focused last (0: none open), so that each new one is focused once. */
   private focusedDialog = 0;
   /** What had the focus before a dialog opened, to give it back. */
@@ -149,6 +158,7 @@ export class TaskbufferDashboard extends LitElement {
     this.heading = 'Tasks';
     this.actions = '';
     this.dashboardActions = undefined;
+    this.queue = undefined;
     this.controller = new TaskManagerController(this, {
       refreshInterval: this.refreshInterval,
       historySize: this.historySize,
@@ -177,6 +187,7 @@ export class TaskbufferDashboard extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('refreshInterval')) this.controller.setRefreshInterval(this.refreshInterval);
     if (changed.has('historySize')) this.controller.setHistorySize(this.historySize);
+    if (changed.has('queue') || changed.has('refreshInterval')) this.queueView.configure(this.queue, this.refreshInterval);
     if (changed.has('taskManager')) {
       this.openHistories.clear();
       this.controller.setManager(this.taskManager);
@@ -208,12 +219,13 @@ export class TaskbufferDashboard extends LitElement {
         ${renderToolbar(this.filterChoices(all), filters, this.query, this.theme ?? 'auto', this.toolbarHandlers)}
       </header>
       ${renderBulkBar(this.actionsController, visible.map((view) => view.name))}
-      ${this.taskManager === undefined
+      ${this.taskManager === undefined && this.queue === undefined
         ? html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>.</p>`
         : nothing}
       ${this.taskManager === undefined ? nothing : renderTotals(this.controller.metrics.total)}
       ${renderGroups(this.controller.groups, this.actionsController, now)}
       ${this.controller.groups.length > 0 || waits.waiting.length > 0 ? renderWaits(waits, now) : nothing}
+      ${renderQueue(this.queueView, this.actionsController, now)}
       ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf, this.actionsController)}
       ${this.taskManager !== undefined && visible.length === 0
         ? html`<p class="empty">${all.length === 0 ? 'The manager has no tasks yet.' : 'No task matches the filters.'}</p>`

@@ -5,6 +5,7 @@ import { headerStyles } from './dashboard-header.styles.js';
 import { historyStyles } from './dashboard-history.styles.js';
 import { metricsStyles } from './dashboard-metrics.styles.js';
 import { progressStyles } from './dashboard-progress.styles.js';
+import { queueStyles } from './dashboard-queue.styles.js';
 import { taskCardStyles, taskFactsStyles } from './dashboard-task.styles.js';
 import { themeStyles } from './dashboard-theme.styles.js';
 import { waitsStyles } from './dashboard-waits.styles.js';
@@ -25,5 +26,6 @@ export default css`
   ${taskFactsStyles}
   ${historyStyles}
   ${metricsStyles}
+  ${queueStyles}
   ${actionsStyles}
 `;
