@@ -89,3 +89,36 @@ export function textsIn(page: Page, selector: string): Promise<string[]> {
 export async function clickIn(page: Page, selector: string): Promise<void> {
   await page.locator(`taskbuffer-dashboard ${selector}`).first().click();
 }
+
+/**
+ * Every visible text in the dashboard's shadow root whose contrast against its background
+ * is under 4.5:1 (WCAG AA), in words. For `page.evaluate`: self-contained, it runs in the page.
+ */
+export const lowContrastTexts = (): string[] => {
+  const parse = (color: string): number[] => (color.match(/[\d.]+/g) ?? []).map(Number);
+  const luminance = ([r, g, b]: number[]) => {
+    const channel = (value: number) => {
+      const c = value / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    };
+    return 0.2126 * channel(r!) + 0.7152 * channel(g!) + 0.0722 * channel(b!);
+  };
+  const backgroundOf = (element: Element | null): number[] => {
+    for (let at = element; at !== null; at = at.parentElement ?? ((at.getRootNode() as ShadowRoot).host ?? null)) {
+      const rgba = parse(getComputedStyle(at).backgroundColor);
+      if (rgba.length === 3 || (rgba.length === 4 && rgba[3]! > 0.5)) return rgba;
+    }
+    return [255, 255, 255];
+  };
+  const host = document.querySelector('taskbuffer-dashboard')!;
+  const failures: string[] = [];
+  for (const element of host.shadowRoot!.querySelectorAll<HTMLElement>('*')) {
+    const ownText = [...element.childNodes].some((node) => node.nodeType === Node.TEXT_NODE && node.textContent!.trim() !== '');
+    if (!ownText || element.closest('.visually-hidden, option, optgroup, table') !== null || element.getClientRects().length === 0) continue;
+    const fg = luminance(parse(getComputedStyle(element).color));
+    const bg = luminance(backgroundOf(element));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) failures.push(`${element.className || element.tagName} "${element.textContent!.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
+  }
+  return failures;
+};

@@ -19,7 +19,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Task, TaskConstraintGroup, TaskManager } from 'taskbuffer';
 import type { TaskbufferDashboard } from 'taskbuffer/web';
 import { launchChromium } from '../demo/chromium.js';
-import { WAIT_MS, waitInPage } from './dashboard-browser-helpers.js';
+import { lowContrastTexts, WAIT_MS, waitInPage } from './dashboard-browser-helpers.js';
 import { benchEventLatency, benchFirstShown } from './bench/dashboard-bench-page.js';
 import { bundleForBrowser, portFrom, startDemoServer, type IBrowserBundle, type IDemoServer } from '../demo/serve.js';
 
@@ -300,36 +300,6 @@ describe('the demo page (npm start)', () => {
 });
 
 describe('accessibility and polish (on the demo page)', () => {
-  /** Every visible text in the shadow root whose contrast against its background is under 4.5:1 (WCAG AA). */
-  const lowContrastTexts = () => {
-    const parse = (color: string): number[] => (color.match(/[\d.]+/g) ?? []).map(Number);
-    const luminance = ([r, g, b]: number[]) => {
-      const channel = (value: number) => {
-        const c = value / 255;
-        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-      };
-      return 0.2126 * channel(r!) + 0.7152 * channel(g!) + 0.0722 * channel(b!);
-    };
-    const backgroundOf = (element: Element | null): number[] => {
-      for (let at = element; at !== null; at = at.parentElement ?? ((at.getRootNode() as ShadowRoot).host ?? null)) {
-        const rgba = parse(getComputedStyle(at).backgroundColor);
-        if (rgba.length === 3 || (rgba.length === 4 && rgba[3]! > 0.5)) return rgba;
-      }
-      return [255, 255, 255];
-    };
-    const host = document.querySelector('taskbuffer-dashboard')!;
-    const failures: string[] = [];
-    for (const element of host.shadowRoot!.querySelectorAll<HTMLElement>('*')) {
-      const ownText = [...element.childNodes].some((node) => node.nodeType === Node.TEXT_NODE && node.textContent!.trim() !== '');
-      if (!ownText || element.closest('.visually-hidden, option, optgroup, table') !== null || element.getClientRects().length === 0) continue;
-      const fg = luminance(parse(getComputedStyle(element).color));
-      const bg = luminance(backgroundOf(element));
-      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-      if (ratio < 4.5) failures.push(`${element.className || element.tagName} "${element.textContent!.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
-    }
-    return failures;
-  };
-
   test('every text has WCAG AA contrast (4.5:1) against its background, in the light and the dark theme', async (t) => {
     const page = await newPage(t);
     await page.goto(server.url);

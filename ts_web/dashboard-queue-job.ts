@@ -9,8 +9,8 @@ import { renderLabels } from './dashboard-labels.js';
 export const MAX_JSON_SHOWN = 20_000;
 
 /**
- * One job in full: state, task, attempt, instance and times, its labels, progress and
- * steps, input, and its result or error (name, code, message); with Cancel… (waiting,
+ * One job in full: state, task, attempt, instance and times, its labels, its result or
+ * error (name, code, message), progress and steps, and its input; with Cancel… (waiting,
  * delayed, active) and Retry… (failed, cancelled) where the actions layer allows them on
  * the job's task (`abort` and `retry`), each confirmed and reported like the dashboard's
  * other actions.
@@ -42,6 +42,7 @@ function renderJobBody(view: QueueController, job: IJob, actions: ActionsControl
     <dl class="queue-facts">
       <dt>task</dt><dd class="job-task">${job.taskName}</dd>
       <dt>attempt</dt><dd>${job.attempt}${job.stalls > 0 ? ` (${job.stalls} stalled)` : ''}${job.retry?.attempts === undefined ? '' : ` of ${job.retry.attempts}`}</dd>
+      <dt>progress</dt><dd>${describeProgress(job)}</dd>
       ${job.priority === 0 ? nothing : html`<dt>priority</dt><dd>${job.priority}</dd>`}
       <dt>instance</dt><dd class="job-instance">${job.instanceId ?? '—'}</dd>
       <dt>created</dt><dd>${describeTime(job.createdAt, now)}</dd>
@@ -49,30 +50,29 @@ function renderJobBody(view: QueueController, job: IJob, actions: ActionsControl
       ${job.finishedAt === undefined ? nothing : html`<dt>finished</dt><dd>${describeTime(job.finishedAt, now)}</dd>`}
       ${Object.keys(job.labels).length === 0 ? nothing : html`<dt>labels</dt><dd>${renderLabels(job.labels)}</dd>`}
     </dl>
-    ${renderJobProgress(job)}
-    <h5>Input</h5>
-    <pre class="queue-json" data-json="input">${showJson(job.input)}</pre>
     ${job.error === undefined
       ? nothing
       : html`<div class="error queue-job-error" part="error" data-job-error>
-          <span class="error-label">${job.error.name}${job.error.code === undefined ? '' : ` (${job.error.code})`}:</span>${job.error.message}
+          <span class="error-label">${job.error.name}${job.error.code === undefined ? '' : ` (${job.error.code})`}:</span> ${job.error.message}
         </div>`}
     ${job.state === 'completed' ? html`<h5>Result</h5><pre class="queue-json" data-json="result">${showJson(job.result)}</pre>` : nothing}
+    ${renderJobProgress(job)}
+    <h5>Input</h5>
+    <pre class="queue-json" data-json="input">${showJson(job.input)}</pre>
   `;
 }
 
 /** The job's progress as a bar, and its steps in words. */
 function renderJobProgress(job: IJob): TemplateResult {
   const progress = Math.max(0, Math.min(100, Math.round(job.progress)));
-  const active = job.steps.find((step) => step.status === 'active');
   return html`<div class="queue-progress" role="progressbar" aria-label=${`progress of job ${job.id}`} aria-valuemin="0" aria-valuemax="100"
-      aria-valuenow=${progress} aria-valuetext=${`${progress}%${active === undefined ? '' : `, step ${active.name}`}`}>
+      aria-valuenow=${progress} aria-valuetext=${describeProgress(job)}>
       <span class="queue-progress-fill" style=${`width: ${progress}%`}></span>
     </div>
     ${job.steps.length === 0
       ? nothing
       : html`<ol class="queue-steps" aria-label="Steps">
-          ${job.steps.map((step) => html`<li data-step=${step.name} data-step-status=${step.status}>
+          ${job.steps.map((step) => html`<li data-step=${step.name} data-step-status=${step.status} title=${step.description}>
             <span class="step-name">${step.name}</span> <span class="step-status">${step.status}</span>
             ${step.duration === undefined ? nothing : html` <span class="step-time">${formatDuration(step.duration)}</span>`}
           </li>`)}
@@ -111,10 +111,16 @@ function askRetry(view: QueueController, actions: ActionsController, job: IJob):
     confirmLabel: 'Retry job',
     pending: `Retrying ${what}`,
     act: () => queue.retry(job.id),
-    outcome: (state) => ({ text: `${what} is ${state} again`, ok: true }),
+    outcome: (state) => ({ text: `Retried ${what}: ${state} again`, ok: true }),
     failed: `Could not retry ${what}`,
     settled: () => void view.refresh(),
   });
+}
+
+/** `40%`, or `40%, step upload` while a step is active. */
+function describeProgress(job: IJob): string {
+  const active = job.steps.find((step) => step.status === 'active');
+  return `${Math.round(job.progress)}%${active === undefined ? '' : `, step ${active.name}`}`;
 }
 
 /** `06:17:05 UTC (3.2 s ago)`. */

@@ -41,21 +41,22 @@ export const queueStyles = css`
     text-align: right;
   }
 
+  /* The state shown: marked by its edge and background (not by weight, which would widen it and move the next ones), so that the counts keep their colours and contrast. */
   .queue-state[aria-pressed='true'] {
-    background: var(--tb-accent);
+    background: var(--tb-surface-muted);
     border-color: var(--tb-accent);
-    color: #fff;
+    box-shadow: inset 0 -2px 0 var(--tb-accent);
   }
 
-  .queue-state[data-state='failed']:not([aria-pressed='true']) b {
+  .queue-state[data-state='failed'] b {
     color: var(--tb-danger);
   }
 
-  .queue-state[data-state='active']:not([aria-pressed='true']) b {
+  .queue-state[data-state='active'] b {
     color: var(--tb-accent);
   }
 
-  .queue-state[data-state='completed']:not([aria-pressed='true']) b {
+  .queue-state[data-state='completed'] b {
     color: var(--tb-success);
   }
 
@@ -113,7 +114,15 @@ export const queueStyles = css`
     min-height: 0;
   }
 
-  .queue-jobs,
+  /* The table scrolls under its header; the pager below it stays in view. */
+  .queue-jobs {
+    display: grid;
+    grid-template-rows: minmax(0, 1fr) auto;
+    min-width: 0;
+    min-height: 0;
+  }
+
+  .queue-table,
   .queue-job {
     min-width: 0;
     min-height: 0;
@@ -185,6 +194,8 @@ export const queueStyles = css`
     padding-left: var(--tb-gap);
     display: grid;
     align-content: start;
+    /* Each part as tall as its content: the panel scrolls, its parts are not squeezed. */
+    grid-auto-rows: max-content;
     gap: 4px;
     font-size: 0.9em;
   }
@@ -306,6 +317,10 @@ export const queueStyles = css`
     display: block;
     -webkit-line-clamp: none;
     line-clamp: none;
+  }
+
+  .queue-job-error .error-label {
+    margin-right: 0;
   }
 
   @media (max-width: 700px) {

@@ -68,11 +68,13 @@ function renderJobs(view: QueueController, now: number): TemplateResult {
   const visible = view.visibleJobs;
   const filtered = view.filter.trim() !== '';
   return html`<div class="queue-jobs" data-state=${view.state}>
-      <table aria-label=${`${view.state} jobs, page ${view.pageNumber}`}>
-        <thead><tr><th scope="col">id</th><th scope="col">task</th><th scope="col">attempt</th><th scope="col">progress</th><th scope="col">labels</th><th scope="col">age</th></tr></thead>
-        <tbody>${visible.map((job) => renderRow(view, job, now))}</tbody>
-      </table>
-      ${visible.length > 0 ? nothing : html`<p class="queue-none">${emptyText(view, filtered)}</p>`}
+      <div class="queue-table">
+        <table aria-label=${`${view.state} jobs, page ${view.pageNumber}`}>
+          <thead><tr><th scope="col">id</th><th scope="col">task</th><th scope="col">attempt</th><th scope="col">progress</th><th scope="col">labels</th><th scope="col">age</th></tr></thead>
+          <tbody>${visible.map((job) => renderRow(view, job, now))}</tbody>
+        </table>
+        ${visible.length > 0 ? nothing : html`<p class="queue-none">${emptyText(view, filtered)}</p>`}
+      </div>
       <div class="queue-pager" role="group" aria-label="Pages">
         <button type="button" data-page="previous" ?disabled=${view.pageNumber <= 1} @click=${view.onPreviousPage}>Previous</button>
         <span class="queue-page">page ${view.pageNumber}${filtered && view.pageLoaded ? `, ${visible.length} of ${view.jobs.length} match` : ''}</span>
