@@ -165,6 +165,19 @@ export class TaskGatewayClient {
     return run;
   }
 
+  /**
+   * Aborts a run going on at the gateway's manager (any client's, with `control:<task>`;
+   * one this client triggered, with `trigger:<task>`). Resolves `false` when no such run
+   * is going on there.
+   */
+  abortRun(runId: string, reason?: string): Promise<boolean> {
+    assertNonEmptyString('TaskGatewayClient.abortRun', 'runId', runId);
+    return this.request({ type: 'abort', runId, reason }).then(() => true, (error: { code?: unknown }) => {
+      if (error?.code === 'UNKNOWN_RUN') return false;
+      throw error;
+    });
+  }
+
   /** Follows one run's events, also a run others started (or a queue job, by its id); kept across reconnects. */
   watchRun(runId: string, onEvent: TEventListener): IGatewaySubscription {
     assertNonEmptyString('TaskGatewayClient.watchRun', 'runId', runId);
