@@ -9,7 +9,8 @@ export type IActionsClient = Pick<TaskGatewayClient, 'scopes' | 'trigger' | 'get
  * The dashboard's actions on a manager behind a gateway: each one is shown only when the
  * client's scopes allow it (`trigger` and `retry` need `trigger:<task>`; `abort` and
  * `pause` need `control:<task>`; a group's pause needs `control:*`), and `narrowTo`, when
- * given (from the `actions` attribute), narrows them further. The gateway checks again.
+ * given (from the `actions` attribute), narrows them further. Without a task name,
+ * `pause` means a group's; any other action means "on some task". The gateway checks again.
  */
 export class RemoteDashboardActions implements IDashboardActions {
   constructor(
@@ -20,7 +21,9 @@ export class RemoteDashboardActions implements IDashboardActions {
   allowed(action: TDashboardAction, taskName?: string): boolean {
     if (this.narrowTo !== undefined && !this.narrowTo.has(action)) return false;
     const scoped = action === 'trigger' || action === 'retry' ? 'trigger' : 'control';
-    return allows(this.client.scopes, scoped, taskName ?? '*');
+    if (taskName !== undefined || action === 'pause') return allows(this.client.scopes, scoped, taskName ?? '*');
+    // "On some task" (whether to show the bulk bar at all): each task is asked on its own later.
+    return this.client.scopes.some((scope) => scope === 'admin' || scope.startsWith(`${scoped}:`));
   }
 
   trigger(taskName: string, input: unknown): Promise<unknown> {

@@ -1,8 +1,10 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { TaskManager } from 'taskbuffer';
+import type { TaskGatewayClient } from 'taskbuffer/client';
 import { ActionsController } from './actions-controller.js';
 import { LocalDashboardActions, parseActions, type IDashboardActions } from './dashboard-actions.js';
 import { renderBulkBar, renderDialog, renderToasts } from './dashboard-actions-view.js';
+import { renderConnection } from './dashboard-connection.js';
 import { applyFilters } from './dashboard-filters.js';
 import { parseQuery, type ITaskQuery } from './dashboard-query.js';
 import { renderGroups } from './dashboard-groups.js';
@@ -16,6 +18,7 @@ import styles from './taskbuffer-dashboard.styles.js';
 import { SearchController } from './search-controller.js';
 import { TaskMemberships } from './task-memberships.js';
 import type { ITaskView } from './task-view.js';
+import { RemoteConnection } from './remote-connection.js';
 import { TaskManagerController } from './taskmanager-controller.js';
 import { VirtualGridController } from './virtual-grid-controller.js';
 
@@ -30,6 +33,7 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  * @event taskbuffer-theme-change - The user picked a theme; `detail` is `{ theme }` (the `theme` attribute is already set).
  *
  * @csspart header - The title, summary and filter bar.
+ * @csspart connection - A remote dashboard's connection state, gateway URL and problem.
  * @csspart toolbar - The filter and theme controls.
  * @csspart totals - Runs per minute, failure rate and p50/p95 duration of all tasks over the last hour.
  * @csspart groups - The list of constraint groups.
@@ -85,6 +89,9 @@ export class TaskbufferDashboard extends LitElement {
     heading: { type: String },
     actions: { type: String },
     dashboardActions: { attribute: false },
+    url: { type: String },
+    token: { type: String },
+    client: { attribute: false },
   };
 
   /** The manager to show. Set it before or after the element is attached; setting another one switches over. */
@@ -118,11 +125,18 @@ export class TaskbufferDashboard extends LitElement {
    * it decides what is allowed (`allowed`), and `actions` is then not read.
    */
   declare dashboardActions: IDashboardActions | undefined;
+  /** A gateway's websocket URL (`ws://host:port/taskbuffer`): with `token`, shows the manager behind it (when no `taskManager` is set). */
+  declare url: string;
+  /** `<client name>:<key>` for `url`. Prefer `client` for real keys: an attribute is visible in the page's DOM. */
+  declare token: string;
+  /** A TaskGatewayClient of the page's own (connected or not; never closed by the dashboard), instead of `url` and `token`. */
+  declare client: TaskGatewayClient | undefined;
 
   private readonly controller: TaskManagerController;
   private readonly grid: VirtualGridController;
   private readonly search: SearchController;
   private readonly actionsController = new ActionsController(this);
+  private readonly remote = new RemoteConnection(this);
   /** The dialog focused last (0: none open), so that each new one is focused once. */
   private focusedDialog = 0;
   /** What had the focus before a dialog opened, to give it back. */
@@ -133,6 +147,8 @@ export class TaskbufferDashboard extends LitElement {
   private parsedQuery: ITaskQuery = parseQuery('');
   /** The toolbar's choices and the catalog revision they were collected at. */
   private choices: { revision: number; value: IFilterChoices } | undefined;
+  /** The in-page actions layer and what it was made for (made again only when those change). */
+  private localActions: { manager: TaskManager; attribute: string; layer: LocalDashboardActions | undefined } | undefined;
   /** Tasks whose history table is open. */
   private readonly openHistories = new Set<string>();
 
@@ -149,6 +165,9 @@ export class TaskbufferDashboard extends LitElement {
     this.heading = 'Tasks';
     this.actions = '';
     this.dashboardActions = undefined;
+    this.url = '';
+    this.token = '';
+    this.client = undefined;
     this.controller = new TaskManagerController(this, {
       refreshInterval: this.refreshInterval,
       historySize: this.historySize,
@@ -177,15 +196,20 @@ export class TaskbufferDashboard extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('refreshInterval')) this.controller.setRefreshInterval(this.refreshInterval);
     if (changed.has('historySize')) this.controller.setHistorySize(this.historySize);
-    if (changed.has('taskManager')) {
+    if (changed.has('url') || changed.has('token') || changed.has('client') || changed.has('actions')) {
+      const narrowTo = this.actions === '' ? undefined : parseActions(this.actions);
+      this.remote.configure({ client: this.client, url: this.url ?? '', token: this.token ?? '', narrowTo });
+    }
+    const source = this.taskManager ?? this.remote.mirror;
+    if (source !== this.controller.manager) {
       this.openHistories.clear();
-      this.controller.setManager(this.taskManager);
+      this.controller.setManager(source);
     }
     if (changed.has('query')) {
       this.parsedQuery = parseQuery(this.query ?? '');
       this.search.writeUrl(this.query ?? '');
     }
-    if (changed.has('actions') || changed.has('dashboardActions') || changed.has('taskManager')) this.chooseActionsLayer();
+    this.chooseActionsLayer();
     if (changed.has('taskManager') || this.membershipsRevision !== this.controller.catalogRevision) {
       this.memberships.invalidate(this.taskManager);
       this.membershipsRevision = this.controller.catalogRevision;
@@ -206,16 +230,16 @@ export class TaskbufferDashboard extends LitElement {
           ${renderSummary(all, visible.length, this.controller.groups, waits.listsWaiting ? waits.waitingCount : undefined)}
         </div>
         ${renderToolbar(this.filterChoices(all), filters, this.query, this.theme ?? 'auto', this.toolbarHandlers)}
+        ${this.taskManager === undefined ? renderConnection(this.remote.view) : nothing}
       </header>
       ${renderBulkBar(this.actionsController, visible.map((view) => view.name))}
-      ${this.taskManager === undefined
-        ? html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>.</p>`
-        : nothing}
-      ${this.taskManager === undefined ? nothing : renderTotals(this.controller.metrics.total)}
+      ${this.controller.manager === undefined
+        ? html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>, or <code>url</code> and <code>token</code> of a gateway.</p>`
+        : renderTotals(this.controller.metrics.total)}
       ${renderGroups(this.controller.groups, this.actionsController, now)}
       ${this.controller.groups.length > 0 || waits.waiting.length > 0 ? renderWaits(waits, now) : nothing}
       ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf, this.actionsController)}
-      ${this.taskManager !== undefined && visible.length === 0
+      ${this.controller.manager !== undefined && visible.length === 0
         ? html`<p class="empty">${all.length === 0 ? 'The manager has no tasks yet.' : 'No task matches the filters.'}</p>`
         : nothing}
       ${renderDialog(this.actionsController)}
@@ -240,12 +264,18 @@ export class TaskbufferDashboard extends LitElement {
     }
   }
 
-  /** The page's own layer, else the in-page one over `taskManager` for the actions the attribute names. */
+  /** The page's own layer; else the in-page one over `taskManager`; else the remote one (by the client's scopes). */
   private chooseActionsLayer(): void {
-    const enabled = parseActions(this.actions);
-    const manager = this.taskManager;
-    this.actionsController.setLayer(this.dashboardActions ??
-      (manager !== undefined && enabled.size > 0 ? new LocalDashboardActions(manager, enabled) : undefined));
+    this.actionsController.setLayer(this.dashboardActions ?? (this.taskManager === undefined ? this.remote.actions : this.localLayer(this.taskManager)));
+  }
+
+  /** The in-page layer for the actions the attribute names, made again only when the manager or the attribute changed. */
+  private localLayer(manager: TaskManager): LocalDashboardActions | undefined {
+    if (this.localActions?.manager !== manager || this.localActions.attribute !== this.actions) {
+      const enabled = parseActions(this.actions);
+      this.localActions = { manager, attribute: this.actions, layer: enabled.size > 0 ? new LocalDashboardActions(manager, enabled) : undefined };
+    }
+    return this.localActions.layer;
   }
 
   private readonly metricsOf = (name: string) => this.controller.metrics.of(name);
