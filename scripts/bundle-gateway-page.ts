@@ -12,4 +12,4 @@ const bundle = await bundleSources(PAGE_ENTRY, { minify: true });
 const target = path.join(PACKAGE_ROOT, PAGE_BUNDLE_FILE);
 await mkdir(path.dirname(target), { recursive: true });
 await writeFile(target, bundle.js);
-console.log(`bundled ${PAGE_ENTRY} into ${PAGE_BUNDLE_FILE} (${(bundle.js.length / 1024).toFixed(0)} KiB)`);
+process.stderr.write(`bundled ${PAGE_ENTRY} into ${PAGE_BUNDLE_FILE} (${(bundle.js.length / 1024).toFixed(0)} KiB)\n`);
