@@ -39,6 +39,11 @@ export class RemoteManagerMirror implements IDashboardSource {
     this.mirror = { fetch: () => this.fetch(), fetched: new Subject<void>() };
   }
 
+  /** Resolves once the gateway delivers events (after `start()`); rejects with its refusal. */
+  get subscriptionReady(): Promise<void> {
+    return this.subscription?.ready ?? Promise.reject(new Error('RemoteManagerMirror: start() was not called'));
+  }
+
   /** Subscribes to the gateway's events and fetches once connected (again after every reconnect). */
   start(): void {
     this.subscription = this.client.subscribe({}, (event) => this.onEvent(event as ITaskEvent));
