@@ -1,8 +1,10 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { TaskManager } from 'taskbuffer';
 import { ActionsController } from './actions-controller.js';
+import { ClusterController, type IDashboardCluster } from './cluster-controller.js';
 import { LocalDashboardActions, parseActions, type IDashboardActions } from './dashboard-actions.js';
 import { renderBulkBar, renderDialog, renderToasts } from './dashboard-actions-view.js';
+import { renderCluster } from './dashboard-cluster.js';
 import { applyFilters } from './dashboard-filters.js';
 import { parseQuery, type ITaskQuery } from './dashboard-query.js';
 import { renderGroups } from './dashboard-groups.js';
@@ -31,6 +33,7 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  *
  * @csspart header - The title, summary and filter bar.
  * @csspart toolbar - The filter and theme controls.
+ * @csspart cluster - The live instances of the cluster (with `cluster` set).
  * @csspart totals - Runs per minute, failure rate and p50/p95 duration of all tasks over the last hour.
  * @csspart groups - The list of constraint groups.
  * @csspart group - One constraint group.
@@ -85,6 +88,7 @@ export class TaskbufferDashboard extends LitElement {
     heading: { type: String },
     actions: { type: String },
     dashboardActions: { attribute: false },
+    cluster: { attribute: false },
   };
 
   /** The manager to show. Set it before or after the element is attached; setting another one switches over. */
@@ -118,11 +122,14 @@ export class TaskbufferDashboard extends LitElement {
    * it decides what is allowed (`allowed`), and `actions` is then not read.
    */
   declare dashboardActions: IDashboardActions | undefined;
+  /** A cluster (a `RedisCoordinator`, a `TaskGatewayClient`) whose live instances to list every `refreshInterval` ms; tasks none of them has get a badge. */
+  declare cluster: IDashboardCluster | undefined;
 
   private readonly controller: TaskManagerController;
   private readonly grid: VirtualGridController;
   private readonly search: SearchController;
   private readonly actionsController = new ActionsController(this);
+  private readonly clusterController = new ClusterController(this);
   /** The dialog focused last (0: none open), so that each new one is focused once. */
   private focusedDialog = 0;
   /** What had the focus before a dialog opened, to give it back. */
@@ -149,6 +156,7 @@ export class TaskbufferDashboard extends LitElement {
     this.heading = 'Tasks';
     this.actions = '';
     this.dashboardActions = undefined;
+    this.cluster = undefined;
     this.controller = new TaskManagerController(this, {
       refreshInterval: this.refreshInterval,
       historySize: this.historySize,
@@ -177,6 +185,7 @@ export class TaskbufferDashboard extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('refreshInterval')) this.controller.setRefreshInterval(this.refreshInterval);
     if (changed.has('historySize')) this.controller.setHistorySize(this.historySize);
+    if (changed.has('cluster') || changed.has('refreshInterval')) this.clusterController.watch(this.cluster, this.refreshInterval);
     if (changed.has('taskManager')) {
       this.openHistories.clear();
       this.controller.setManager(this.taskManager);
@@ -211,10 +220,11 @@ export class TaskbufferDashboard extends LitElement {
       ${this.taskManager === undefined
         ? html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>.</p>`
         : nothing}
+      ${this.cluster === undefined ? nothing : renderCluster(this.clusterController, now)}
       ${this.taskManager === undefined ? nothing : renderTotals(this.controller.metrics.total)}
       ${renderGroups(this.controller.groups, this.actionsController, now)}
       ${this.controller.groups.length > 0 || waits.waiting.length > 0 ? renderWaits(waits, now) : nothing}
-      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf, this.actionsController)}
+      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf, this.actionsController, this.clusterController.orphans)}
       ${this.taskManager !== undefined && visible.length === 0
         ? html`<p class="empty">${all.length === 0 ? 'The manager has no tasks yet.' : 'No task matches the filters.'}</p>`
         : nothing}

@@ -1,5 +1,6 @@
 import { css } from 'lit';
 import { actionsStyles } from './dashboard-actions.styles.js';
+import { clusterStyles } from './dashboard-cluster.styles.js';
 import { groupStyles } from './dashboard-groups.styles.js';
 import { headerStyles } from './dashboard-header.styles.js';
 import { historyStyles } from './dashboard-history.styles.js';
@@ -18,6 +19,7 @@ import { waitsStyles } from './dashboard-waits.styles.js';
 export default css`
   ${themeStyles}
   ${headerStyles}
+  ${clusterStyles}
   ${groupStyles}
   ${waitsStyles}
   ${taskCardStyles}
