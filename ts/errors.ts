@@ -24,6 +24,7 @@ export type TTaskbufferErrorCode =
   | 'LEASE_LOST'
   | 'QUEUE_STOPPED'
   | 'UNKNOWN_JOB'
+  | 'JOB_NOT_RETRYABLE'
   | 'AUTH_FAILED'
   | 'FORBIDDEN'
   | 'BAD_FRAME'

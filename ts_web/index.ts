@@ -12,8 +12,8 @@ export {
   TaskManagerController,
   MAX_TOTAL_RUNS,
   type ITaskManagerControllerOptions,
-  type IConstraintGroupView,
 } from './taskmanager-controller.js';
+export type { IDashboardSource, IConstraintGroupView, ISubscribableLike } from './dashboard-source.js';
 export type { ITaskView } from './task-view.js';
 export type { IRunRecord, TRunOutcome } from './run-history.js';
 export { parseQuery, formatQuery, matchesQuery, type ITaskQuery, type IQuerySubject } from './dashboard-query.js';

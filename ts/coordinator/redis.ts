@@ -24,6 +24,7 @@ export type {
   IJobFailedEvent,
   IJobCancelledEvent,
   IJobStalledEvent,
+  IJobRetriedEvent,
 } from '../jobqueue/queueevents.js';
 export {
   InvalidJobDataError,
@@ -34,4 +35,5 @@ export {
   ResultTimeoutError,
   UnknownJobError,
 } from '../jobqueue/queueerrors.js';
+export { JobStateError } from '../jobqueue/jobstateerror.js';
 export type { IJobError } from '../jobqueue/queueerrors.js';

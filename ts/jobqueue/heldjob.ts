@@ -8,7 +8,7 @@ import type { QueueConnection } from './queueconnection.js';
 
 export type TAnyTask = NonNullable<ReturnType<TaskManager['getTaskByName']>>;
 
-/** How many fields a claim's reply has per job (see the `claim` function in queue.lua.ts). */
+/** How many fields a claim's reply has per job (see the `claim` function in queueprelude.lua.ts). */
 export const FIELDS_PER_JOB = 8;
 
 export type TEnded = 'stop' | 'lost' | 'cancel' | undefined;

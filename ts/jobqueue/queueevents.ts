@@ -4,7 +4,7 @@ import type { IJobError } from './queueerrors.js';
 interface IQueueEventBase {
   jobId: string;
   taskName: string;
-  /** The instance that caused the event: the producer for `added`, else the worker. */
+  /** The instance that caused the event: the producer for `added`, the caller for `retried`, else the worker. */
   instanceId: string;
   /** Epoch ms, Redis's clock. */
   timestamp: number;
@@ -59,6 +59,11 @@ export interface IJobCancelledEvent extends IQueueEventBase {
   error: IJobError;
 }
 
+/** A failed or cancelled job was put back to waiting by `retry`: it runs again from its first try. */
+export interface IJobRetriedEvent extends IQueueEventBase {
+  type: 'retried';
+}
+
 /** The job's worker stopped renewing its lease (it died, or its event loop was blocked): it runs again elsewhere. */
 export interface IJobStalledEvent extends IQueueEventBase {
   type: 'stalled';
@@ -76,6 +81,7 @@ export type IQueueEvent =
   | IJobCompletedEvent
   | IJobFailedEvent
   | IJobCancelledEvent
-  | IJobStalledEvent;
+  | IJobStalledEvent
+  | IJobRetriedEvent;
 
 export type TQueueEventType = IQueueEvent['type'];

@@ -5,6 +5,7 @@ import { IsolatedSubject } from '../internal/isolatedsubject.js';
 import { assertNonEmptyString, assertNonNegativeFinite, describeValue } from '../internal/validate.js';
 import type { TaskManager } from '../manager/taskmanager.js';
 import { JOB_STATES, pairsToObject, parseJob, type IJob, type IQueueCounts, type TJobState } from './jobrecord.js';
+import { JobStateError } from './jobstateerror.js';
 import { JobWatch } from './jobwatch.js';
 import { toJson } from './jsonsafe.js';
 import { QueueConnection } from './queueconnection.js';
@@ -64,7 +65,7 @@ export class RedisTaskQueue {
 
   /**
    * The events of every job on every instance (`added`, `started`, `step`, `progress`,
-   * `retrying`, `completed`, `failed`, `cancelled`, `stalled`). The queue subscribes to
+   * `retrying`, `completed`, `failed`, `cancelled`, `stalled`, `retried`). The queue subscribes to
    * them the first time this is read; `await queue.listenForEvents()` waits until Redis
    * confirmed it.
    */
@@ -153,6 +154,22 @@ export class RedisTaskQueue {
     const state = (await this.connection.run('cancel', [id, error, this.instanceId, keepMs === Number.POSITIVE_INFINITY ? -1 : keepMs])) as string;
     if (state === 'missing') throw new UnknownJobError(id, 'cancel');
     return state === 'requested' ? 'active' : (state as TJobState);
+  }
+
+  /**
+   * Puts a `failed` or `cancelled` job back to waiting as if it were new: same id, task,
+   * input, labels, priority, retry policy and timeoutMs; its tries, stalls, error,
+   * progress and steps are forgotten, and its record no longer expires (until it ends
+   * again). Wakes the workers and emits `retried`. Resolves with `'waiting'`; rejects
+   * with `UnknownJobError` for an unknown id and `JobStateError` for any other state.
+   */
+  async retry(id: string): Promise<TJobState> {
+    this.assertOpen('retry');
+    assertNonEmptyString('RedisTaskQueue.retry', 'id', id);
+    const state = (await this.connection.run('retry', [id, this.instanceId])) as string;
+    if (state === 'missing') throw new UnknownJobError(id, 'retry');
+    if (state !== 'retried') throw new JobStateError(id, state as TJobState);
+    return 'waiting';
   }
 
   /** No instance starts a new job of this queue until `resume()`; active jobs finish. */
