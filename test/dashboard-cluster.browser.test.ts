@@ -68,20 +68,26 @@ async function startCluster(t: TestContext, ids: [string, string] = ['first', 's
 
 /**
  * A page whose dashboard lists the cluster through a TaskGatewayClient (`window.t.client`),
- * polling every 200 ms, and shows an in-page manager (`window.t.manager`) with `tasks`.
+ * polling every 200 ms, and shows the gateway's manager over the same client (`'remote'`)
+ * or an in-page manager (`window.t.manager`) with the tasks named.
  */
-async function clusterPage(t: TestContext, url: string, tasks: string[]): Promise<Page> {
+async function clusterPage(t: TestContext, url: string, tasks: string[] | 'remote'): Promise<Page> {
   const page = await remotePage(t, fixture);
   await page.evaluate(async ({ url, credentials, tasks }) => {
     const { Task, TaskManager } = window.taskbuffer;
     const client = new window.taskbufferClient.TaskGatewayClient({ url, ...credentials });
     await client.connect();
-    const manager = new TaskManager();
-    for (const name of tasks) manager.addTask(new Task({ name, taskFunction: async () => name }));
     const dashboard = document.createElement('taskbuffer-dashboard');
     dashboard.refreshInterval = 200;
     dashboard.cluster = client;
-    dashboard.taskManager = manager;
+    let manager;
+    if (tasks === 'remote') {
+      dashboard.client = client;
+    } else {
+      manager = new TaskManager();
+      for (const name of tasks) manager.addTask(new Task({ name, taskFunction: async () => name }));
+      dashboard.taskManager = manager;
+    }
     document.body.append(dashboard);
     window.t = { client, manager, dashboard };
   }, { url, credentials: ADMIN, tasks });
@@ -98,7 +104,7 @@ describe('the cluster view', () => {
   test('lists both instances with host:pid, up since (with its zone), the heartbeat\'s age, what runs and how many tasks; the gateway\'s own marked', async (t) => {
     const cluster = await startCluster(t);
     const run = cluster.second.triggerTaskByName('slow');
-    const page = await clusterPage(t, cluster.url, ['shared']);
+    const page = await clusterPage(t, cluster.url, 'remote');
     await waitInPage(page, 'both instances, the second running slow', () => {
       const shadow = document.querySelector('taskbuffer-dashboard')!.shadowRoot!;
       return shadow.querySelectorAll('.instance').length === 2
@@ -119,6 +125,10 @@ describe('the cluster view', () => {
     assert.deepEqual(await textsIn(page, '.instance[data-self] .instance-id'), ['first'], 'the gateway\'s own instance is marked');
     assert.deepEqual(await textsIn(page, '.instance [data-badge="self"]'), ['gateway']);
     assert.deepEqual(await textsIn(page, '.instance[data-late]'), [], 'no heartbeat is late');
+    // The gateway's manager is shown over the same client: its one task, which live instances have.
+    await waitInPage(page, 'the gateway manager\'s card', () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-task="shared"]') !== null);
+    assert.deepEqual(await textsIn(page, '[data-badge="orphan"]'), []);
 
     // Keyboard: the list of instances takes the focus (it scrolls when the instances do not fit).
     const focused = await page.evaluate(() => {
