@@ -11,6 +11,7 @@ import type { TaskGatewayClient } from '../ts/client/index.js';
 import { RedisCoordinator } from '../ts/coordinator/redis.js';
 import { Task, TaskManager } from '../ts/index.js';
 import { ClusterController, LATE_HEARTBEAT_MS, type IDashboardCluster, type IDashboardInstance } from '../ts_web/cluster-controller.js';
+import { formatClock, formatInstant } from '../ts_web/format.js';
 import { waitFor, within } from './manager-helpers.js';
 import { failIfProcessLingers, startRedis, type IRedisServer } from './redis-helpers.js';
 import { deferred, sleep } from './rule-helpers.js';
@@ -257,6 +258,18 @@ describe('ClusterController: what it shows', () => {
     slowBeat = start - 15_000;
     await waitFor(() => controller.instances[2]!.lastHeartbeat === slowBeat, 'its next beat read');
     assert.deepEqual(late(), { fresh: false, stale: true, slow: false });
+  });
+});
+
+describe('formatInstant (an instance\'s "up since")', () => {
+  it('says the time with its zone, and the day before it when that is not today', () => {
+    const now = Date.UTC(2026, 0, 10, 11, 30); // not near midnight in any zone
+    assert.equal(formatInstant(now - 60_000, now), formatClock(now - 60_000));
+    assert.match(formatInstant(now - 60_000, now), /^\d\d:\d\d:\d\d \S+$/);
+    const earlier = now - 3 * 24 * 3600_000;
+    // Three days earlier, in whatever zone the machine is in (UTC-12 to UTC+14): the 6th, 7th or 8th.
+    assert.match(formatInstant(earlier, now), /^2026-01-0[678] \d\d:\d\d:\d\d \S+$/);
+    assert.ok(formatInstant(earlier, now).endsWith(` ${formatClock(earlier)}`));
   });
 });
 
