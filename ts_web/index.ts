@@ -27,4 +27,10 @@ export {
   type TDashboardAction,
 } from './dashboard-actions.js';
 export { KeyTimeline, TIMELINE_WINDOW_MS, type ITimelineSegment, type TSegmentKind } from './key-timeline.js';
+export {
+  ClusterController,
+  LATE_HEARTBEAT_MS,
+  type IDashboardCluster,
+  type IDashboardInstance,
+} from './cluster-controller.js';
 export { describeWait, describeWaitingRun, describeHolder, describeRefusal } from './wait-words.js';

@@ -2,8 +2,10 @@ import { html, LitElement, nothing, type PropertyValues, type TemplateResult } f
 import type { TaskManager } from 'taskbuffer';
 import type { TaskGatewayClient } from 'taskbuffer/client';
 import { ActionsController } from './actions-controller.js';
+import { ClusterController, type IDashboardCluster } from './cluster-controller.js';
 import { LocalDashboardActions, parseActions, type IDashboardActions } from './dashboard-actions.js';
 import { renderBulkBar, renderDialog, renderToasts } from './dashboard-actions-view.js';
+import { renderCluster } from './dashboard-cluster.js';
 import { renderConnection } from './dashboard-connection.js';
 import { applyFilters } from './dashboard-filters.js';
 import { parseQuery, type ITaskQuery } from './dashboard-query.js';
@@ -35,6 +37,7 @@ import { VirtualGridController } from './virtual-grid-controller.js';
  * @csspart header - The title, summary and filter bar.
  * @csspart connection - A remote dashboard's connection state, gateway URL and problem.
  * @csspart toolbar - The filter and theme controls.
+ * @csspart cluster - The live instances of the cluster (with `cluster` set).
  * @csspart totals - Runs per minute, failure rate and p50/p95 duration of all tasks over the last hour.
  * @csspart groups - The list of constraint groups.
  * @csspart group - One constraint group.
@@ -92,6 +95,7 @@ export class TaskbufferDashboard extends LitElement {
     url: { type: String },
     token: { type: String },
     client: { attribute: false },
+    cluster: { attribute: false },
   };
 
   /** The manager to show. Set it before or after the element is attached; setting another one switches over. */
@@ -131,11 +135,14 @@ export class TaskbufferDashboard extends LitElement {
   declare token: string;
   /** A TaskGatewayClient of the page's own (connected or not; never closed by the dashboard), instead of `url` and `token`. */
   declare client: TaskGatewayClient | undefined;
+  /** A cluster (a `RedisCoordinator`, a `TaskGatewayClient`) whose live instances to list every `refreshInterval` ms; tasks none of them has get a badge. */
+  declare cluster: IDashboardCluster | undefined;
 
   private readonly controller: TaskManagerController;
   private readonly grid: VirtualGridController;
   private readonly search: SearchController;
   private readonly actionsController = new ActionsController(this);
+  private readonly clusterController = new ClusterController(this);
   private readonly remote = new RemoteConnection(this);
   /** The dialog focused last (0: none open), so that each new one is focused once. */
   private focusedDialog = 0;
@@ -168,6 +175,7 @@ export class TaskbufferDashboard extends LitElement {
     this.url = '';
     this.token = '';
     this.client = undefined;
+    this.cluster = undefined;
     this.controller = new TaskManagerController(this, {
       refreshInterval: this.refreshInterval,
       historySize: this.historySize,
@@ -196,6 +204,7 @@ export class TaskbufferDashboard extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('refreshInterval')) this.controller.setRefreshInterval(this.refreshInterval);
     if (changed.has('historySize')) this.controller.setHistorySize(this.historySize);
+    if (changed.has('cluster') || changed.has('refreshInterval')) this.clusterController.watch(this.cluster, this.refreshInterval);
     if (changed.has('url') || changed.has('token') || changed.has('client') || changed.has('actions')) {
       const narrowTo = this.actions === '' ? undefined : parseActions(this.actions);
       this.remote.configure({ client: this.client, url: this.url ?? '', token: this.token ?? '', narrowTo });
@@ -233,12 +242,13 @@ export class TaskbufferDashboard extends LitElement {
         ${this.taskManager === undefined ? renderConnection(this.remote.view) : nothing}
       </header>
       ${renderBulkBar(this.actionsController, visible.map((view) => view.name))}
+      ${this.cluster === undefined ? nothing : renderCluster(this.clusterController, now)}
       ${this.controller.manager === undefined
         ? html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>, or <code>url</code> and <code>token</code> of a gateway.</p>`
         : renderTotals(this.controller.metrics.total)}
       ${renderGroups(this.controller.groups, this.actionsController, now)}
       ${this.controller.groups.length > 0 || waits.waiting.length > 0 ? renderWaits(waits, now) : nothing}
-      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf, this.actionsController)}
+      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf, this.actionsController, this.clusterController.orphans)}
       ${this.controller.manager !== undefined && visible.length === 0
         ? html`<p class="empty">${all.length === 0 ? 'The manager has no tasks yet.' : 'No task matches the filters.'}</p>`
         : nothing}

@@ -1,5 +1,6 @@
 import { css } from 'lit';
 import { actionsStyles } from './dashboard-actions.styles.js';
+import { clusterStyles } from './dashboard-cluster.styles.js';
 import { connectionStyles } from './dashboard-connection.styles.js';
 import { groupStyles } from './dashboard-groups.styles.js';
 import { headerStyles } from './dashboard-header.styles.js';
@@ -20,6 +21,7 @@ export default css`
   ${themeStyles}
   ${headerStyles}
   ${connectionStyles}
+  ${clusterStyles}
   ${groupStyles}
   ${waitsStyles}
   ${taskCardStyles}
