@@ -13,54 +13,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
+import { bundleSources, PACKAGE_ROOT, type IBrowserBundle } from '../ts/gateway/sourcebundle.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = PACKAGE_ROOT;
 
-/**
- * The package's public import paths, pointed at the sources (what tsconfig.json's `paths`
- * does for tsc). The built package resolves the same names through its `exports`.
- */
-export const sourceAliases: Readonly<Record<string, string>> = {
-  taskbuffer: path.join(root, 'ts/index.ts'),
-  'taskbuffer/web': path.join(root, 'ts_web/index.ts'),
-  'taskbuffer/client': path.join(root, 'ts/client/index.ts'),
-};
-
-/** Resolves exactly the names above (esbuild's `alias` would turn `taskbuffer/web` into `ts/index.ts/web`). */
-const sourceAliasPlugin: esbuild.Plugin = {
-  name: 'taskbuffer-sources',
-  setup(build) {
-    build.onResolve({ filter: /^taskbuffer(\/web|\/client)?$/ }, (args) => ({ path: sourceAliases[args.path]! }));
-  },
-};
-
-export interface IBrowserBundle {
-  js: string;
-  map: string;
-  /** Every file that went into the bundle, relative to the repository. */
-  inputs: string[];
-}
-
-/** Bundles `entry` for the browser (ESM), with `taskbuffer` and `taskbuffer/web` from source. */
-export async function bundleForBrowser(entry: string): Promise<IBrowserBundle> {
-  const result = await esbuild.build({
-    entryPoints: [path.resolve(root, entry)],
-    absWorkingDir: root,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    sourcemap: 'external',
-    outfile: 'bundle.js',
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-    plugins: [sourceAliasPlugin],
-  });
-  const js = result.outputFiles.find((file) => file.path.endsWith('.js'))!.text;
-  const map = result.outputFiles.find((file) => file.path.endsWith('.js.map'))?.text ?? '';
-  return { js, map, inputs: Object.keys(result.metafile.inputs) };
+/** Bundles `entry` for the browser (ESM), with `taskbuffer`, `taskbuffer/web` and `taskbuffer/client` from source. */
+export function bundleForBrowser(entry: string): Promise<IBrowserBundle> {
+  return bundleSources(entry);
 }
 
 export interface IDemoServer {

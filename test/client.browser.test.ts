@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../demo/chromium.js';
-import { bundleForBrowser, type IBrowserBundle } from '../demo/serve.js';
+import { bundleForBrowser } from '../demo/serve.js';
+import type { IBrowserBundle } from '../ts/gateway/sourcebundle.js';
 import { Task } from '../ts/index.js';
 import { gatewayFor } from './gateway-helpers.js';
 

@@ -630,6 +630,31 @@ describe('one view of the cluster', () => {
     await b.manager.stop();
     await eventually(() => a.coordinator.getInstances(), (list) => !list.some((i) => i.instanceId === b.instanceId), 'b is gone after stop()', 2000);
   });
+
+  test('getInstances lists the tasks of each instance, running or not; a task added later shows at the next heartbeat, a removed one goes', async (t) => {
+    const prefix = uniquePrefix();
+    const leaseMs = 600;
+    const [a, b] = [clusterNode(t, prefix, { leaseMs }), clusterNode(t, prefix, { leaseMs })];
+    a.manager.addTask(new Task({ name: 'shared', taskFunction: async () => 'a' }));
+    a.manager.addTask(new Task({ name: 'only-a', taskFunction: async () => 'a' }));
+    b.manager.addTask(new Task({ name: 'shared', taskFunction: async () => 'b' }));
+    b.manager.addAndScheduleTask(new Task({ name: 'only-b', taskFunction: async () => 'b' }), '0 0 1 1 *');
+    await startAll([a, b]);
+    // Both records are written at start(): listed at once, with every task, none of them running.
+    const tasksOf = (list: Array<{ instanceId: string; tasks?: string[] }>) =>
+      Object.fromEntries(list.map((instance) => [instance.instanceId, [...(instance.tasks ?? ['(none said)'])].sort()]));
+    const listed = await b.coordinator.getInstances();
+    assert.deepEqual(tasksOf(listed), { [a.instanceId]: ['only-a', 'shared'], [b.instanceId]: ['only-b', 'shared'] });
+    assert.ok(listed.every((instance) => instance.runningTasks.length === 0));
+
+    const late = new Task({ name: 'added-late', taskFunction: async () => 'b' });
+    b.manager.addTask(late);
+    await eventually(() => a.coordinator.getInstances(), (list) => tasksOf(list)[b.instanceId]!.includes('added-late'),
+      'a task added after start() is in the record from the next heartbeat', 3 * leaseMs + 2000);
+    b.manager.removeTask(late);
+    await eventually(() => a.coordinator.getInstances(), (list) => tasksOf(list)[b.instanceId]!.join() === 'only-b,shared',
+      'a removed task leaves the record at the next heartbeat', 3 * leaseMs + 2000);
+  });
 });
 
 // ---- lifecycle -------------------------------------------------------------------------------------

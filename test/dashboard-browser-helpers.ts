@@ -9,7 +9,8 @@ import type { TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { TaskbufferDashboard } from 'taskbuffer/web';
 import { launchChromium } from '../demo/chromium.js';
-import { bundleForBrowser, type IBrowserBundle } from '../demo/serve.js';
+import { bundleForBrowser } from '../demo/serve.js';
+import type { IBrowserBundle } from '../ts/gateway/sourcebundle.js';
 
 declare global {
   interface Window {

@@ -21,7 +21,8 @@ import type { TaskbufferDashboard } from 'taskbuffer/web';
 import { launchChromium } from '../demo/chromium.js';
 import { lowContrastTexts, WAIT_MS, waitInPage } from './dashboard-browser-helpers.js';
 import { benchEventLatency, benchFirstShown } from './bench/dashboard-bench-page.js';
-import { bundleForBrowser, portFrom, startDemoServer, type IBrowserBundle, type IDemoServer } from '../demo/serve.js';
+import { bundleForBrowser, portFrom, startDemoServer, type IDemoServer } from '../demo/serve.js';
+import type { IBrowserBundle } from '../ts/gateway/sourcebundle.js';
 
 declare global {
   interface Window {

@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../demo/chromium.js';
-import { bundleForBrowser, type IBrowserBundle } from '../demo/serve.js';
+import { bundleForBrowser } from '../demo/serve.js';
+import type { IBrowserBundle } from '../ts/gateway/sourcebundle.js';
 import { waitInPage } from './dashboard-browser-helpers.js';
 
 declare global {

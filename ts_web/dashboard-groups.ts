@@ -1,7 +1,7 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import type { ActionsController } from './actions-controller.js';
 import { formatDuration } from './format.js';
-import type { IConstraintGroupView } from './group-watch.js';
+import type { IConstraintGroupView } from './dashboard-source.js';
 import { describeHolder, describeRefusal } from './wait-words.js';
 
 /**

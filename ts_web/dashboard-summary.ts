@@ -1,5 +1,5 @@
 import { html, type TemplateResult } from 'lit';
-import type { IConstraintGroupView } from './taskmanager-controller.js';
+import type { IConstraintGroupView } from './dashboard-source.js';
 import type { ITaskView } from './task-view.js';
 import { statusOf } from './task-status.js';
 

@@ -12,7 +12,7 @@ import type { ITaskView } from './task-view.js';
 import { statusOf } from './task-status.js';
 
 /**
- * One task's card (with its action buttons when actions are allowed) (all cards are equally tall: see `--tb-card-height`). What may come and go
+ * One task's card (with its action buttons when actions are allowed; `orphan`: with a badge saying no live instance of the cluster has it) (all cards are equally tall: see `--tb-card-height`). What may come and go
  * while live is last (the error) or has its place kept, so that nothing in a card moves when
  * a run starts or ends: name, status and badges, labels, progress, steps, facts, cron schedule,
  * last error and run history. Task data is only ever bound as text or attribute values,
@@ -26,6 +26,7 @@ export function renderTask(
   setSize: number,
   metrics: MinuteMetrics | undefined,
   actions: ActionsController,
+  orphan = false,
 ): TemplateResult {
   const metadata = view.metadata;
   const status = statusOf(metadata);
@@ -38,6 +39,7 @@ export function renderTask(
         <span class="task-name">${view.name}</span>
         <span class="badges">
           ${paused ? html`<span class="badge" data-badge="paused">paused</span>` : nothing}
+          ${orphan ? html`<span class="badge" data-badge="orphan" title="No live instance of the cluster has this task">no live instance</span>` : nothing}
           <span class="status" part="status" data-status=${status}>${status}</span>
         </span>
       </div>

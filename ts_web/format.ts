@@ -54,3 +54,22 @@ export function formatClock(at: number, timeZone?: string): string {
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((candidate) => candidate.type === type)?.value ?? '';
   return `${part('hour')}:${part('minute')}:${part('second')} ${part('timeZoneName')}`;
 }
+
+let dayFormat: Intl.DateTimeFormat | undefined;
+
+/** The viewer's calendar day of an instant, `2024-05-03`. */
+function formatDay(at: number): string {
+  dayFormat ??= new Intl.DateTimeFormat('en-GB', { year: 'numeric', month: '2-digit', day: '2-digit' });
+  const parts = dayFormat.formatToParts(new Date(at));
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((candidate) => candidate.type === type)?.value ?? '';
+  return `${part('year')}-${part('month')}-${part('day')}`;
+}
+
+/**
+ * An instant in the viewer's zone with the zone, as `formatClock` says it, preceded by the
+ * day when that is not today (`now`'s day): `06:17:05 UTC`, `2024-05-03 06:17:05 UTC`.
+ */
+export function formatInstant(at: number, now: number): string {
+  const day = formatDay(at);
+  return day === formatDay(now) ? formatClock(at) : `${day} ${formatClock(at)}`;
+}

@@ -1,11 +1,9 @@
-import type { IWaitingRunInfo, TaskManager } from 'taskbuffer';
+import type { IWaitingRunInfo } from 'taskbuffer';
+import type { IConstraintGroupView, IDashboardSource } from './dashboard-source.js';
 import { KeyTimeline } from './key-timeline.js';
 
 /** Waiting runs listed at most; the rest are counted per key in the group lanes. */
 export const WAITING_LISTED = 100;
-
-/** A constraint group's state, as `TaskManager.getConstraintGroupStates()` returns it. */
-export type IConstraintGroupView = ReturnType<TaskManager['getConstraintGroupStates']>[number];
 
 /**
  * What the dashboard knows about waiting: the constraint groups with the runs holding each
@@ -20,13 +18,13 @@ export class GroupWatch {
   readonly timeline = new KeyTimeline();
 
   /** Reads the groups and the waiting runs now. */
-  read(manager: TaskManager, now = Date.now()): void {
+  read(manager: IDashboardSource, now = Date.now()): void {
     this.groups = manager.getConstraintGroupStates();
     // A manager from before getWaitingRuns (another copy of the package) still shows its groups.
     this.listsWaiting = typeof manager.getWaitingRuns === 'function';
     // One more than is shown, to know whether there are more: a burst of 100,000 waiting
     // triggers would otherwise make 100,000 entries at every frame.
-    this.waiting = this.listsWaiting ? manager.getWaitingRuns(WAITING_LISTED + 1) : [];
+    this.waiting = this.listsWaiting ? manager.getWaitingRuns!(WAITING_LISTED + 1) : [];
     this.timeline.observe(this.groups, now);
   }
 

@@ -12,8 +12,8 @@ export {
   TaskManagerController,
   MAX_TOTAL_RUNS,
   type ITaskManagerControllerOptions,
-  type IConstraintGroupView,
 } from './taskmanager-controller.js';
+export type { IDashboardSource, IConstraintGroupView, ISubscribableLike } from './dashboard-source.js';
 export type { ITaskView } from './task-view.js';
 export type { IRunRecord, TRunOutcome } from './run-history.js';
 export { parseQuery, formatQuery, matchesQuery, type ITaskQuery, type IQuerySubject } from './dashboard-query.js';
@@ -27,6 +27,12 @@ export {
   type TDashboardAction,
 } from './dashboard-actions.js';
 export { KeyTimeline, TIMELINE_WINDOW_MS, type ITimelineSegment, type TSegmentKind } from './key-timeline.js';
+export {
+  ClusterController,
+  LATE_HEARTBEAT_MS,
+  type IDashboardCluster,
+  type IDashboardInstance,
+} from './cluster-controller.js';
 export { describeWait, describeWaitingRun, describeHolder, describeRefusal } from './wait-words.js';
 export type { IDashboardQueue, IDashboardQueueListOptions } from './dashboard-queue-source.js';
 export {

@@ -1,8 +1,12 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { TaskManager } from 'taskbuffer';
+import type { TaskGatewayClient } from 'taskbuffer/client';
 import { ActionsController } from './actions-controller.js';
+import { ClusterController, type IDashboardCluster } from './cluster-controller.js';
 import { LocalDashboardActions, parseActions, type IDashboardActions } from './dashboard-actions.js';
 import { renderBulkBar, renderDialog, renderToasts } from './dashboard-actions-view.js';
+import { renderCluster } from './dashboard-cluster.js';
+import { renderConnection } from './dashboard-connection.js';
 import { applyFilters } from './dashboard-filters.js';
 import { parseQuery, type ITaskQuery } from './dashboard-query.js';
 import { renderGroups } from './dashboard-groups.js';
@@ -18,6 +22,7 @@ import styles from './taskbuffer-dashboard.styles.js';
 import { SearchController } from './search-controller.js';
 import { TaskMemberships } from './task-memberships.js';
 import type { ITaskView } from './task-view.js';
+import { RemoteConnection } from './remote-connection.js';
 import { TaskManagerController } from './taskmanager-controller.js';
 import { VirtualGridController } from './virtual-grid-controller.js';
 import { QueueController } from './queue-controller.js';
@@ -33,7 +38,9 @@ import { QueueController } from './queue-controller.js';
  * @event taskbuffer-theme-change - The user picked a theme; `detail` is `{ theme }` (the `theme` attribute is already set).
  *
  * @csspart header - The title, summary and filter bar.
+ * @csspart connection - A remote dashboard's connection state, gateway URL and problem.
  * @csspart toolbar - The filter and theme controls.
+ * @csspart cluster - The live instances of the cluster (with `cluster` set).
  * @csspart totals - Runs per minute, failure rate and p50/p95 duration of all tasks over the last hour.
  * @csspart groups - The list of constraint groups.
  * @csspart group - One constraint group.
@@ -90,6 +97,10 @@ export class TaskbufferDashboard extends LitElement {
     heading: { type: String },
     actions: { type: String },
     dashboardActions: { attribute: false },
+    url: { type: String },
+    token: { type: String },
+    client: { attribute: false },
+    cluster: { attribute: false },
     queue: { attribute: false },
   };
 
@@ -124,6 +135,14 @@ export class TaskbufferDashboard extends LitElement {
    * it decides what is allowed (`allowed`), and `actions` is then not read.
    */
   declare dashboardActions: IDashboardActions | undefined;
+  /** A gateway's websocket URL (`ws://host:port/taskbuffer`): with `token`, shows the manager behind it (when no `taskManager` is set). */
+  declare url: string;
+  /** `<client name>:<key>` for `url`. Prefer `client` for real keys: an attribute is visible in the page's DOM. */
+  declare token: string;
+  /** A TaskGatewayClient of the page's own (connected or not; never closed by the dashboard), instead of `url` and `token`. */
+  declare client: TaskGatewayClient | undefined;
+  /** A cluster (a `RedisCoordinator`, a `TaskGatewayClient`) whose live instances to list every `refreshInterval` ms; tasks none of them has get a badge. */
+  declare cluster: IDashboardCluster | undefined;
   /** A durable queue to show (a `RedisTaskQueue` or `client.queue`): its counts, jobs and details, Cancel/Retry as the actions layer allows. */
   declare queue: IDashboardQueue | undefined;
 
@@ -131,6 +150,8 @@ export class TaskbufferDashboard extends LitElement {
   private readonly grid: VirtualGridController;
   private readonly search: SearchController;
   private readonly actionsController = new ActionsController(this);
+  private readonly clusterController = new ClusterController(this);
+  private readonly remote = new RemoteConnection(this);
   private readonly queueView = new QueueController(this);
   /** The dialog focused last (0: none open), so that each new one is focused once. */
   private focusedDialog = 0;
@@ -142,6 +163,8 @@ export class TaskbufferDashboard extends LitElement {
   private parsedQuery: ITaskQuery = parseQuery('');
   /** The toolbar's choices and the catalog revision they were collected at. */
   private choices: { revision: number; value: IFilterChoices } | undefined;
+  /** The in-page actions layer and what it was made for (made again only when those change). */
+  private localActions: { manager: TaskManager; attribute: string; layer: LocalDashboardActions | undefined } | undefined;
   /** Tasks whose history table is open. */
   private readonly openHistories = new Set<string>();
 
@@ -158,6 +181,10 @@ export class TaskbufferDashboard extends LitElement {
     this.heading = 'Tasks';
     this.actions = '';
     this.dashboardActions = undefined;
+    this.url = '';
+    this.token = '';
+    this.client = undefined;
+    this.cluster = undefined;
     this.queue = undefined;
     this.controller = new TaskManagerController(this, {
       refreshInterval: this.refreshInterval,
@@ -187,16 +214,22 @@ export class TaskbufferDashboard extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('refreshInterval')) this.controller.setRefreshInterval(this.refreshInterval);
     if (changed.has('historySize')) this.controller.setHistorySize(this.historySize);
+    if (changed.has('cluster') || changed.has('refreshInterval')) this.clusterController.watch(this.cluster, this.refreshInterval);
     if (changed.has('queue') || changed.has('refreshInterval')) this.queueView.configure(this.queue, this.refreshInterval);
-    if (changed.has('taskManager')) {
+    if (changed.has('url') || changed.has('token') || changed.has('client') || changed.has('actions')) {
+      const narrowTo = this.actions === '' ? undefined : parseActions(this.actions);
+      this.remote.configure({ client: this.client, url: this.url ?? '', token: this.token ?? '', narrowTo });
+    }
+    const source = this.taskManager ?? this.remote.mirror;
+    if (source !== this.controller.manager) {
       this.openHistories.clear();
-      this.controller.setManager(this.taskManager);
+      this.controller.setManager(source);
     }
     if (changed.has('query')) {
       this.parsedQuery = parseQuery(this.query ?? '');
       this.search.writeUrl(this.query ?? '');
     }
-    if (changed.has('actions') || changed.has('dashboardActions') || changed.has('taskManager')) this.chooseActionsLayer();
+    this.chooseActionsLayer();
     if (changed.has('taskManager') || this.membershipsRevision !== this.controller.catalogRevision) {
       this.memberships.invalidate(this.taskManager);
       this.membershipsRevision = this.controller.catalogRevision;
@@ -217,17 +250,17 @@ export class TaskbufferDashboard extends LitElement {
           ${renderSummary(all, visible.length, this.controller.groups, waits.listsWaiting ? waits.waitingCount : undefined)}
         </div>
         ${renderToolbar(this.filterChoices(all), filters, this.query, this.theme ?? 'auto', this.toolbarHandlers)}
+        ${this.taskManager === undefined ? renderConnection(this.remote.view) : nothing}
       </header>
       ${renderBulkBar(this.actionsController, visible.map((view) => view.name))}
-      ${this.taskManager === undefined && this.queue === undefined
-        ? html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>.</p>`
-        : nothing}
-      ${this.taskManager === undefined ? nothing : renderTotals(this.controller.metrics.total)}
+      ${this.cluster === undefined ? nothing : renderCluster(this.clusterController, now)}
+      ${this.controller.manager !== undefined ? renderTotals(this.controller.metrics.total) : this.queue !== undefined ? nothing
+        : html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>, or <code>url</code> and <code>token</code> of a gateway.</p>`}
       ${renderGroups(this.controller.groups, this.actionsController, now)}
       ${this.controller.groups.length > 0 || waits.waiting.length > 0 ? renderWaits(waits, now) : nothing}
       ${renderQueue(this.queueView, this.actionsController, now)}
-      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf, this.actionsController)}
-      ${this.taskManager !== undefined && visible.length === 0
+      ${renderTaskList(visible, this.grid.window(visible.length), this.openHistories, this.onHistoryToggle, this.metricsOf, this.actionsController, this.clusterController.orphans)}
+      ${this.controller.manager !== undefined && visible.length === 0
         ? html`<p class="empty">${all.length === 0 ? 'The manager has no tasks yet.' : 'No task matches the filters.'}</p>`
         : nothing}
       ${renderDialog(this.actionsController)}
@@ -252,12 +285,18 @@ export class TaskbufferDashboard extends LitElement {
     }
   }
 
-  /** The page's own layer, else the in-page one over `taskManager` for the actions the attribute names. */
+  /** The page's own layer; else the in-page one over `taskManager`; else the remote one (by the client's scopes). */
   private chooseActionsLayer(): void {
-    const enabled = parseActions(this.actions);
-    const manager = this.taskManager;
-    this.actionsController.setLayer(this.dashboardActions ??
-      (manager !== undefined && enabled.size > 0 ? new LocalDashboardActions(manager, enabled) : undefined));
+    this.actionsController.setLayer(this.dashboardActions ?? (this.taskManager === undefined ? this.remote.actions : this.localLayer(this.taskManager)));
+  }
+
+  /** The in-page layer for the actions the attribute names, made again only when the manager or the attribute changed. */
+  private localLayer(manager: TaskManager): LocalDashboardActions | undefined {
+    if (this.localActions?.manager !== manager || this.localActions.attribute !== this.actions) {
+      const enabled = parseActions(this.actions);
+      this.localActions = { manager, attribute: this.actions, layer: enabled.size > 0 ? new LocalDashboardActions(manager, enabled) : undefined };
+    }
+    return this.localActions.layer;
   }
 
   private readonly metricsOf = (name: string) => this.controller.metrics.of(name);

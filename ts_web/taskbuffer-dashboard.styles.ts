@@ -1,5 +1,7 @@
 import { css } from 'lit';
 import { actionsStyles } from './dashboard-actions.styles.js';
+import { clusterStyles } from './dashboard-cluster.styles.js';
+import { connectionStyles } from './dashboard-connection.styles.js';
 import { groupStyles } from './dashboard-groups.styles.js';
 import { headerStyles } from './dashboard-header.styles.js';
 import { historyStyles } from './dashboard-history.styles.js';
@@ -19,6 +21,8 @@ import { waitsStyles } from './dashboard-waits.styles.js';
 export default css`
   ${themeStyles}
   ${headerStyles}
+  ${connectionStyles}
+  ${clusterStyles}
   ${groupStyles}
   ${waitsStyles}
   ${taskCardStyles}

@@ -1,7 +1,9 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { ITaskEvent, ITaskMetadata, TaskManager } from 'taskbuffer';
+import type { ITaskEvent, ITaskMetadata } from 'taskbuffer';
+import type { IDashboardSource } from './dashboard-source.js';
 import { FrameBatch } from './frame-batch.js';
-import { GroupWatch, type IConstraintGroupView } from './group-watch.js';
+import { GroupWatch } from './group-watch.js';
+import type { IConstraintGroupView } from './dashboard-source.js';
 import { RunMetrics } from './run-metrics.js';
 import {
   applyPolledSchedule,
@@ -13,8 +15,6 @@ import {
   type ILooseTaskEvent,
   type ITaskView,
 } from './task-view.js';
-
-export type { IConstraintGroupView } from './group-watch.js';
 
 /** Options of `new TaskManagerController(host, options)`. */
 export interface ITaskManagerControllerOptions {
@@ -67,7 +67,7 @@ export class TaskManagerController implements ReactiveController {
   /** Grows whenever tasks were added, removed or read again: what is derived from all tasks' labels may be stale. */
   catalogRevision = 0;
 
-  private currentManager: TaskManager | undefined;
+  private currentManager: IDashboardSource | undefined;
   private refreshMs: number;
   private historyLimit: number;
   private connected = false;
@@ -95,8 +95,8 @@ export class TaskManagerController implements ReactiveController {
     return this.waits.groups;
   }
 
-  /** The manager shown; setting another one drops everything known about the previous one. */
-  get manager(): TaskManager | undefined {
+  /** The manager (or mirror of a remote one) shown; setting another one drops everything known about the previous one. */
+  get manager(): IDashboardSource | undefined {
     return this.currentManager;
   }
 
@@ -104,7 +104,7 @@ export class TaskManagerController implements ReactiveController {
    * Shows `manager` instead of the current one. Does not request a host update itself (the
    * host calls this while it updates); call `host.requestUpdate()` when calling it from elsewhere.
    */
-  setManager(manager: TaskManager | undefined): void {
+  setManager(manager: IDashboardSource | undefined): void {
     if (manager === this.currentManager) return;
     this.detach();
     this.currentManager = manager;
@@ -181,7 +181,10 @@ export class TaskManagerController implements ReactiveController {
   refresh(): void {
     const manager = this.currentManager;
     if (manager === undefined) return;
-    if (manager.taskMap.length !== this.tasks.size) {
+    if (manager.mirror !== undefined) {
+      manager.mirror.fetch(); // read once it arrives (`fetched`)
+      this.frame.request(); // countdowns and running times move on meanwhile
+    } else if (manager.taskMap?.length !== this.tasks.size) {
       this.reload();
     } else {
       const schedules = new Map(manager.getScheduledTasks().map((info) => [info.name, info]));
@@ -199,7 +202,7 @@ export class TaskManagerController implements ReactiveController {
       manager.taskSubject.subscribe({ next: (event) => this.onEvent(event), error: () => undefined }),
     );
     // Group pause/resume changes nothing a task event carries: refresh the groups at the next frame.
-    const groupEvents = manager.constraintGroupSubject as TaskManager['constraintGroupSubject'] | undefined;
+    const groupEvents = manager.constraintGroupSubject;
     if (groupEvents !== undefined) {
       this.subscriptions.push(groupEvents.subscribe({
         next: () => {
@@ -211,7 +214,10 @@ export class TaskManagerController implements ReactiveController {
     }
     const registry = manager.taskMap?.eventSubject;
     if (registry !== undefined) {
-      this.subscriptions.push(registry.subscribe((change) => this.onRegistryChange(change.operation, change.payload?.name)));
+      this.subscriptions.push(registry.subscribe({ next: (change) => this.onRegistryChange(change.operation, change.payload?.name) }));
+    }
+    if (manager.mirror !== undefined) {
+      this.subscriptions.push(manager.mirror.fetched.subscribe({ next: () => this.onFetched() }));
     }
     this.reload();
     this.startPolling();
@@ -266,6 +272,12 @@ export class TaskManagerController implements ReactiveController {
     return view;
   }
 
+  /** A mirror fetched the remote manager's state: read it all (it is local now). */
+  private onFetched(): void {
+    this.reload();
+    this.frame.request();
+  }
+
   private onRegistryChange(operation: string, name: string | undefined): void {
     if (typeof name !== 'string') return;
     if (operation === 'remove') {
@@ -293,7 +305,7 @@ export class TaskManagerController implements ReactiveController {
   }
 
   /** Reads the full metadata of the tasks events and registry changes named since the last frame. */
-  private lookUpPending(manager: TaskManager): void {
+  private lookUpPending(manager: IDashboardSource): void {
     let reordered = false;
     for (const name of this.pendingLookups) {
       const metadata = manager.getTaskMetadata(name);

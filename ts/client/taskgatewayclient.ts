@@ -1,7 +1,6 @@
 import { BehaviorSubject } from 'rxjs';
 import { InvalidOptionError } from '../errors.js';
 import type { IActiveRunInfo, IConstraintGroupState } from '../manager/manageroptions.js';
-import { clearTimer, setTimer, type TTimer } from '../internal/clock.js';
 import { assertNonEmptyString, assertOptionsObject } from '../internal/validate.js';
 import type { IWaitingRunInfo } from '../manager/waitreasons.js';
 import type { IAuthReply, IEnqueueReply, IEventFilter, IWireInstance, IWireJobOptions, TServerFrame, TWireEvent } from '../remote/protocol.js';
@@ -10,6 +9,7 @@ import type { ITaskMetadata } from '../types.js';
 import { resolveClientOptions, type IClientSettings, type ITaskGatewayClientOptions } from './clientoptions.js';
 import { webSocketClass } from './clientsocket.js';
 import { GatewayLink, type TRequestWithoutId } from './gatewaylink.js';
+import { Reconnector } from './reconnector.js';
 import { RemoteQueue } from './remotequeue.js';
 import { RemoteRun } from './remoterun.js';
 import { ServedHandlers, type IServeOptions, type TServeHandler } from './servedhandlers.js';
@@ -60,11 +60,11 @@ export class TaskGatewayClient {
   private readonly served = new ServedHandlers((frame) => this.link?.send(frame) ?? false);
   private lastSub = 0;
   private lastRun = 0;
-  private reconnectTimer: TTimer | undefined;
-  private attempts = 0;
+  private readonly reconnector: Reconnector | undefined;
 
   constructor(options: ITaskGatewayClientOptions) {
     this.settings = resolveClientOptions(options);
+    this.reconnector = this.settings.reconnect === undefined ? undefined : new Reconnector(this.settings.reconnect);
   }
 
   get state(): TClientState {
@@ -95,8 +95,7 @@ export class TaskGatewayClient {
 
   /** Closes the connection for good: waiting requests reject, served runs are aborted, no timer is left. */
   close(): void {
-    if (this.reconnectTimer !== undefined) clearTimer(this.reconnectTimer);
-    this.reconnectTimer = undefined;
+    this.reconnector?.cancel();
     this.stateSubject.next('closed');
     this.link?.close();
     this.link = undefined;
@@ -163,6 +162,19 @@ export class TaskGatewayClient {
       this.runs.set(runId, { run: run as RemoteRun, requestId: id });
     }
     return run;
+  }
+
+  /**
+   * Aborts a run going on at the gateway's manager (any client's, with `control:<task>`;
+   * one this client triggered, with `trigger:<task>`). Resolves `false` when no such run
+   * is going on there.
+   */
+  abortRun(runId: string, reason?: string): Promise<boolean> {
+    assertNonEmptyString('TaskGatewayClient.abortRun', 'runId', runId);
+    return this.request({ type: 'abort', runId, reason }).then(() => true, (error: { code?: unknown }) => {
+      if (error?.code === 'UNKNOWN_RUN') return false;
+      throw error;
+    });
   }
 
   /** Follows one run's events, also a run others started (or a queue job, by its id); kept across reconnects. */
@@ -256,7 +268,7 @@ export class TaskGatewayClient {
     this.link = link;
     this.auth = await link.open(WebSocketClass, this.settings.url, this.settings.name, this.settings.key);
     if (this.link !== link) return; // closed meanwhile
-    this.attempts = 0;
+    this.reconnector?.succeeded();
     this.stateSubject.next('open');
     this.restore(link);
   }
@@ -283,22 +295,14 @@ export class TaskGatewayClient {
     this.link = undefined;
     this.served.abortAll('the connection to the gateway was lost');
     this.failRuns('the connection to the gateway was lost');
-    if (this.settings.reconnect === undefined || this.state === 'closed') return this.stateSubject.next('closed');
+    if (this.reconnector === undefined || this.state === 'closed') return this.stateSubject.next('closed');
     this.stateSubject.next('reconnecting');
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    const { initialDelayMs, maxDelayMs } = this.settings.reconnect!;
-    const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** this.attempts++);
-    this.reconnectTimer = setTimer(() => {
-      this.reconnectTimer = undefined;
-      this.openLink().catch((error: unknown) => {
-        if (this.state === 'closed') return;
-        if ((error as { code?: unknown }).code === 'AUTH_FAILED') return this.close();
-        this.scheduleReconnect();
-      });
-    }, delay);
+    this.reconnector.schedule(() => this.openLink(), (error) => {
+      if (this.state === 'closed') return true;
+      if ((error as { code?: unknown }).code !== 'AUTH_FAILED') return false;
+      this.close();
+      return true;
+    });
   }
 
   private failRuns(why: string): void {

@@ -92,4 +92,6 @@ export interface ICoordinatedManager {
   readonly taskSubject: import('rxjs').Subject<import('../events.js').ITaskEvent>;
   /** Names of the tasks that are running right now. */
   runningTaskNames(): string[];
+  /** Names of every task the manager has now (running or not). */
+  taskNames(): string[];
 }

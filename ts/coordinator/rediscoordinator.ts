@@ -69,7 +69,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     };
     this.ticks = new RedisTicks(context);
     this.slots = new RedisSlots(context);
-    this.presence = new RedisPresence(context, () => this.manager?.runningTaskNames() ?? []);
+    this.presence = new RedisPresence(context, () => this.manager);
     this.events = new ClusterEventRelay(context, this.clusterEventSubject);
   }
 
@@ -214,7 +214,7 @@ export class RedisCoordinator extends AbstractDistributedCoordinator implements 
     this.slots.release(slot, holder, ran);
   }
 
-  /** Live instances (heartbeat within 3 × leaseMs), with their running tasks. */
+  /** Live instances (heartbeat within 3 × leaseMs), each with its tasks and those running at its last heartbeat. */
   getInstances(): Promise<IClusterInstance[]> {
     return this.presence.list();
   }

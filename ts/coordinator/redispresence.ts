@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { ICoordinatedManager } from './abstract.js';
 import { CoordinatorStoppedError } from './errors.js';
 import { withTimeout, type ICoordinatorContext } from './redisconnection.js';
 
@@ -12,6 +13,12 @@ export interface IClusterInstance {
   lastHeartbeat: number;
   /** Names of its tasks that were running at that heartbeat. */
   runningTasks: string[];
+  /**
+   * Names of every task its manager had at that heartbeat, running or not. Absent in the
+   * record of an instance of an older version, which did not say: treat that as unknown,
+   * not as none.
+   */
+  tasks?: string[];
 }
 
 /**
@@ -23,8 +30,8 @@ export class RedisPresence {
 
   constructor(
     private readonly context: ICoordinatorContext,
-    /** Names of this instance's tasks running right now, for its record. */
-    private readonly runningTasks: () => string[],
+    /** The manager the coordinator serves (none before `bindManager`), whose tasks go into the record. */
+    private readonly manager: () => ICoordinatedManager | undefined,
   ) {}
 
   /** start() began: this is when the instance joined, as its record says. */
@@ -32,7 +39,7 @@ export class RedisPresence {
     this.startedAt = Date.now();
   }
 
-  /** Writes this instance's record, with the tasks running now. */
+  /** Writes this instance's record, with its tasks and those running now. */
   async heartbeat(): Promise<void> {
     const { connection, keys, instanceId, leaseMs } = this.context;
     const info = {
@@ -40,7 +47,8 @@ export class RedisPresence {
       host: hostname(),
       pid: process.pid,
       startedAt: this.startedAt,
-      runningTasks: this.runningTasks(),
+      runningTasks: this.manager()?.runningTaskNames() ?? [],
+      tasks: this.manager()?.taskNames() ?? [],
     };
     await connection.call('heartbeat', [keys.instances(), keys.instance(instanceId)], [instanceId, JSON.stringify(info), 3 * leaseMs]);
   }
@@ -61,7 +69,7 @@ export class RedisPresence {
     }
   }
 
-  /** Live instances (heartbeat within 3 × leaseMs), with their running tasks. */
+  /** Live instances (heartbeat within 3 × leaseMs), with their tasks and those running. */
   async list(): Promise<IClusterInstance[]> {
     const { connection, keys, leaseMs } = this.context;
     if (!connection.isOpen) throw new CoordinatorStoppedError('getInstances: RedisCoordinator is not started (or was stopped)');

@@ -38,3 +38,16 @@ export class GatewayStateError extends TaskbufferError {
 export function codeOf(error: unknown): string {
   return error instanceof TaskbufferError ? error.code : 'INTERNAL';
 }
+
+/**
+ * `dashboard: true`, but the page's script is not there: a built package without its
+ * `dist_bundle/` (rebuild it), or a gateway run from the sources without esbuild to bundle
+ * the page (install esbuild).
+ */
+export class DashboardUnavailableError extends TaskbufferError {
+  override name = 'DashboardUnavailableError';
+
+  constructor(message: string, cause?: unknown) {
+    super('MISSING_DEPENDENCY', message, { cause });
+  }
+}

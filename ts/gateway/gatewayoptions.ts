@@ -49,8 +49,16 @@ export interface ITaskGatewayOptions {
   allowedOrigins?: string[];
   /** How often the gateway pings each connection; one that has not answered the previous ping is closed. @default 30000 */
   heartbeatMs?: number;
-  /** A durable queue (from `taskbuffer/redis`): with it, clients may `enqueue` jobs. */
+  /** A durable queue (from `taskbuffer/redis`): with it, clients may `enqueue` jobs and read, cancel and retry them. */
   queue?: RedisTaskQueue;
+  /**
+   * Serves the dashboard at `path` (`http://host:port/taskbuffer`): a page that asks for a
+   * client name and key and shows the manager (and the queue and cluster, when there are
+   * any) as those credentials' scopes allow. `{ title }` names the page. With a `server`
+   * of yours, call `gateway.handleRequest(request, response)` from its request handler.
+   * @default false
+   */
+  dashboard?: boolean | { title?: string };
   /** Receives errors that belong to no request (a failing socket, a client's bad report). @default logs with console.error */
   onError?: (error: Error | TaskbufferError) => void;
 }
@@ -71,12 +79,14 @@ export interface IGatewaySettings {
   allowedOrigins: ReadonlySet<string> | undefined;
   heartbeatMs: number;
   queue: RedisTaskQueue | undefined;
+  /** Undefined when the page is off. */
+  dashboard: { title: string } | undefined;
   onError: (error: Error) => void;
 }
 
 const OPTION_NAMES: Array<keyof ITaskGatewayOptions> = [
   'manager', 'port', 'host', 'server', 'path', 'credentials', 'authTimeoutMs', 'startTimeoutMs', 'endTimeoutMs',
-  'maxPayloadBytes', 'maxBufferedBytes', 'maxBadFrames', 'allowedOrigins', 'heartbeatMs', 'queue', 'onError',
+  'maxPayloadBytes', 'maxBufferedBytes', 'maxBadFrames', 'allowedOrigins', 'heartbeatMs', 'queue', 'dashboard', 'onError',
 ];
 
 const WHERE = 'new TaskGateway(options)';
@@ -115,6 +125,7 @@ export function resolveGatewayOptions(options: ITaskGatewayOptions): IGatewaySet
     throw new InvalidOptionError('queue', options.queue, `${WHERE}: expected \`queue\` to be a RedisTaskQueue, got ${describeValue(options.queue)}`);
   }
   if (options.onError !== undefined) assertFunction(WHERE, 'onError', options.onError);
+  const dashboard = resolveDashboard(options.dashboard);
   return {
     manager: options.manager,
     port: options.port ?? 0,
@@ -130,6 +141,18 @@ export function resolveGatewayOptions(options: ITaskGatewayOptions): IGatewaySet
     allowedOrigins: options.allowedOrigins === undefined ? undefined : new Set(options.allowedOrigins),
     heartbeatMs: options.heartbeatMs ?? 30_000,
     queue: options.queue,
+    dashboard,
     onError: options.onError ?? ((error) => console.error(`taskbuffer TaskGateway: ${error.message}`, error)),
   };
+}
+
+function resolveDashboard(dashboard: ITaskGatewayOptions['dashboard']): IGatewaySettings['dashboard'] {
+  if (dashboard === undefined || dashboard === false) return undefined;
+  if (dashboard === true) return { title: 'taskbuffer' };
+  if (dashboard === null || typeof dashboard !== 'object') {
+    throw new InvalidOptionError('dashboard', dashboard, `${WHERE}: expected \`dashboard\` to be true, false or { title }, got ${describeValue(dashboard)}`);
+  }
+  assertOptionsObject(WHERE, dashboard, ['title'], 'dashboard');
+  if (dashboard.title !== undefined) assertString(WHERE, 'dashboard.title', dashboard.title);
+  return { title: dashboard.title ?? 'taskbuffer' };
 }

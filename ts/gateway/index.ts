@@ -8,7 +8,7 @@ export type { IGatewayAddress } from './taskgateway.js';
 export type { ITaskGatewayOptions } from './gatewayoptions.js';
 export type { ICredentialsOptions } from './credentials.js';
 export type { IRemoteTaskOptions } from './remoteworkers.js';
-export { NoWorkerError, WorkerLostError, GatewayStateError } from './gatewayerrors.js';
+export { NoWorkerError, WorkerLostError, GatewayStateError, DashboardUnavailableError } from './gatewayerrors.js';
 export { MissingDependencyError } from '../coordinator/errors.js';
 export { allows, patternCovers, scopeProblem } from '../remote/scopes.js';
 export type { TAction, TScopedAction } from '../remote/scopes.js';

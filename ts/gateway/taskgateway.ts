@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Observable } from 'rxjs';
@@ -13,6 +13,8 @@ import { resolveGatewayOptions, type IGatewaySettings, type ITaskGatewayOptions 
 import { GatewayRuns } from './gatewayruns.js';
 import type { IClientConnection, IGatewayServices } from './gatewayservices.js';
 import { LoginThrottle } from './loginthrottle.js';
+import { pathOf } from './requestpath.js';
+import { DashboardPage } from './dashboardpage.js';
 import { WebSocketServer } from './wsmodule.js';
 import { RemoteWorkers, type IRemoteTaskOptions } from './remoteworkers.js';
 
@@ -47,6 +49,7 @@ export class TaskGateway {
   private readonly router: EventRouter;
   private readonly credentials = new CredentialStore();
   private websockets: WsServer | undefined;
+  private readonly page: DashboardPage | undefined;
   private ownServer: HttpServer | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private state: 'new' | 'starting' | 'started' | 'stopped' = 'new';
@@ -72,6 +75,8 @@ export class TaskGateway {
       },
     };
     for (const [name, credential] of Object.entries(options.credentials ?? {})) this.addCredentials(name, credential);
+    const { dashboard, path } = this.settings;
+    if (dashboard !== undefined) this.page = new DashboardPage(path, dashboard.title);
   }
 
   /** Lets the client `name` connect with `key`, allowed what `scopes` say. Replacing a client's credentials closes its connections. */
@@ -100,14 +105,31 @@ export class TaskGateway {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new GatewayStateError(`TaskGateway.start(): the gateway is ${this.state} already; make a new one to start again`);
     this.state = 'starting';
+    try {
+      await this.page?.load();
+    } catch (error) {
+      this.state = 'stopped';
+      throw error;
+    }
     this.websockets = new WebSocketServer({ noServer: true, maxPayload: this.settings.maxPayloadBytes });
-    const server = this.settings.server ?? (this.ownServer = createServer((_request, response) => {
+    const server = this.settings.server ?? (this.ownServer = createServer((request, response) => {
+      if (this.handleRequest(request, response)) return;
       response.writeHead(426, { 'content-type': 'text/plain' }).end(`taskbuffer gateway: connect with a websocket to ${this.settings.path}\n`);
     }));
     server.on('upgrade', this.onUpgrade);
     if (this.ownServer !== undefined) await listen(this.ownServer, this.settings.port, this.settings.host);
     this.heartbeat = setInterval(() => this.pingAll(), this.settings.heartbeatMs);
     this.state = 'started';
+  }
+
+  /**
+   * With `dashboard` and a `server` of yours: call this from your server's request
+   * handler; it answers the dashboard page and its script (at `path` and `path/app.js`)
+   * and returns `true`, or returns `false` for any other request, which stays yours.
+   * (The gateway's own server calls it by itself.)
+   */
+  handleRequest(request: IncomingMessage, response: ServerResponse): boolean {
+    return this.state === 'started' && this.page !== undefined && this.page.handle(request, response);
   }
 
   /** Where the gateway listens (its own server's address, or the given server's). */
@@ -149,12 +171,18 @@ export class TaskGateway {
     }
     const origin = request.headers.origin;
     const allowed = this.settings.allowedOrigins;
-    if (allowed !== undefined && origin !== undefined && !allowed.has(origin)) return refuseUpgrade(socket, 403, 'Forbidden');
+    if (allowed !== undefined && origin !== undefined && !allowed.has(origin) && !this.isOwnPage(origin, request)) return refuseUpgrade(socket, 403, 'Forbidden');
     if (this.state !== 'started') return refuseUpgrade(socket, 503, 'Service Unavailable');
     // Each lasts authTimeoutMs at most, but a flood of them at once must not grow memory either.
     if (countWhere(this.connections, (connection) => !connection.isOpen) >= MAX_UNAUTHENTICATED) return refuseUpgrade(socket, 503, 'Service Unavailable');
     this.websockets!.handleUpgrade(request, socket, head, (websocket) => this.accept(websocket, request));
   };
+
+  /** With `dashboard`, the page the gateway served connects from the gateway's own origin: allowed whatever `allowedOrigins` lists. */
+  private isOwnPage(origin: string, request: IncomingMessage): boolean {
+    const host = request.headers.host;
+    return this.page !== undefined && host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+  }
 
   private accept(websocket: WebSocket, request: IncomingMessage): void {
     if (this.state !== 'started') return websocket.terminate();
@@ -184,15 +212,6 @@ function countWhere<T>(items: Iterable<T>, predicate: (item: T) => boolean): num
   let count = 0;
   for (const item of items) if (predicate(item)) count++;
   return count;
-}
-
-/** The path of a request's URL; undefined when it cannot be read (e.g. `//[`, which `new URL` throws on). */
-function pathOf(url: string | undefined): string | undefined {
-  try {
-    return new URL(url ?? '/', 'http://gateway').pathname;
-  } catch {
-    return undefined;
-  }
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {

@@ -73,6 +73,7 @@ export class TaskManager {
       instanceId: this.instanceId,
       taskSubject: this.taskSubject,
       runningTaskNames: () => [...this.tasksByName.values()].filter((task) => task.running).map((task) => task.name!),
+      taskNames: () => [...this.tasksByName.keys()],
     });
   }
 

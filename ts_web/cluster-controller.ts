@@ -1,0 +1,194 @@
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+
+/** One live instance of a cluster, as the dashboard's cluster view reads it. Plain data. */
+export interface IDashboardInstance {
+  instanceId: string;
+  host: string;
+  pid: number;
+  /** When it joined the cluster (epoch ms). */
+  startedAt: number;
+  /** When it last said it is alive (epoch ms, the cluster's clock: Redis's, with a RedisCoordinator). */
+  lastHeartbeat: number;
+  /** Names of its tasks that were running at that heartbeat. */
+  runningTasks: string[];
+  /** Names of every task it has; absent when the instance does not say (an older version). */
+  tasks?: string[];
+  /** Whether this is the instance the page is connected to (a gateway client's answer says). */
+  self?: boolean;
+}
+
+/**
+ * What the cluster view reads: anything that lists the live instances. A `RedisCoordinator`
+ * (`taskbuffer/redis`, in Node) and a `TaskGatewayClient` (`taskbuffer/client`, in the
+ * browser) both are one.
+ */
+export interface IDashboardCluster {
+  getInstances(): Promise<IDashboardInstance[]>;
+}
+
+/** A heartbeat older than this when it was read shows as late, unless the instance beats more slowly (see `isLate`). */
+export const LATE_HEARTBEAT_MS = 5_000;
+
+/** The same as the dashboard's `refreshInterval` default. */
+const DEFAULT_REFRESH_MS = 1000;
+
+/**
+ * Reads a cluster's live instances for a host element: once when the host is connected (or
+ * the cluster is set), then every `refreshInterval` ms after each answer, so two reads
+ * never overlap, and not at all while the host is disconnected (no timer is left then). A
+ * failed read keeps the last instances and says why in `error`. Each answer asks the host
+ * to update.
+ */
+export class ClusterController implements ReactiveController {
+  /** The live instances as last read (in the order the cluster lists them). */
+  instances: readonly IDashboardInstance[] = [];
+  /** When `instances` were read (the page's clock); `undefined` before the first answer. */
+  readAt: number | undefined;
+  /** Why the last read failed, in words; `undefined` once a read succeeds. */
+  error: string | undefined;
+  /**
+   * Every task name some live instance has; `undefined` when that is not known: no instance
+   * listed, or one of them does not report its tasks (so an older instance never makes a
+   * task look orphaned).
+   */
+  liveTasks: ReadonlySet<string> | undefined;
+  /** Task names no live instance has, as a set that answers `has` (empty while `liveTasks` is unknown). */
+  readonly orphans: Pick<ReadonlySet<string>, 'has'> = {
+    has: (name: string) => this.liveTasks !== undefined && !this.liveTasks.has(name),
+  };
+
+  private cluster: IDashboardCluster | undefined;
+  private refreshMs = DEFAULT_REFRESH_MS;
+  private connected = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private reading = false;
+  /** Grows with each new cluster: an answer for an earlier one is dropped. */
+  private generation = 0;
+  /** Per instance: the last heartbeat seen and the shortest gap seen between two of its heartbeats. */
+  private readonly beats = new Map<string, { last: number; period: number }>();
+
+  constructor(private readonly host: ReactiveControllerHost) {
+    host.addController(this);
+  }
+
+  /** Reads `cluster` (`undefined`: none) every `refreshInterval` ms (`0`: once). Called by the host as it updates. */
+  watch(cluster: IDashboardCluster | undefined, refreshInterval: number): void {
+    const ms = Number.isFinite(refreshInterval) && refreshInterval > 0 ? Math.max(16, refreshInterval) : 0;
+    if (cluster === this.cluster && ms === this.refreshMs) return;
+    if (cluster !== this.cluster) {
+      this.cluster = cluster;
+      this.generation++;
+      this.instances = [];
+      this.readAt = undefined;
+      this.error = undefined;
+      this.liveTasks = undefined;
+      this.beats.clear();
+    }
+    this.refreshMs = ms;
+    this.restart();
+  }
+
+  hostConnected(): void {
+    this.connected = true;
+    this.restart();
+  }
+
+  hostDisconnected(): void {
+    this.connected = false;
+    this.stopTimer();
+  }
+
+  /**
+   * Whether `instance`'s heartbeat was late when it was last read: older than
+   * `LATE_HEARTBEAT_MS`, or than two of its own heartbeat periods when it beats more slowly
+   * (a coordinator with a long `leaseMs`). Ages compare the page's clock with the cluster's.
+   */
+  isLate(instance: IDashboardInstance): boolean {
+    if (this.readAt === undefined) return false;
+    const period = this.beats.get(instance.instanceId)?.period ?? 0;
+    return this.readAt - instance.lastHeartbeat > Math.max(LATE_HEARTBEAT_MS, 2 * (Number.isFinite(period) ? period : 0));
+  }
+
+  /** Reads now unless a read is on its way (its answer schedules the next one). */
+  private restart(): void {
+    this.stopTimer();
+    if (this.connected && this.cluster !== undefined && !this.reading) void this.read();
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async read(): Promise<void> {
+    const cluster = this.cluster!;
+    const generation = this.generation;
+    this.reading = true;
+    let answer: unknown;
+    let failure: unknown;
+    let failed = false;
+    try {
+      answer = await cluster.getInstances();
+    } catch (error) {
+      failed = true;
+      failure = error;
+    }
+    this.reading = false;
+    const current = generation === this.generation;
+    if (current) {
+      if (failed) this.error = `Could not read the cluster: ${messageOf(failure)}`;
+      else if (!Array.isArray(answer)) this.error = 'Could not read the cluster: getInstances() did not answer a list';
+      else this.take(answer.map(plainInstance));
+    }
+    // The next read: after refreshInterval, or at once when the cluster changed while this one was on its way.
+    if (this.connected && this.cluster !== undefined && this.timer === undefined && (!current || this.refreshMs > 0)) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.read();
+      }, current ? this.refreshMs : 0);
+    }
+    this.host.requestUpdate();
+  }
+
+  private take(instances: IDashboardInstance[]): void {
+    this.instances = instances;
+    this.readAt = Date.now();
+    this.error = undefined;
+    const everyReports = instances.length > 0 && instances.every((instance) => instance.tasks !== undefined);
+    this.liveTasks = everyReports ? new Set(instances.flatMap((instance) => instance.tasks!)) : undefined;
+    const seen = new Set<string>();
+    for (const { instanceId, lastHeartbeat } of instances) {
+      seen.add(instanceId);
+      const beat = this.beats.get(instanceId);
+      if (beat === undefined) this.beats.set(instanceId, { last: lastHeartbeat, period: Number.POSITIVE_INFINITY });
+      else if (lastHeartbeat > beat.last) this.beats.set(instanceId, { last: lastHeartbeat, period: Math.min(beat.period, lastHeartbeat - beat.last) });
+    }
+    for (const instanceId of this.beats.keys()) if (!seen.has(instanceId)) this.beats.delete(instanceId);
+  }
+}
+
+/** A copy with the expected types, whatever came over the wire (names become strings; a `tasks` that is no list is unknown). */
+function plainInstance(raw: unknown): IDashboardInstance {
+  const record = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const names = (value: unknown) => (Array.isArray(value) ? value.map(String) : undefined);
+  const tasks = names(record.tasks);
+  return {
+    instanceId: String(record.instanceId),
+    host: String(record.host),
+    pid: Number(record.pid),
+    startedAt: Number(record.startedAt),
+    lastHeartbeat: Number(record.lastHeartbeat),
+    runningTasks: names(record.runningTasks) ?? [],
+    ...(tasks === undefined ? {} : { tasks }),
+    ...(record.self === true ? { self: true } : {}),
+  };
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return String(error);
+  } catch {
+    return 'an error that cannot be shown';
+  }
+}
