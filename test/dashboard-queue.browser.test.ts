@@ -2,7 +2,8 @@
  * The dashboard's queue view in Chromium, over the network as an operator's page sees it: a
  * real redis-server, a RedisTaskQueue working for a TaskManager, a TaskGateway with that
  * queue, and in the page a TaskGatewayClient whose `client.queue` is the dashboard's
- * `queue`. The page's actions layer is a minimal one over the client's scopes, written here.
+ * `queue`. The page's actions layer is a minimal one over the client's scopes, written here;
+ * one test uses the dashboard's own remote layer instead (its `client` property).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -304,6 +305,35 @@ describe('the queue view', () => {
     assert.equal(await waitForToast(page, /^Cancelled /, 'ok'), `Cancelled job ${hostile} of images:resize`);
     assert.equal(await page.evaluate(() => window.__xss), undefined);
     assert.equal(await page.evaluate(() => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('img').length), 0);
+  });
+
+  test("with the dashboard's own client (its client property), Cancel and Retry follow the built-in remote actions layer", async (t) => {
+    const { queue, url } = await queueWorld(t);
+    await queue.add('images:resize', undefined, { jobId: 'resize-r' });
+    await failed(queue, 'boom', 'boom-r', undefined);
+    const page = await remotePage(t, fixture);
+    await page.evaluate(async ({ url, name, key }) => {
+      const client = new window.taskbufferClient.TaskGatewayClient({ url, name, key, reconnect: false });
+      await client.connect();
+      const dashboard = document.createElement('taskbuffer-dashboard') as TaskbufferDashboard;
+      dashboard.refreshInterval = 150;
+      dashboard.client = client;
+      dashboard.queue = client.queue;
+      document.body.append(dashboard);
+    }, { url, ...IMAGES });
+    await waitForCount(page, 'waiting', 1);
+    await findJob(page, 'resize-r');
+    await waitForText(page, '.queue-job .status', /waiting/);
+    assert.deepEqual(await textsIn(page, '.queue-job-actions button'), ['Cancel…'], 'control:images covers images:resize');
+    await findJob(page, 'boom-r');
+    await waitForText(page, '.queue-job .status', /failed/);
+    assert.deepEqual(await textsIn(page, '.queue-job-actions button'), [], 'no trigger scope: no Retry');
+    await findJob(page, 'resize-r');
+    await waitForText(page, '.queue-job .status', /waiting/);
+    await clickIn(page, '[data-action="cancel-job"]');
+    await clickIn(page, '.dialog .confirm');
+    assert.equal(await waitForToast(page, /^Cancelled /, 'ok'), 'Cancelled job resize-r of images:resize');
+    assert.equal((await queue.getJob('resize-r'))?.state, 'cancelled');
   });
 
   test('offers Cancel and Retry only where the client may: none with read only, Cancel without Retry with control of the task', async (t) => {
