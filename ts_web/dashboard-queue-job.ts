@@ -1,4 +1,5 @@
 import { html, nothing, type TemplateResult } from 'lit';
+import { styleMap } from 'lit/directives/style-map.js';
 import type { ActionsController } from './actions-controller.js';
 import { CANCELLABLE_STATES, RETRYABLE_STATES, type IJob, type TJobState } from './dashboard-queue-source.js';
 import { formatClock, formatDuration } from './format.js';
@@ -67,7 +68,7 @@ function renderJobProgress(job: IJob): TemplateResult {
   const progress = Math.max(0, Math.min(100, Math.round(job.progress)));
   return html`<div class="queue-progress" role="progressbar" aria-label=${`progress of job ${job.id}`} aria-valuemin="0" aria-valuemax="100"
       aria-valuenow=${progress} aria-valuetext=${describeProgress(job)}>
-      <span class="queue-progress-fill" style=${`width: ${progress}%`}></span>
+      <span class="queue-progress-fill" style=${styleMap({ width: `${progress}%` })}></span>
     </div>
     ${job.steps.length === 0
       ? nothing
