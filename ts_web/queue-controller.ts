@@ -161,7 +161,9 @@ export class QueueController implements ReactiveController {
   showJob(id: string): void {
     const wanted = id.trim();
     if (wanted === '') return;
-    this.detail = { id: wanted, job: this.jobs.find((job) => job.id === wanted) };
+    // The job already open stays shown until it is read again; another one shows from the page, if it is there.
+    const shown = this.detail?.id === wanted ? this.detail.job : this.jobs.find((job) => job.id === wanted);
+    this.detail = { id: wanted, job: shown };
     this.changed();
   }
 
