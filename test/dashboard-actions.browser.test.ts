@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
-import { clickIn, fixturePage, startBrowserFixture, textsIn, waitInPage, type IBrowserFixture } from './dashboard-browser-helpers.js';
+import { clickIn, fixturePage, lowContrastTexts, startBrowserFixture, textsIn, waitInPage, type IBrowserFixture } from './dashboard-browser-helpers.js';
 
 let fixture: IBrowserFixture;
 
@@ -128,6 +128,16 @@ describe('actions', () => {
     await clickIn(page, '.dialog .confirm');
     await waitForToast(page, /^echo: run ended$/, 'ok');
     assert.deepEqual(await page.evaluate(() => window.t.inputs), [{ tenant: 'acme', full: true }]);
+  });
+
+  test('the confirmation dialog and its buttons are readable in both themes', async (t) => {
+    const page = await actionsPage(t, 'all');
+    await clickIn(page, '.act[data-action="trigger"][data-task="echo"]');
+    await waitInPage(page, 'the dialog', () => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.dialog .confirm') !== null);
+    for (const theme of ['light', 'dark']) {
+      await page.evaluate((value) => document.querySelector('taskbuffer-dashboard')!.setAttribute('theme', value), theme);
+      assert.deepEqual(await page.evaluate(lowContrastTexts), [], `${theme} theme`);
+    }
   });
 
   test('retry: offered on a failed task, prefilled with the last input this dashboard sent, editable', async (t) => {

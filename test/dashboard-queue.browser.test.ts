@@ -307,7 +307,7 @@ describe('the queue view', () => {
     assert.equal(await page.evaluate(() => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('img').length), 0);
   });
 
-  test("with the dashboard's own client (its client property), Cancel and Retry follow the built-in remote actions layer", async (t) => {
+  test("with only a client (its client property), the dashboard shows the gateway's queue, and Cancel and Retry follow the built-in remote actions layer", async (t) => {
     const { queue, url } = await queueWorld(t);
     await queue.add('images:resize', undefined, { jobId: 'resize-r' });
     await failed(queue, 'boom', 'boom-r', undefined);
@@ -317,8 +317,7 @@ describe('the queue view', () => {
       await client.connect();
       const dashboard = document.createElement('taskbuffer-dashboard') as TaskbufferDashboard;
       dashboard.refreshInterval = 150;
-      dashboard.client = client;
-      dashboard.queue = client.queue;
+      dashboard.client = client; // no `queue`: the gateway's comes with the client
       document.body.append(dashboard);
     }, { url, ...IMAGES });
     await waitForCount(page, 'waiting', 1);

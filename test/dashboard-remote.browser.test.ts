@@ -85,6 +85,9 @@ describe('the dashboard of a remote manager', () => {
     await run;
     await waitForStatus(page, 'report', 'completed');
     assert.deepEqual(await textsIn(page, '.act'), [], 'a read-only client is offered no action');
+    await waitInPage(page, "the gateway's own instance in the cluster section", () =>
+      document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('.cluster .instance').length === 1);
+    assert.equal(await page.evaluate(() => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.queue')), null, 'a gateway without a queue shows none');
   });
 
   test('uses a client the page made, and leaves it open when the dashboard goes', async (t) => {

@@ -57,7 +57,7 @@ export class ClusterController implements ReactiveController {
     has: (name: string) => this.liveTasks !== undefined && !this.liveTasks.has(name),
   };
 
-  private cluster: IDashboardCluster | undefined;
+  private current: IDashboardCluster | undefined;
   private refreshMs = DEFAULT_REFRESH_MS;
   private connected = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -71,12 +71,17 @@ export class ClusterController implements ReactiveController {
     host.addController(this);
   }
 
+  /** The cluster shown (`undefined`: none). */
+  get cluster(): IDashboardCluster | undefined {
+    return this.current;
+  }
+
   /** Reads `cluster` (`undefined`: none) every `refreshInterval` ms (`0`: once). Called by the host as it updates. */
   watch(cluster: IDashboardCluster | undefined, refreshInterval: number): void {
     const ms = Number.isFinite(refreshInterval) && refreshInterval > 0 ? Math.max(16, refreshInterval) : 0;
-    if (cluster === this.cluster && ms === this.refreshMs) return;
-    if (cluster !== this.cluster) {
-      this.cluster = cluster;
+    if (cluster === this.current && ms === this.refreshMs) return;
+    if (cluster !== this.current) {
+      this.current = cluster;
       this.generation++;
       this.instances = [];
       this.readAt = undefined;
@@ -112,7 +117,7 @@ export class ClusterController implements ReactiveController {
   /** Reads now unless a read is on its way (its answer schedules the next one). */
   private restart(): void {
     this.stopTimer();
-    if (this.connected && this.cluster !== undefined && !this.reading) void this.read();
+    if (this.connected && this.current !== undefined && !this.reading) void this.read();
   }
 
   private stopTimer(): void {
@@ -121,7 +126,7 @@ export class ClusterController implements ReactiveController {
   }
 
   private async read(): Promise<void> {
-    const cluster = this.cluster!;
+    const cluster = this.current!;
     const generation = this.generation;
     this.reading = true;
     let answer: unknown;
@@ -141,7 +146,7 @@ export class ClusterController implements ReactiveController {
       else this.take(answer.map(plainInstance));
     }
     // The next read: after refreshInterval, or at once when the cluster changed while this one was on its way.
-    if (this.connected && this.cluster !== undefined && this.timer === undefined && (!current || this.refreshMs > 0)) {
+    if (this.connected && this.current !== undefined && this.timer === undefined && (!current || this.refreshMs > 0)) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         void this.read();

@@ -118,7 +118,7 @@ export const actionsStyles = css`
   .confirm {
     background: var(--tb-accent);
     border-color: var(--tb-accent);
-    color: #fff;
+    color: var(--tb-on-accent);
   }
 
   /* Fixed in the corner, over the page: outcomes come and go without moving anything. */

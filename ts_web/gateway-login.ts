@@ -18,7 +18,7 @@ export class TaskbufferGatewayLogin extends LitElement {
     h1 { margin: 0 0 6px; font-size: 1.3em; font-weight: 600; }
     label { display: grid; gap: 4px; color: var(--tb-text-muted); }
     input, button { font: inherit; padding: 6px 8px; border-radius: calc(var(--tb-radius) - 2px); border: 1px solid var(--tb-control-border); background: var(--tb-surface); color: var(--tb-text); }
-    button { cursor: pointer; background: var(--tb-accent); border-color: var(--tb-accent); color: #fff; }
+    button { cursor: pointer; background: var(--tb-accent); border-color: var(--tb-accent); color: var(--tb-on-accent); }
     button:disabled { opacity: 0.6; cursor: progress; }
     :focus-visible { outline: 2px solid var(--tb-accent); outline-offset: 1px; }
     .problem { color: var(--tb-danger); margin: 0; }
@@ -60,8 +60,7 @@ export class TaskbufferGatewayLogin extends LitElement {
     const client = this.client;
     if (client !== undefined) {
       return html`<div class="bar"><button type="button" @click=${this.signOut}>Sign out</button></div>
-        <taskbuffer-dashboard .client=${client} .queue=${client.hasQueue ? client.queue : undefined} .cluster=${client}
-          heading=${this.heading}></taskbuffer-dashboard>`;
+        <taskbuffer-dashboard .client=${client} heading=${this.heading}></taskbuffer-dashboard>`;
     }
     return html`<form @submit=${this.onSubmit} aria-label="Sign in to the gateway">
         <h1>${this.heading}</h1>

@@ -74,6 +74,7 @@ export class QueueController implements ReactiveController {
     host.addController(this);
   }
 
+  /** The queue shown (`undefined`: none). */
   get queue(): IDashboardQueue | undefined {
     return this.source;
   }

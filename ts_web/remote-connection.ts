@@ -65,6 +65,16 @@ export class RemoteConnection implements ReactiveController {
     this.tearDown();
   }
 
+  /** The gateway's durable queue, once the gateway said it has one. */
+  get queue(): TaskGatewayClient['queue'] | undefined {
+    return this.client?.hasQueue === true ? this.client.queue : undefined;
+  }
+
+  /** The gateway's cluster (its own instance without a coordinator), once the client got in. */
+  get cluster(): TaskGatewayClient | undefined {
+    return this.client !== undefined && this.client.scopes.length > 0 ? this.client : undefined;
+  }
+
   /** The connection light: state, URL, and what went wrong. */
   get view(): IConnectionView | undefined {
     const client = this.client;

@@ -65,6 +65,7 @@ import { QueueController } from './queue-controller.js';
  * @cssproperty --tb-control-border - Edges of the search box and selects.
  * @cssproperty --tb-track - The empty part of progress bars and pending steps.
  * @cssproperty --tb-accent - Running tasks and active steps.
+ * @cssproperty --tb-on-accent - Text on an accent fill (the confirm button).
  * @cssproperty --tb-success - Completed tasks, steps and runs.
  * @cssproperty --tb-danger - Failed tasks and runs, error text.
  * @cssproperty --tb-danger-surface - Behind the last error.
@@ -141,9 +142,9 @@ export class TaskbufferDashboard extends LitElement {
   declare token: string;
   /** A TaskGatewayClient of the page's own (connected or not; never closed by the dashboard), instead of `url` and `token`. */
   declare client: TaskGatewayClient | undefined;
-  /** A cluster (a `RedisCoordinator`, a `TaskGatewayClient`) whose live instances to list every `refreshInterval` ms; tasks none of them has get a badge. */
+  /** A cluster (a `RedisCoordinator`, a `TaskGatewayClient`) whose live instances to list every `refreshInterval` ms; tasks none of them has get a badge. A remote dashboard shows its gateway's without it. */
   declare cluster: IDashboardCluster | undefined;
-  /** A durable queue to show (a `RedisTaskQueue` or `client.queue`): its counts, jobs and details, Cancel/Retry as the actions layer allows. */
+  /** A durable queue to show (a `RedisTaskQueue` or `client.queue`): its counts, jobs and details, Cancel/Retry as the actions layer allows. A remote dashboard shows its gateway's without it. */
   declare queue: IDashboardQueue | undefined;
 
   private readonly controller: TaskManagerController;
@@ -214,12 +215,13 @@ export class TaskbufferDashboard extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('refreshInterval')) this.controller.setRefreshInterval(this.refreshInterval);
     if (changed.has('historySize')) this.controller.setHistorySize(this.historySize);
-    if (changed.has('cluster') || changed.has('refreshInterval')) this.clusterController.watch(this.cluster, this.refreshInterval);
-    if (changed.has('queue') || changed.has('refreshInterval')) this.queueView.configure(this.queue, this.refreshInterval);
     if (changed.has('url') || changed.has('token') || changed.has('client') || changed.has('actions')) {
       const narrowTo = this.actions === '' ? undefined : parseActions(this.actions);
       this.remote.configure({ client: this.client, url: this.url ?? '', token: this.token ?? '', narrowTo });
     }
+    // A remote dashboard also shows the gateway's cluster and queue, unless the page gave its own.
+    this.clusterController.watch(this.cluster ?? this.remote.cluster, this.refreshInterval);
+    this.queueView.configure(this.queue ?? this.remote.queue, this.refreshInterval);
     const source = this.taskManager ?? this.remote.mirror;
     if (source !== this.controller.manager) {
       this.openHistories.clear();
@@ -253,8 +255,8 @@ export class TaskbufferDashboard extends LitElement {
         ${this.taskManager === undefined ? renderConnection(this.remote.view) : nothing}
       </header>
       ${renderBulkBar(this.actionsController, visible.map((view) => view.name))}
-      ${this.cluster === undefined ? nothing : renderCluster(this.clusterController, now)}
-      ${this.controller.manager !== undefined ? renderTotals(this.controller.metrics.total) : this.queue !== undefined ? nothing
+      ${this.clusterController.cluster === undefined ? nothing : renderCluster(this.clusterController, now)}
+      ${this.controller.manager !== undefined ? renderTotals(this.controller.metrics.total) : this.queueView.queue !== undefined ? nothing
         : html`<p class="empty">No task manager yet: set <code>dashboard.taskManager = manager</code>, or <code>url</code> and <code>token</code> of a gateway.</p>`}
       ${renderGroups(this.controller.groups, this.actionsController, now)}
       ${this.controller.groups.length > 0 || waits.waiting.length > 0 ? renderWaits(waits, now) : nothing}
