@@ -9,6 +9,8 @@
  *   PORT=8080 npm run ops
  */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { RedisCoordinator, RedisTaskQueue } from '../ts/coordinator/redis.js';
 import { TaskGateway } from '../ts/gateway/index.js';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
@@ -68,17 +70,19 @@ function instance(redis: string, extra: Task<any, any, any>[]): { manager: TaskM
   return { manager, coordinator, queue };
 }
 
-async function main(): Promise<void> {
-  const port = portFrom(process.argv.slice(2), { ...process.env, PORT: process.env.PORT ?? '4711' });
+export interface IOpsDemo {
+  /** The gateway's page, e.g. `http://localhost:4711/taskbuffer`. */
+  url: string;
+  keys: { admin: string; viewer: string };
+  stop(): Promise<void>;
+}
+
+/** Starts the demo (its own redis-server unless `redis` is given); rejects with an install hint when there is no redis-server. */
+export async function startOpsDemo(options: { port: number; redis?: string }): Promise<IOpsDemo> {
   let server: IRedisServer | undefined;
-  let redis = process.env.REDIS_URL;
+  let redis = options.redis;
   if (redis === undefined) {
-    try {
-      server = await startRedis();
-    } catch (error) {
-      console.error(`taskbuffer ops demo: ${(error as Error).message}; or give REDIS_URL=redis://host:port of a Redis of yours`);
-      process.exit(1);
-    }
+    server = await startRedis();
     redis = server.url;
   }
   const a = instance(redis, []);
@@ -90,18 +94,13 @@ async function main(): Promise<void> {
   const keys = { admin: randomBytes(9).toString('base64url'), viewer: randomBytes(9).toString('base64url') };
   const gateway = new TaskGateway({
     manager: a.manager,
-    port,
+    port: options.port,
     queue: a.queue,
     dashboard: { title: 'taskbuffer ops demo' },
     onError,
     credentials: { admin: { key: keys.admin, scopes: ['admin'] }, viewer: { key: keys.viewer, scopes: ['read'] } },
   });
   await gateway.start();
-  const url = `http://localhost:${gateway.address().port}/taskbuffer`;
-  console.log(`taskbuffer ops demo: open ${url}`);
-  console.log(`  sign in as admin / ${keys.admin}   (every action)`);
-  console.log(`  or as viewer / ${keys.viewer}   (read only)`);
-  console.log('  two instances share the cron and the tenant mutex; image jobs (some fail) go through the durable queue. Ctrl-C stops it.');
 
   const tenants = ['acme', 'globex', 'initech'];
   let n = 0;
@@ -112,21 +111,44 @@ async function main(): Promise<void> {
     a.queue.add('images:resize', { image: `photo-${n}.jpg`, width: n % 7 === 0 ? 0 : 320 + (n % 4) * 160 }, { labels: { tenant } }).catch(() => {});
   }, 1_000);
 
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(load);
-    console.log('\ntaskbuffer ops demo: stopping');
-    await gateway.stop();
-    for (const { manager, queue } of [a, b]) {
-      await queue.stop({ timeoutMs: 2_000 });
-      await manager.stop();
-    }
-    await server?.stop();
-    process.exit(0);
+  return {
+    url: `http://localhost:${gateway.address().port}/taskbuffer`,
+    keys,
+    stop: async () => {
+      stopping = true;
+      clearInterval(load);
+      await gateway.stop();
+      for (const { manager, queue } of [a, b]) {
+        await queue.stop({ timeoutMs: 2_000 });
+        await manager.stop();
+      }
+      await server?.stop();
+    },
   };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
 }
 
-await main();
+async function main(): Promise<void> {
+  const port = portFrom(process.argv.slice(2), { ...process.env, PORT: process.env.PORT ?? '4711' });
+  let demo: IOpsDemo;
+  try {
+    demo = await startOpsDemo({ port, redis: process.env.REDIS_URL });
+  } catch (error) {
+    console.error(`taskbuffer ops demo: ${(error as Error).message}; or give REDIS_URL=redis://host:port of a Redis of yours`);
+    process.exit(1);
+  }
+  console.log(`taskbuffer ops demo: open ${demo.url}`);
+  console.log(`  sign in as admin / ${demo.keys.admin}   (every action)`);
+  console.log(`  or as viewer / ${demo.keys.viewer}   (read only)`);
+  console.log('  two instances share the cron and the tenant mutex; image jobs (some fail) go through the durable queue. Ctrl-C stops it.');
+  const stop = () => {
+    if (stopping) return;
+    console.log('\ntaskbuffer ops demo: stopping');
+    void demo.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await main();
+}

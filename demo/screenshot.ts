@@ -3,12 +3,14 @@
  * in the light theme, into docs/dashboard.png (or the path given as the first argument),
  * and of its waits view (groups, waiting runs, timeline) next to it, as `-waits.png`.
  * Waits until the demo shows a run in progress, a failure and queued work, so the picture
- * has something to say. Needs Debian's Chromium, like the browser tests.
+ * has something to say. Then the gateway's own page of `npm run ops`: its cluster and its
+ * queue (demo/screenshot-ops.ts). Needs Debian's Chromium and redis-server, like the tests.
  */
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from './chromium.js';
+import { screenshotOps } from './screenshot-ops.js';
 import { startDemoServer } from './serve.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,6 +46,8 @@ try {
   const waitsTarget = target.replace(/\.png$/, '-waits.png');
   await page.screenshot({ path: waitsTarget, clip: { x: box.x, y: groups.y - 8, width: box.width, height: waits.y + waits.height - groups.y + 16 } });
   console.log(`wrote ${path.relative(root, waitsTarget)} (${Math.round((await stat(waitsTarget)).size / 1024)} KB)`);
+  // The gateway's own page over a two-instance cluster with a durable queue.
+  for (const line of await screenshotOps(browser, path.dirname(target), width)) console.log(`wrote ${path.relative(root, line)}`);
 } finally {
   await browser.close();
   await server.close();

@@ -151,11 +151,16 @@ export const queueStyles = css`
     background: var(--tb-surface);
   }
 
+  /* break-word, not anywhere: a cell's words (a task name, a label chip) keep the width they need, and only what cannot fit breaks. */
   .queue td {
     padding: 2px 6px;
     border-bottom: 1px solid var(--tb-border);
     vertical-align: top;
-    overflow-wrap: anywhere;
+    overflow-wrap: break-word;
+  }
+
+  .queue td .label {
+    white-space: nowrap;
   }
 
   .queue tr[data-open] td {
