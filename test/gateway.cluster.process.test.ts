@@ -73,8 +73,11 @@ describe('gateways of a cluster', () => {
     assert.deepEqual(types(seen), ['started', 'update', 'update', 'update', 'completed']);
     assert.deepEqual(payloads(seen), [{ copied: 1 }, { copied: 2 }, { copied: 3 }]);
     assert.ok(seen.every(({ event }) => event.runId === 'b-run-1' && event.instanceId === 'b' && event.task.name === 'copy'));
-    // Live: the updates, 50 ms apart over there, came one by one, not all at the end.
-    assert.ok(seen.at(-1)!.at - seen[0]!.at >= 100, `the events came within ${seen.at(-1)!.at - seen[0]!.at} ms`);
+    // Live: the updates, 50 ms apart over there (100 ms from the first to the last), came one
+    // by one, not all at the end; half of that allows for a busy machine delaying some of them.
+    const updates = seen.filter(({ event }) => event.type === 'update');
+    const spread = updates.at(-1)!.at - updates[0]!.at;
+    assert.ok(spread >= 50, `the updates came within ${spread} ms of each other`);
     await waitFor(() => b.stdout().includes('done b-run-1'), 'B to report the run done');
   });
 
