@@ -242,4 +242,16 @@ describe('reconnecting', () => {
     assert.deepEqual(watched, ['started', 'completed']);
     assert.deepEqual(states.slice(0, 3), ['open', 'reconnecting', 'open']);
   });
+
+  it('does not connect after close() came while it was connecting, and leaves no connection behind', async (t) => {
+    const { url } = await gatewayFor(t, { credentials: { once: { key: 'once-key-1234', scopes: ['read'], maxConnections: 1 } } });
+    const client = new TaskGatewayClient({ url, name: 'once', key: 'once-key-1234' });
+    const connecting = client.connect();
+    client.close();
+    await assert.rejects(connecting, (error: Error & { code?: string }) => error.code === 'CONNECTION_LOST');
+    assert.equal(client.state, 'closed');
+    // The one connection these credentials allow is free: nothing of the closed client holds it.
+    const next = await clientFor(t, url, { name: 'once', key: 'once-key-1234' });
+    assert.equal(next.state, 'open');
+  });
 });

@@ -4,13 +4,14 @@ import type { IActiveRunInfo, IConstraintGroupState } from '../manager/managerop
 import { assertNonEmptyString, assertOptionsObject } from '../internal/validate.js';
 import type { IWaitingRunInfo } from '../manager/waitreasons.js';
 import type { IAuthReply, IEnqueueReply, IEventFilter, IWireInstance, IWireJobOptions, TServerFrame, TWireEvent } from '../remote/protocol.js';
-import { ConnectionLostError, RemoteTaskError } from '../remote/remoteerrors.js';
+import { ConnectionLostError } from '../remote/remoteerrors.js';
 import type { ITaskMetadata } from '../types.js';
 import { resolveClientOptions, type IClientSettings, type ITaskGatewayClientOptions } from './clientoptions.js';
 import { webSocketClass } from './clientsocket.js';
 import { GatewayLink, type TRequestWithoutId } from './gatewaylink.js';
 import { Reconnector } from './reconnector.js';
 import { RemoteQueue } from './remotequeue.js';
+import { PendingRuns } from './pendingruns.js';
 import { RemoteRun } from './remoterun.js';
 import { ServedHandlers, type IServeOptions, type TServeHandler } from './servedhandlers.js';
 
@@ -55,8 +56,7 @@ export class TaskGatewayClient {
   private readonly watchReady = new Map<string, Promise<void>>();
   /** `ready` of subscriptions and watches made while not connected, by `sub:<n>` or `run:<id>`. */
   private readonly notAsked = new Map<string, { resolve: () => void; reject: (error: unknown) => void }>();
-  /** The runs this client triggered and whose outcome has not come, with the id of their trigger request. */
-  private readonly runs = new Map<string, { run: RemoteRun; requestId: number }>();
+  private readonly runs = new PendingRuns();
   private readonly served = new ServedHandlers((frame) => this.link?.send(frame) ?? false);
   private lastSub = 0;
   private lastRun = 0;
@@ -100,7 +100,7 @@ export class TaskGatewayClient {
     this.link?.close();
     this.link = undefined;
     this.served.abortAll('the client was closed');
-    this.failRuns('the client was closed');
+    this.runs.failAll('the client was closed');
   }
 
   listTasks(): Promise<ITaskMetadata[]> {
@@ -159,7 +159,7 @@ export class TaskGatewayClient {
     if (id === undefined) {
       run.settle(false, new ConnectionLostError(`not connected to the gateway (the client is ${this.state})`));
     } else {
-      this.runs.set(runId, { run: run as RemoteRun, requestId: id });
+      this.runs.add(run as RemoteRun, id);
     }
     return run;
   }
@@ -264,13 +264,23 @@ export class TaskGatewayClient {
 
   private async openLink(): Promise<void> {
     const WebSocketClass = await webSocketClass(this.settings.WebSocket);
+    // close() may come during either wait: a closed client must not connect after all.
+    if (this.isClosed()) throw new ConnectionLostError('the client was closed while it connected');
     const link = new GatewayLink({ frame: (frame) => this.receive(frame), lost: () => this.lost(link) }, this.settings.requestTimeoutMs);
     this.link = link;
     this.auth = await link.open(WebSocketClass, this.settings.url, this.settings.name, this.settings.key);
-    if (this.link !== link) return; // closed meanwhile
+    if (this.link !== link || this.isClosed()) {
+      link.close();
+      throw new ConnectionLostError('the client was closed while it connected');
+    }
     this.reconnector?.succeeded();
     this.stateSubject.next('open');
     this.restore(link);
+  }
+
+  /** A method, not `state === 'closed'`: TypeScript would keep a narrowing of `state` across the awaits where close() may come. */
+  private isClosed(): boolean {
+    return this.state === 'closed';
   }
 
   /** After a reconnect: subscriptions, watches and served tasks as they were. */
@@ -294,7 +304,7 @@ export class TaskGatewayClient {
     if (this.link !== link) return;
     this.link = undefined;
     this.served.abortAll('the connection to the gateway was lost');
-    this.failRuns('the connection to the gateway was lost');
+    this.runs.failAll('the connection to the gateway was lost');
     if (this.reconnector === undefined || this.state === 'closed') return this.stateSubject.next('closed');
     this.stateSubject.next('reconnecting');
     this.reconnector.schedule(() => this.openLink(), (error) => {
@@ -305,28 +315,18 @@ export class TaskGatewayClient {
     });
   }
 
-  private failRuns(why: string): void {
-    for (const [runId, { run }] of this.runs) {
-      run.settle(false, new ConnectionLostError(`${why}: the outcome of run ${JSON.stringify(runId)} is unknown (it may still be going on at the gateway)`, runId));
-    }
-    this.runs.clear();
-  }
-
   private receive(frame: TServerFrame): void {
     switch (frame.type) {
       case 'event':
         return this.subscriptions.get(frame.sub)?.listener(frame.event);
       case 'run': {
-        this.runs.get(frame.runId)?.run.eventSubject.next(frame.event);
+        this.runs.event(frame.runId, frame.event);
         for (const listener of this.watches.get(frame.runId) ?? []) listener(frame.event);
         return;
       }
       case 'outcome': {
-        const triggered = this.runs.get(frame.runId);
-        if (triggered === undefined) return;
-        this.runs.delete(frame.runId);
-        this.link?.forget(triggered.requestId);
-        triggered.run.settle(frame.ok, frame.ok ? frame.value : new RemoteTaskError(frame.error, frame.runId));
+        const requestId = this.runs.settle(frame);
+        if (requestId !== undefined) this.link?.forget(requestId);
         return;
       }
       case 'work':
