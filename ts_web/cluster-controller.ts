@@ -1,19 +1,9 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { IClusterInstance } from 'taskbuffer';
 import { PollLoop, refreshIntervalMs } from './poll-loop.js';
 
 /** One live instance of a cluster, as the dashboard's cluster view reads it. Plain data. */
-export interface IDashboardInstance {
-  instanceId: string;
-  host: string;
-  pid: number;
-  /** When it joined the cluster (epoch ms). */
-  startedAt: number;
-  /** When it last said it is alive (epoch ms, the cluster's clock: Redis's, with a RedisCoordinator). */
-  lastHeartbeat: number;
-  /** Names of its tasks that were running at that heartbeat. */
-  runningTasks: string[];
-  /** Names of every task it has; absent when the instance does not say (an older version). */
-  tasks?: string[];
+export interface IDashboardInstance extends IClusterInstance {
   /** Whether this is the instance the page is connected to (a gateway client's answer says). */
   self?: boolean;
 }
