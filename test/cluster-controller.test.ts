@@ -5,7 +5,7 @@
  * same controller over a real RedisCoordinator on a real redis-server.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { TaskGatewayClient } from '../ts/client/index.js';
 import { RedisCoordinator } from '../ts/coordinator/redis.js';
@@ -13,7 +13,7 @@ import { Task, TaskManager } from '../ts/index.js';
 import { ClusterController, LATE_HEARTBEAT_MS, type IDashboardCluster, type IDashboardInstance } from '../ts_web/cluster-controller.js';
 import { formatClock, formatInstant } from '../ts_web/format.js';
 import { waitFor, within } from './manager-helpers.js';
-import { failIfProcessLingers, startRedis, type IRedisServer } from './redis-helpers.js';
+import { useRedisServer } from './redis-helpers.js';
 import { deferred, sleep } from './rule-helpers.js';
 
 // Both kinds of cluster the readme names fit the dashboard's property (checked by tsc).
@@ -274,14 +274,7 @@ describe('formatInstant (an instance\'s "up since")', () => {
 });
 
 describe('ClusterController over a RedisCoordinator', () => {
-  let redis: IRedisServer;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-    failIfProcessLingers('cluster-controller.test.ts');
-  });
+  const redis = useRedisServer('cluster-controller.test.ts');
 
   it('lists the live instances with their tasks, marks what none has, and drops an instance that stopped', async (t) => {
     const prefix = `tbcc${process.pid}`;

@@ -8,25 +8,16 @@
  */
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { GatewayRequestError, type IWireInstance } from '../ts/client/index.js';
 import { RedisCoordinator } from '../ts/coordinator/redis.js';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
 import { clientFor, gatewayFor } from './gateway-helpers.js';
 import { rejectionOf, within } from './manager-helpers.js';
-import { failIfProcessLingers, startRedis, type IRedisServer } from './redis-helpers.js';
+import { useRedisServer } from './redis-helpers.js';
 import { deferred } from './rule-helpers.js';
 
-let redis: IRedisServer;
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await redis?.stop();
-  failIfProcessLingers('gateway.cluster.test.ts');
-});
+const redis = useRedisServer('gateway.cluster.test.ts');
 
 let prefixCount = 0;
 

@@ -4,24 +4,15 @@
  * needs, and what a gateway without a queue or a bad frame gets as an answer.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { GatewayRequestError } from '../ts/client/index.js';
 import { Task } from '../ts/index.js';
 import { clientFor, gatewayFor } from './gateway-helpers.js';
 import { queueFor, uniqueQueueName, workerFor } from './jobqueue-helpers.js';
 import { rejectionOf } from './manager-helpers.js';
-import { failIfProcessLingers, startRedis, type IRedisServer } from './redis-helpers.js';
+import { useRedisServer } from './redis-helpers.js';
 
-let redis: IRedisServer;
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await redis?.stop();
-  failIfProcessLingers('gateway.queue.test.ts');
-});
+const redis = useRedisServer('gateway.queue.test.ts');
 
 const READER = { name: 'reader', key: 'reader-key-1234' };
 const OTHER = { name: 'other', key: 'other-key-1234' };

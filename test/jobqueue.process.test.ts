@@ -14,23 +14,14 @@ import { promisify } from 'node:util';
 import type { IQueueEvent } from '../ts/coordinator/redis.js';
 import { QUEUE_WORKER, queueFor, recordEvents, uniqueQueueName } from './jobqueue-helpers.js';
 import { waitFor, within } from './manager-helpers.js';
-import { failIfProcessLingers, spawnInstance, startRedis, type IClusterInstance, type IRedisServer } from './redis-helpers.js';
+import { spawnInstance, startRedis, useRedisServer, type IClusterInstance } from './redis-helpers.js';
 import { sleep } from './rule-helpers.js';
 
 const run = promisify(execFile);
 const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
 const DEMO = new URL('../demo/queue.ts', import.meta.url).pathname;
 
-let redis: IRedisServer;
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await redis?.stop();
-  failIfProcessLingers('jobqueue.process.test.ts');
-});
+const redis = useRedisServer('jobqueue.process.test.ts');
 
 /** Starts a worker process and waits until it takes jobs; it is killed after the test. */
 async function startWorker(t: { after(fn: () => unknown): void }, url: string, queue: string, id: string, extra: string[] = []): Promise<IClusterInstance> {

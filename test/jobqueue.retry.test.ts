@@ -3,25 +3,16 @@
  * cancelled job goes back to waiting as if new, and any other state is refused.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { InvalidOptionError, Task } from '../ts/index.js';
 import { JobCancelledError, JobFailedError, JobStateError, QueueStoppedError, UnknownJobError, type IJob } from '../ts/coordinator/redis.js';
 import { queueFor, recordEvents, uniqueQueueName, workerFor } from './jobqueue-helpers.js';
 import { rejectionOf, waitFor, within } from './manager-helpers.js';
-import { failIfProcessLingers, startRedis, type IRedisServer } from './redis-helpers.js';
+import { useRedisServer } from './redis-helpers.js';
 import { deferred, sleep } from './rule-helpers.js';
 
-let redis: IRedisServer;
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await redis?.stop();
-  failIfProcessLingers('jobqueue.retry.test.ts');
-});
+const redis = useRedisServer('jobqueue.retry.test.ts');
 
 const STEPS = [{ name: 'fetch', description: 'Fetch', percentage: 40 }, { name: 'store', description: 'Store', percentage: 60 }] as const;
 

@@ -5,7 +5,7 @@
  * scripts against a model in test/jobqueue.model.test.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { Task, TaskConstraintGroup, TaskManager } from '../ts/index.js';
 import {
@@ -20,19 +20,10 @@ import {
 } from '../ts/coordinator/redis.js';
 import { queueFor, recordEvents, uniqueQueueName, workerFor } from './jobqueue-helpers.js';
 import { rejectionOf, waitFor, within } from './manager-helpers.js';
-import { failIfProcessLingers, freePort, startRedis, type IRedisServer } from './redis-helpers.js';
+import { freePort, startRedis, useRedisServer } from './redis-helpers.js';
 import { deferred, sleep } from './rule-helpers.js';
 
-let redis: IRedisServer;
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await redis?.stop();
-  failIfProcessLingers('jobqueue.test.ts');
-});
+const redis = useRedisServer('jobqueue.test.ts');
 
 /** A task whose runs last `ms`; `most()` says how many of them overlapped at most. */
 function overlapProbe(name: string, ms: number): { task: Task<any, any, any>; most(): number } {

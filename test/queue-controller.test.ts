@@ -6,14 +6,14 @@
  * with the last data, and a late answer of a previous queue ignored.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, mock, test, type TestContext } from 'node:test';
+import { describe, mock, test, type TestContext } from 'node:test';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { RemoteQueue } from '../ts/client/index.js';
 import type { IJob, IQueueCounts, RedisTaskQueue, TJobState } from '../ts/coordinator/redis.js';
 import type { IDashboardQueue, IDashboardQueueListOptions } from '../ts_web/dashboard-queue-source.js';
 import { QUEUE_PAGE_SIZE, QueueController } from '../ts_web/queue-controller.js';
 import { queueFor, uniqueQueueName } from './jobqueue-helpers.js';
-import { failIfProcessLingers, startRedis, type IRedisServer } from './redis-helpers.js';
+import { useRedisServer } from './redis-helpers.js';
 import { deferred, flush, type Deferred } from './rule-helpers.js';
 
 // Both queues the dashboard is given in practice fit the interface as they are.
@@ -55,16 +55,7 @@ function controllerFor(t: TestContext, queue: IDashboardQueue, refreshInterval =
 const ids = (jobs: readonly IJob[]) => jobs.map((job) => job.id);
 
 describe('paging a real queue', () => {
-  let redis: IRedisServer;
-
-  before(async () => {
-    redis = await startRedis();
-  });
-
-  after(async () => {
-    await redis?.stop();
-    failIfProcessLingers('queue-controller.test.ts');
-  });
+  const redis = useRedisServer('queue-controller.test.ts');
 
   test('pages forward and back through the jobs of a state, knowing when there is no next page', async (t) => {
     const queue = queueFor(t, redis.url, uniqueQueueName());

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { after, before } from 'node:test';
 
 export interface IRedisServer {
   port: number;
@@ -219,6 +220,40 @@ export function failIfProcessLingers(what: string, ms = 10_000): void {
       `active resources: ${JSON.stringify(process.getActiveResourcesInfo())}\n`);
     process.exit(1);
   }, ms).unref();
+}
+
+/**
+ * One redis-server for the tests of a file (or of the `describe` it is called in): started
+ * in a `before` hook, stopped in an `after` hook, which then calls
+ * `failIfProcessLingers(fileName)`. The server it returns can be read only from that
+ * `before` on, in tests and hooks.
+ */
+export function useRedisServer(fileName: string): IRedisServer {
+  let server: IRedisServer | undefined;
+  before(async () => {
+    server = await startRedis();
+  });
+  after(async () => {
+    await server?.stop();
+    failIfProcessLingers(fileName);
+  });
+  const started = (): IRedisServer => {
+    if (server === undefined) throw new Error(`${fileName}: the redis-server is read before its before() hook started it`);
+    return server;
+  };
+  return {
+    get port() {
+      return started().port;
+    },
+    get url() {
+      return started().url;
+    },
+    get pid() {
+      return started().pid;
+    },
+    stop: () => started().stop(),
+    restart: (options) => started().restart(options),
+  };
 }
 
 // ---- cluster instances as processes ----------------------------------------------------

@@ -53,6 +53,7 @@ export type {
   IDistributedTaskRequestResult,
   TDistributedTaskStatus,
 } from './coordinator/abstract.js';
+export type { IClusterInstance } from './coordinator/clusterinstance.js';
 export {
   TaskbufferError,
   InvalidOptionError,

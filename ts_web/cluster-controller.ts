@@ -1,18 +1,9 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { IClusterInstance } from 'taskbuffer';
+import { PollLoop, refreshIntervalMs } from './poll-loop.js';
 
 /** One live instance of a cluster, as the dashboard's cluster view reads it. Plain data. */
-export interface IDashboardInstance {
-  instanceId: string;
-  host: string;
-  pid: number;
-  /** When it joined the cluster (epoch ms). */
-  startedAt: number;
-  /** When it last said it is alive (epoch ms, the cluster's clock: Redis's, with a RedisCoordinator). */
-  lastHeartbeat: number;
-  /** Names of its tasks that were running at that heartbeat. */
-  runningTasks: string[];
-  /** Names of every task it has; absent when the instance does not say (an older version). */
-  tasks?: string[];
+export interface IDashboardInstance extends IClusterInstance {
   /** Whether this is the instance the page is connected to (a gateway client's answer says). */
   self?: boolean;
 }
@@ -57,13 +48,11 @@ export class ClusterController implements ReactiveController {
     has: (name: string) => this.liveTasks !== undefined && !this.liveTasks.has(name),
   };
 
-  private current: IDashboardCluster | undefined;
-  private refreshMs = DEFAULT_REFRESH_MS;
-  private connected = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private reading = false;
-  /** Grows with each new cluster: an answer for an earlier one is dropped. */
-  private generation = 0;
+  private readonly poll = new PollLoop<IDashboardCluster>({
+    cadence: 'fixed-delay',
+    intervalMs: DEFAULT_REFRESH_MS,
+    read: (cluster, isCurrent) => this.read(cluster, isCurrent),
+  });
   /** Per instance: the last heartbeat seen and the shortest gap seen between two of its heartbeats. */
   private readonly beats = new Map<string, { last: number; period: number }>();
 
@@ -73,34 +62,29 @@ export class ClusterController implements ReactiveController {
 
   /** The cluster shown (`undefined`: none). */
   get cluster(): IDashboardCluster | undefined {
-    return this.current;
+    return this.poll.source;
   }
 
   /** Reads `cluster` (`undefined`: none) every `refreshInterval` ms (`0`: once). Called by the host as it updates. */
   watch(cluster: IDashboardCluster | undefined, refreshInterval: number): void {
-    const ms = Number.isFinite(refreshInterval) && refreshInterval > 0 ? Math.max(16, refreshInterval) : 0;
-    if (cluster === this.current && ms === this.refreshMs) return;
-    if (cluster !== this.current) {
-      this.current = cluster;
-      this.generation++;
+    if (cluster !== this.poll.source) {
       this.instances = [];
       this.readAt = undefined;
       this.error = undefined;
       this.liveTasks = undefined;
       this.beats.clear();
+      this.poll.setSource(cluster);
     }
-    this.refreshMs = ms;
-    this.restart();
+    // A new interval reads at once (unless the read on its way sets the next).
+    this.poll.setIntervalMs(refreshIntervalMs(refreshInterval));
   }
 
   hostConnected(): void {
-    this.connected = true;
-    this.restart();
+    this.poll.connect();
   }
 
   hostDisconnected(): void {
-    this.connected = false;
-    this.stopTimer();
+    this.poll.disconnect();
   }
 
   /**
@@ -114,21 +98,7 @@ export class ClusterController implements ReactiveController {
     return this.readAt - instance.lastHeartbeat > Math.max(LATE_HEARTBEAT_MS, 2 * (Number.isFinite(period) ? period : 0));
   }
 
-  /** Reads now unless a read is on its way (its answer schedules the next one). */
-  private restart(): void {
-    this.stopTimer();
-    if (this.connected && this.current !== undefined && !this.reading) void this.read();
-  }
-
-  private stopTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private async read(): Promise<void> {
-    const cluster = this.current!;
-    const generation = this.generation;
-    this.reading = true;
+  private async read(cluster: IDashboardCluster, isCurrent: () => boolean): Promise<void> {
     let answer: unknown;
     let failure: unknown;
     let failed = false;
@@ -138,19 +108,10 @@ export class ClusterController implements ReactiveController {
       failed = true;
       failure = error;
     }
-    this.reading = false;
-    const current = generation === this.generation;
-    if (current) {
+    if (isCurrent()) {
       if (failed) this.error = `Could not read the cluster: ${messageOf(failure)}`;
       else if (!Array.isArray(answer)) this.error = 'Could not read the cluster: getInstances() did not answer a list';
       else this.take(answer.map(plainInstance));
-    }
-    // The next read: after refreshInterval, or at once when the cluster changed while this one was on its way.
-    if (this.connected && this.current !== undefined && this.timer === undefined && (!current || this.refreshMs > 0)) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.read();
-      }, current ? this.refreshMs : 0);
     }
     this.host.requestUpdate();
   }

@@ -1,5 +1,6 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { IDashboardQueue, IJob, IQueueCounts, TJobState } from './dashboard-queue-source.js';
+import { PollLoop, refreshIntervalMs } from './poll-loop.js';
 import { filterJobs } from './queue-filter.js';
 
 /** Jobs per page of the queue view. */
@@ -55,28 +56,24 @@ export class QueueController implements ReactiveController {
   /** Why the last read failed, in words; `undefined` once a read succeeds. */
   error: string | undefined;
 
-  private source: IDashboardQueue | undefined;
-  private refreshMs: number;
-  private connected = false;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly poll: PollLoop<IDashboardQueue>;
   /** The `after` of the page shown (`undefined`: the first page). */
   private after: string | undefined;
   /** The `after` of each page before this one, oldest first. */
   private readonly cursorsBack: Array<string | undefined> = [];
-  private inFlight: Promise<void> | undefined;
-  /** A change came while a read was in flight: read again as soon as it is done. */
-  private again = false;
-  /** Grows with every queue set: a read for an earlier queue changes nothing. */
-  private generation = 0;
 
   constructor(private readonly host: ReactiveControllerHost, options: IQueueControllerOptions = {}) {
-    this.refreshMs = sanitizeInterval(options.refreshInterval ?? DEFAULT_REFRESH_MS);
+    this.poll = new PollLoop({
+      cadence: 'fixed-rate',
+      intervalMs: refreshIntervalMs(options.refreshInterval ?? DEFAULT_REFRESH_MS),
+      read: (queue, isCurrent) => this.read(queue, isCurrent),
+    });
     host.addController(this);
   }
 
   /** The queue shown (`undefined`: none). */
   get queue(): IDashboardQueue | undefined {
-    return this.source;
+    return this.poll.source;
   }
 
   /** The jobs of the page that match `filter`. */
@@ -86,7 +83,7 @@ export class QueueController implements ReactiveController {
 
   /** Whether a read is going on now. */
   get reading(): boolean {
-    return this.inFlight !== undefined;
+    return this.poll.reading;
   }
 
   /** Both settings at once (what the dashboard calls while it updates). */
@@ -97,31 +94,24 @@ export class QueueController implements ReactiveController {
 
   /** Shows `queue` instead of the current one, from its first page; everything read from the previous one goes. */
   setQueue(queue: IDashboardQueue | undefined): void {
-    if (queue === this.source) return;
-    this.source = queue;
-    this.generation++;
+    if (queue === this.poll.source) return;
     this.counts = undefined;
     this.detail = undefined;
     this.error = undefined;
     this.resetPaging();
-    this.restart();
+    this.poll.setSource(queue);
   }
 
   setRefreshInterval(ms: number): void {
-    const next = sanitizeInterval(ms);
-    if (next === this.refreshMs) return;
-    this.refreshMs = next;
-    this.startTimer();
+    this.poll.setIntervalMs(refreshIntervalMs(ms));
   }
 
   hostConnected(): void {
-    this.connected = true;
-    this.restart();
+    this.poll.connect();
   }
 
   hostDisconnected(): void {
-    this.connected = false;
-    this.stopTimer();
+    this.poll.disconnect();
   }
 
   /** Lists the jobs of `state`, from the first page. */
@@ -208,72 +198,38 @@ export class QueueController implements ReactiveController {
    * disconnected or no queue is set.
    */
   refresh(): Promise<void> {
-    if (!this.active) return Promise.resolve();
-    if (this.inFlight === undefined) this.read();
-    else this.again = true;
-    return this.whenIdle();
+    return this.poll.refresh();
   }
 
   /** Resolves once no read is going on and none is due (for tests and callers that act after a read). */
-  async whenIdle(): Promise<void> {
-    while (this.inFlight !== undefined) await this.inFlight;
+  whenIdle(): Promise<void> {
+    return this.poll.whenIdle();
   }
 
-  private get active(): boolean {
-    return this.connected && this.source !== undefined;
-  }
-
-  private read(): void {
-    const queue = this.source!;
-    const generation = this.generation;
+  private async read(queue: IDashboardQueue, isCurrent: () => boolean): Promise<void> {
     const { state, after } = this;
     const detailId = this.detail?.id;
-    this.again = false;
-    this.inFlight = (async () => {
-      try {
-        const [counts, page, job] = await Promise.all([
-          queue.getCounts(),
-          queue.listJobs({ state, limit: QUEUE_PAGE_SIZE + 1, after }),
-          detailId === undefined ? undefined : queue.getJob(detailId),
-        ]);
-        if (generation !== this.generation) return;
-        this.counts = counts;
-        this.error = undefined;
-        // The user may have moved on meanwhile: a page of another state or cursor is not shown.
-        if (state === this.state && after === this.after) {
-          this.jobs = page.slice(0, QUEUE_PAGE_SIZE);
-          this.hasMore = page.length > QUEUE_PAGE_SIZE;
-          this.pageLoaded = true;
-        }
-        if (detailId !== undefined && this.detail?.id === detailId) this.detail = { id: detailId, job: job ?? null };
-      } catch (error) {
-        if (generation === this.generation) this.error = `Could not read the queue: ${messageOf(error)}`;
-      } finally {
-        this.inFlight = undefined;
-        if (generation === this.generation) this.host.requestUpdate();
-        if (this.again && this.active) this.read();
+    try {
+      const [counts, page, job] = await Promise.all([
+        queue.getCounts(),
+        queue.listJobs({ state, limit: QUEUE_PAGE_SIZE + 1, after }),
+        detailId === undefined ? undefined : queue.getJob(detailId),
+      ]);
+      if (!isCurrent()) return;
+      this.counts = counts;
+      this.error = undefined;
+      // The user may have moved on meanwhile: a page of another state or cursor is not shown.
+      if (state === this.state && after === this.after) {
+        this.jobs = page.slice(0, QUEUE_PAGE_SIZE);
+        this.hasMore = page.length > QUEUE_PAGE_SIZE;
+        this.pageLoaded = true;
       }
-    })();
-  }
-
-  /** A tick: skipped while a read is in flight, so that reads never pile up behind a slow queue. */
-  private readonly tick = (): void => {
-    if (this.inFlight === undefined && this.active) this.read();
-  };
-
-  private restart(): void {
-    this.startTimer();
-    void this.refresh();
-  }
-
-  private startTimer(): void {
-    this.stopTimer();
-    if (this.active && this.refreshMs > 0) this.timer = setInterval(this.tick, this.refreshMs);
-  }
-
-  private stopTimer(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+      if (detailId !== undefined && this.detail?.id === detailId) this.detail = { id: detailId, job: job ?? null };
+    } catch (error) {
+      if (isCurrent()) this.error = `Could not read the queue: ${messageOf(error)}`;
+    } finally {
+      if (isCurrent()) this.host.requestUpdate();
+    }
   }
 
   private resetPaging(): void {
@@ -296,10 +252,6 @@ export class QueueController implements ReactiveController {
     this.host.requestUpdate();
     void this.refresh();
   }
-}
-
-function sanitizeInterval(ms: number): number {
-  return Number.isFinite(ms) && ms > 0 ? Math.max(16, ms) : 0;
 }
 
 function messageOf(error: unknown): string {

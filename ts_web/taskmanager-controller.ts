@@ -3,6 +3,7 @@ import type { ITaskEvent, ITaskMetadata } from 'taskbuffer';
 import type { IDashboardSource } from './dashboard-source.js';
 import { FrameBatch } from './frame-batch.js';
 import { GroupWatch } from './group-watch.js';
+import { refreshIntervalMs } from './poll-loop.js';
 import type { IConstraintGroupView } from './dashboard-source.js';
 import { RunMetrics } from './run-metrics.js';
 import {
@@ -84,7 +85,7 @@ export class TaskManagerController implements ReactiveController {
     private readonly host: ReactiveControllerHost,
     options: ITaskManagerControllerOptions = {},
   ) {
-    this.refreshMs = sanitizeInterval(options.refreshInterval ?? DEFAULT_REFRESH_MS);
+    this.refreshMs = refreshIntervalMs(options.refreshInterval ?? DEFAULT_REFRESH_MS);
     this.historyLimit = sanitizeHistory(options.historySize ?? DEFAULT_HISTORY_SIZE);
     this.appliedHistoryLimit = this.historyLimit;
     host.addController(this);
@@ -120,7 +121,7 @@ export class TaskManagerController implements ReactiveController {
   }
 
   setRefreshInterval(ms: number): void {
-    const next = sanitizeInterval(ms);
+    const next = refreshIntervalMs(ms);
     if (next === this.refreshMs) return;
     this.refreshMs = next;
     if (this.subscriptions.length > 0) this.startPolling();
@@ -328,10 +329,6 @@ export class TaskManagerController implements ReactiveController {
       this.catalogRevision++;
     }
   }
-}
-
-function sanitizeInterval(ms: number): number {
-  return Number.isFinite(ms) && ms > 0 ? Math.max(16, ms) : 0;
 }
 
 function sanitizeHistory(size: number): number {

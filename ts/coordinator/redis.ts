@@ -5,7 +5,7 @@
  */
 export { RedisCoordinator } from './rediscoordinator.js';
 export type { IRedisCoordinatorOptions } from './redisoptions.js';
-export type { IClusterInstance } from './redispresence.js';
+export type { IClusterInstance } from './clusterinstance.js';
 export type { IClusterTaskEvent } from './redisevents.js';
 export { ClusterUnreachableError, CoordinatorStoppedError, MissingDependencyError } from './errors.js';
 export { RedisTaskQueue } from '../jobqueue/redistaskqueue.js';

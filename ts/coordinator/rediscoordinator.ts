@@ -13,7 +13,8 @@ import { RedisConnection, unrefHandle, withTimeout, type ICoordinatorContext } f
 import { ClusterEventRelay, type IClusterTaskEvent } from './redisevents.js';
 import { RedisKeys } from './rediskeys.js';
 import { resolveRedisOptions, type IRedisCoordinatorOptions } from './redisoptions.js';
-import { RedisPresence, type IClusterInstance } from './redispresence.js';
+import type { IClusterInstance } from './clusterinstance.js';
+import { RedisPresence } from './redispresence.js';
 import { RedisSlots } from './redisslots.js';
 import { RedisTicks } from './redisticks.js';
 

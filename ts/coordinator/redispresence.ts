@@ -1,25 +1,8 @@
 import { hostname } from 'node:os';
 import type { ICoordinatedManager } from './abstract.js';
+import type { IClusterInstance } from './clusterinstance.js';
 import { CoordinatorStoppedError } from './errors.js';
 import { withTimeout, type ICoordinatorContext } from './redisconnection.js';
-
-/** A live instance of the cluster, as `getInstances()` lists it. */
-export interface IClusterInstance {
-  instanceId: string;
-  host: string;
-  pid: number;
-  startedAt: number;
-  /** When it last renewed its presence (Redis's clock, epoch ms). */
-  lastHeartbeat: number;
-  /** Names of its tasks that were running at that heartbeat. */
-  runningTasks: string[];
-  /**
-   * Names of every task its manager had at that heartbeat, running or not. Absent in the
-   * record of an instance of an older version, which did not say: treat that as unknown,
-   * not as none.
-   */
-  tasks?: string[];
-}
 
 /**
  * Who is in the cluster: each instance writes its record with every heartbeat (it lapses

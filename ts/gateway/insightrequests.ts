@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { IClusterInstance } from '../coordinator/clusterinstance.js';
 import { messageOf } from '../errors.js';
 import type { IJob } from '../jobqueue/jobrecord.js';
 import type { IWireInstance, TClientFrame } from '../remote/protocol.js';
@@ -11,7 +12,7 @@ type TInsightHandlers = { [T in TInsightType]: (connection: GatewayConnection, f
 
 /** What a coordinator that knows the cluster offers (RedisCoordinator does). */
 interface IInstanceLister {
-  getInstances(): Promise<Array<Omit<IWireInstance, 'self'>>>;
+  getInstances(): Promise<IClusterInstance[]>;
 }
 
 /** The gateway process's start, for its own instance record when there is no cluster. */

@@ -1,3 +1,4 @@
+import type { IClusterInstance } from '../coordinator/clusterinstance.js';
 import type { IJob, TJobState } from '../jobqueue/jobrecord.js';
 import type { IConstraintGroupState } from '../manager/manageroptions.js';
 import type { IWaitingRunInfo } from '../manager/waitreasons.js';
@@ -124,17 +125,7 @@ export type TWaitingReply = IWaitingRunInfo[];
 export type TJobsReply = IJob[];
 
 /** An instance of the cluster, as `instances` replies with it. */
-export interface IWireInstance {
-  instanceId: string;
-  host: string;
-  pid: number;
-  startedAt: number;
-  /** When it last said it is alive (epoch ms). */
-  lastHeartbeat: number;
-  /** Names of its tasks that were running then. */
-  runningTasks: string[];
-  /** Names of every task it has (absent from instances of an older version). */
-  tasks?: string[];
+export interface IWireInstance extends IClusterInstance {
   /** Whether this is the gateway's own instance. */
   self: boolean;
 }
