@@ -4,7 +4,7 @@
  * and then shows the gateway's manager live; with the headers that keep it to itself.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -13,6 +13,7 @@ import { TaskGateway } from '../ts/gateway/index.js';
 import { InvalidOptionError, Task, TaskManager } from '../ts/index.js';
 import { waitInPage } from './dashboard-browser-helpers.js';
 import { gatewayFor } from './gateway-helpers.js';
+import { freePort } from './redis-helpers.js';
 
 let browser: Browser;
 
@@ -59,13 +60,34 @@ function dashboardCards(page: Page): Promise<string[]> {
   });
 }
 
+/** The status of a websocket upgrade to the gateway on `port` with these headers (101 when it was accepted). */
+function upgradeStatus(port: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port: Number(port), path: '/taskbuffer', headers: {
+      ...headers, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    } });
+    request.on('upgrade', (response, socket) => {
+      socket.destroy();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 describe('the dashboard page a gateway serves', () => {
-  test('asks for a name and key, says when they are wrong, then shows the manager live, even with allowedOrigins that do not list it', async (t) => {
+  test('asks for a name and key, says when they are wrong, then shows the manager live, with allowedOrigins that list its own origin', async (t) => {
     const manager = withTasks();
+    const port = await freePort();
     const { url } = await gatewayFor(t, {
       manager,
+      port,
       dashboard: { title: 'Ops <tasks>' },
-      allowedOrigins: ['https://elsewhere.example.com'],
+      allowedOrigins: ['https://elsewhere.example.com', `http://127.0.0.1:${port}`],
       credentials: { ops: { key: 'ops-key-1234', scopes: ['read'] } },
     });
     const errors: string[] = [];
@@ -112,6 +134,14 @@ describe('the dashboard page a gateway serves', () => {
     assert.match(await script.text(), /taskbuffer-gateway-login/);
     assert.equal((await fetch(`${base}/app.js`, { method: 'POST' })).status, 405);
     assert.equal((await fetch(`${base}/other.js`)).status, 426, 'other paths still say: connect with a websocket');
+  });
+
+  test("refuses a websocket from an origin allowedOrigins does not list, even when it matches the Host header (a rebound domain's page)", async (t) => {
+    const { url } = await gatewayFor(t, { manager: withTasks(), dashboard: true, allowedOrigins: ['https://ops.example.com'] });
+    const { port } = new URL(url);
+    const status = await upgradeStatus(port, { Host: `evil.example:${port}`, Origin: `http://evil.example:${port}` });
+    assert.equal(status, 403);
+    assert.equal(await upgradeStatus(port, { Host: `127.0.0.1:${port}`, Origin: 'https://ops.example.com' }), 101);
   });
 
   test('answers from a server of the user through handleRequest, leaving other requests to it', async (t) => {

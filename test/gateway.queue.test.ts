@@ -17,7 +17,9 @@ const redis = useRedisServer('gateway.queue.test.ts');
 const READER = { name: 'reader', key: 'reader-key-1234' };
 const OTHER = { name: 'other', key: 'other-key-1234' };
 const OPERATOR = { name: 'operator', key: 'operator-key-1234' };
+const BLIND = { name: 'blind', key: 'blind-key-1234' };
 const CREDENTIALS = {
+  [BLIND.name]: { key: BLIND.key, scopes: ['control:*', 'trigger:*'] },
   [OPERATOR.name]: { key: OPERATOR.key, scopes: ['read', 'control:images'] },
   [READER.name]: { key: READER.key, scopes: ['read'] },
   [OTHER.name]: { key: OTHER.key, scopes: ['read', 'control:other', 'trigger:other'] },
@@ -181,6 +183,28 @@ describe('scopes and bad requests', () => {
     assert.equal(retry.code, 'FORBIDDEN');
     assert.equal(retry.scope, 'trigger:images:resize');
     assert.equal((await queue.getJob('not-yours'))?.state, 'waiting');
+  });
+
+  test('without read, a client can neither read the queue nor learn through cancel or retry whether a job exists or whose it is', async (t) => {
+    const { queue, url } = await queueGateway(t);
+    await queue.add('images:resize', undefined, { jobId: 'exists' });
+    const blind = await clientFor(t, url, BLIND);
+    const requests = [
+      () => blind.queue.getCounts(),
+      () => blind.queue.listJobs({ state: 'waiting' }),
+      () => blind.queue.getJob('exists'),
+      () => blind.queue.cancel('exists'),
+      () => blind.queue.retry('exists'),
+      () => blind.queue.cancel('ghost'),
+    ];
+    for (const request of requests) {
+      const error = await rejectionOf(request());
+      assert.ok(error instanceof GatewayRequestError);
+      assert.equal(error.code, 'FORBIDDEN');
+      assert.equal(error.scope, 'read');
+      assert.doesNotMatch(error.message, /images/);
+    }
+    assert.equal((await queue.getJob('exists'))?.state, 'waiting');
   });
 
   test("allows cancel to a client whose control pattern covers the job's task", async (t) => {

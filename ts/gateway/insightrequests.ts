@@ -89,9 +89,13 @@ function queueOf(connection: GatewayConnection, id: number, type: string) {
   return queue;
 }
 
-/** The job's task decides the scope: the job is read first (an unknown id is refused as such). */
+/**
+ * The job's task decides the scope, so the job is read first; only for a client that may
+ * read the queue anyway (`read`): without it, whether a job exists and whose it is stay unsaid.
+ */
 function actOnJob(connection: GatewayConnection, id: number, jobId: string, action: 'control' | 'trigger', act: () => Promise<unknown>): void {
   const queue = connection.services.settings.queue!;
+  if (!connection.may(id, 'read')) return;
   queue.getJob(jobId).then((job: IJob | null) => {
     if (job === null) return connection.refuse(id, 'UNKNOWN_JOB', `no job ${JSON.stringify(jobId)} in the gateway's durable queue`);
     if (connection.may(id, action, job.taskName)) answer(connection, id, act());

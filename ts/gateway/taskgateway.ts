@@ -171,18 +171,12 @@ export class TaskGateway {
     }
     const origin = request.headers.origin;
     const allowed = this.settings.allowedOrigins;
-    if (allowed !== undefined && origin !== undefined && !allowed.has(origin) && !this.isOwnPage(origin, request)) return refuseUpgrade(socket, 403, 'Forbidden');
+    if (allowed !== undefined && origin !== undefined && !allowed.has(origin)) return refuseUpgrade(socket, 403, 'Forbidden');
     if (this.state !== 'started') return refuseUpgrade(socket, 503, 'Service Unavailable');
     // Each lasts authTimeoutMs at most, but a flood of them at once must not grow memory either.
     if (countWhere(this.connections, (connection) => !connection.isOpen) >= MAX_UNAUTHENTICATED) return refuseUpgrade(socket, 503, 'Service Unavailable');
     this.websockets!.handleUpgrade(request, socket, head, (websocket) => this.accept(websocket, request));
   };
-
-  /** With `dashboard`, the page the gateway served connects from the gateway's own origin: allowed whatever `allowedOrigins` lists. */
-  private isOwnPage(origin: string, request: IncomingMessage): boolean {
-    const host = request.headers.host;
-    return this.page !== undefined && host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
-  }
 
   private accept(websocket: WebSocket, request: IncomingMessage): void {
     if (this.state !== 'started') return websocket.terminate();
