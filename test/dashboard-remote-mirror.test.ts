@@ -74,20 +74,32 @@ describe('RemoteManagerMirror', () => {
     assert.equal(calls, 2);
   });
 
-  test('fetches the groups again after a run event, without waiting for a poll', async (t) => {
+  test('fetches the groups and waiting runs again after a run event, without waiting for a poll, and not the task list', async (t) => {
     const { manager, release } = heldManager();
     const { url } = await gatewayFor(t, { manager });
     t.after(release);
     const client = await clientFor(t, url);
+    let listed = 0;
+    const listTasks = client.listTasks.bind(client);
+    client.listTasks = () => {
+      listed++;
+      return listTasks();
+    };
     const mirror = new RemoteManagerMirror(client);
+    const kinds: string[] = [];
+    mirror.mirror.fetched.subscribe({ next: (kind) => kinds.push(kind) });
     mirror.start();
     t.after(() => mirror.stop());
     await mirror.subscriptionReady;
+    await until('the first fetch', () => kinds.length === 1);
     void manager.triggerTaskByName('hold');
     void manager.triggerTaskByName('hold');
     await until('the holder and the waiting run', () =>
       mirror.getConstraintGroupStates()[0]?.keys[0]?.holders?.length === 1 && mirror.getWaitingRuns().length === 1);
     assert.equal(mirror.getWaitingRuns()[0]!.taskName, 'hold');
+    // A run event changes the groups, not the list of tasks (which may be large): that is left to the polls.
+    assert.equal(listed, 1);
+    assert.deepEqual([...new Set(kinds.slice(1))], ['waits']);
   });
 
   test('shows a refusal in words: a client without read cannot mirror', async (t) => {

@@ -12,6 +12,7 @@ import { TaskGateway } from '../ts/gateway/index.js';
 import { Task, TaskManager } from '../ts/index.js';
 import { clickIn, textsIn, waitInPage } from './dashboard-browser-helpers.js';
 import { gatewayFor } from './gateway-helpers.js';
+import { freePort } from './redis-helpers.js';
 import { remotePage, startRemotePageFixture, type IRemotePageFixture } from './remote-page-helpers.js';
 
 let fixture: IRemotePageFixture;
@@ -43,15 +44,15 @@ function remoteManager(): { manager: TaskManager; release: () => void } {
 }
 
 /** A page whose dashboard shows the gateway at `url` with `token`; resolves once both cards show. */
-async function dashboardFor(t: TestContext, url: string, token: string): Promise<Page> {
+async function dashboardFor(t: TestContext, url: string, token: string, refreshInterval = 200): Promise<Page> {
   const page = await remotePage(t, fixture);
-  await page.evaluate(([gatewayUrl, auth]) => {
+  await page.evaluate(([gatewayUrl, auth, refresh]) => {
     const dashboard = document.createElement('taskbuffer-dashboard');
-    dashboard.refreshInterval = 200;
+    dashboard.refreshInterval = Number(refresh);
     dashboard.setAttribute('url', gatewayUrl!);
     dashboard.setAttribute('token', auth!);
     document.body.append(dashboard);
-  }, [url, token]);
+  }, [url, token, String(refreshInterval)]);
   return page;
 }
 
@@ -112,7 +113,8 @@ describe('the dashboard of a remote manager', () => {
     await gateway.start();
     const { port, url } = gateway.address();
     t.after(() => gateway.stop());
-    const page = await dashboardFor(t, url, 'viewer:viewer-key-1234');
+    // No polls: only a subscription restored after the restart can show the run below.
+    const page = await dashboardFor(t, url, 'viewer:viewer-key-1234', 0);
     await waitForConnection(page, 'open');
 
     await gateway.stop();
@@ -122,6 +124,22 @@ describe('the dashboard of a remote manager', () => {
     await waitForConnection(page, 'open');
     await manager.triggerTaskByName('cleanup');
     await waitForStatus(page, 'cleanup', 'completed');
+  });
+
+  test('opened while its gateway is down, keeps trying and shows the manager once the gateway is up', async (t) => {
+    const { manager } = remoteManager();
+    await manager.start();
+    t.after(() => manager.stop());
+    const port = await freePort();
+    const page = await dashboardFor(t, `ws://127.0.0.1:${port}/taskbuffer`, 'viewer:viewer-key-1234');
+    await waitForConnection(page, 'reconnecting');
+    assert.equal((await textsIn(page, '.connection-problem')).length, 1, 'it says why it is not connected');
+    const gateway = new TaskGateway({ manager, host: '127.0.0.1', port, credentials: { viewer: VIEWER } });
+    await gateway.start();
+    t.after(() => gateway.stop());
+    await waitForConnection(page, 'open');
+    await waitInPage(page, 'both cards', () => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelectorAll('.task').length === 2);
+    assert.deepEqual(await textsIn(page, '.connection-problem'), [], 'the problem is gone once connected');
   });
 
   test('offers the actions the scopes allow and runs them at the gateway, and none outside them', async (t) => {

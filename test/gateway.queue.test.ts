@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { GatewayRequestError } from '../ts/client/index.js';
-import { Task } from '../ts/index.js';
+import { InvalidOptionError, Task } from '../ts/index.js';
 import { clientFor, gatewayFor } from './gateway-helpers.js';
 import { queueFor, uniqueQueueName, workerFor } from './jobqueue-helpers.js';
 import { rejectionOf } from './manager-helpers.js';
@@ -205,6 +205,16 @@ describe('scopes and bad requests', () => {
       assert.doesNotMatch(error.message, /images/);
     }
     assert.equal((await queue.getJob('exists'))?.state, 'waiting');
+  });
+
+  test('refuses a job id longer than a frame may carry where it is given, naming its length, and the connection stays', async (t) => {
+    const { url } = await queueGateway(t);
+    const client = await clientFor(t, url, READER);
+    const long = 'j'.repeat(1025);
+    for (const act of [() => client.queue.getJob(long), () => client.queue.cancel(long), () => client.queue.retry(long)]) {
+      assert.throws(act, (error: Error) => error instanceof InvalidOptionError && /at most 1024 characters, got 1025/.test(error.message));
+    }
+    assert.equal(await client.queue.getJob('j'.repeat(1024)), null);
   });
 
   test("allows cancel to a client whose control pattern covers the job's task", async (t) => {

@@ -12,6 +12,7 @@ import type { RemoteQueue } from '../ts/client/index.js';
 import type { IJob, IQueueCounts, RedisTaskQueue, TJobState } from '../ts/coordinator/redis.js';
 import type { IDashboardQueue, IDashboardQueueListOptions } from '../ts_web/dashboard-queue-source.js';
 import { QUEUE_PAGE_SIZE, QueueController } from '../ts_web/queue-controller.js';
+import { clientFor, gatewayFor } from './gateway-helpers.js';
 import { queueFor, uniqueQueueName } from './jobqueue-helpers.js';
 import { useRedisServer } from './redis-helpers.js';
 import { deferred, flush, type Deferred } from './rule-helpers.js';
@@ -135,6 +136,24 @@ describe('paging a real queue', () => {
     view.showJob('nobody');
     await view.whenIdle();
     assert.deepEqual(detail(), { id: 'nobody', job: null });
+  });
+
+  test("a job that cannot be read (an id too long for the gateway) says so in the detail; the counts and the page still refresh", async (t) => {
+    const queue = queueFor(t, redis.url, uniqueQueueName());
+    await queue.add('work', undefined, { jobId: 'first' });
+    const { url } = await gatewayFor(t, { queue });
+    const client = await clientFor(t, url);
+    const { view } = controllerFor(t, client.queue);
+    await view.whenIdle();
+    view.showJob('x'.repeat(1025));
+    await view.whenIdle();
+    assert.equal(view.detail?.job, null);
+    assert.match(view.detail?.problem ?? '', /^Could not read job "x{57}\.\.\.": client\.queue\.getJob: expected `id` to be at most 1024 characters, got 1025$/);
+    await queue.add('work', undefined, { jobId: 'second' });
+    await view.refresh();
+    assert.equal(view.error, undefined);
+    assert.equal(view.counts?.waiting, 2);
+    assert.deepEqual(ids(view.jobs), ['first', 'second']);
   });
 });
 

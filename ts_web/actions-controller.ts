@@ -1,6 +1,7 @@
 import type { ReactiveControllerHost } from 'lit';
 import type { IDashboardActions, TDashboardAction } from './dashboard-actions.js';
 import { parseJsonInput } from './json-input.js';
+import { messageOf } from './error-text.js';
 
 /** A question the dashboard asks before it acts: what, on what, and (for triggers) with which input. */
 export interface IActionDialog {
@@ -307,6 +308,3 @@ function listOf(names: readonly string[]): string {
   return `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

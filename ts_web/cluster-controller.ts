@@ -1,6 +1,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { IClusterInstance } from 'taskbuffer';
 import { PollLoop, refreshIntervalMs } from './poll-loop.js';
+import { messageOf } from './error-text.js';
 
 /** One live instance of a cluster, as the dashboard's cluster view reads it. Plain data. */
 export interface IDashboardInstance extends IClusterInstance {
@@ -150,11 +151,3 @@ function plainInstance(raw: unknown): IDashboardInstance {
   };
 }
 
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  try {
-    return String(error);
-  } catch {
-    return 'an error that cannot be shown';
-  }
-}

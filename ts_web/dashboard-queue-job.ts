@@ -25,7 +25,8 @@ export function renderQueueJob(view: QueueController, detail: IQueueJobDetail, a
         <button type="button" class="queue-job-close" aria-label="Close the job's details" @click=${view.onCloseJob}>Close</button>
       </div>
       ${job === undefined ? html`<p class="queue-none">Reading the job…</p>` : nothing}
-      ${job === null ? html`<p class="queue-none" data-missing>No job ${JSON.stringify(detail.id)} in the queue (never added, or removed after its keep time).</p>` : nothing}
+      ${job === null && detail.problem !== undefined ? html`<p class="queue-error" role="alert" data-problem>${detail.problem}</p>` : nothing}
+      ${job === null && detail.problem === undefined ? html`<p class="queue-none" data-missing>No job ${JSON.stringify(detail.id)} in the queue (never added, or removed after its keep time).</p>` : nothing}
       ${job ? renderJobBody(view, job, actions, now) : nothing}
     </aside>`;
 }

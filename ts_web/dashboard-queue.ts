@@ -29,7 +29,7 @@ export function renderQueue(view: QueueController, actions: ActionsController, n
       ${view.error === undefined ? nothing : html`<p class="queue-error" role="alert">${view.error}</p>`}
       <div class="queue-tools">
         <form class="queue-find" role="search" aria-label="Find a job by its id" @submit=${view.onFind}>
-          <label>Job id <input name="job-id" type="search" autocomplete="off" spellcheck="false" /></label>
+          <label>Job id <input name="job-id" type="search" maxlength="1024" autocomplete="off" spellcheck="false" /></label>
           <button type="submit">Find</button>
         </form>
         <label class="queue-filter">Filter this page

@@ -31,10 +31,11 @@ export interface IDashboardSource {
   getWaitingRuns?(limit?: number): IWaitingRunInfo[];
   /**
    * For a source that copies another machine's state: the dashboard's polls call `fetch()`
-   * instead of reading at once, and read when `fetched` fires.
+   * instead of reading at once, and read when `fetched` fires: everything after `all`,
+   * the groups and waiting runs after `waits`.
    */
   readonly mirror?: {
     fetch(): void;
-    readonly fetched: ISubscribableLike<void>;
+    readonly fetched: ISubscribableLike<'all' | 'waits'>;
   };
 }

@@ -81,6 +81,8 @@ export class TaskbufferGatewayLogin extends LitElement {
     try {
       const client = new TaskGatewayClient({ url: gatewayUrl(this.path), name, key });
       await client.connect();
+      // Removed from the page while it signed in: nothing would ever close this connection.
+      if (!this.isConnected) return client.close();
       writeName(name);
       this.client = client;
     } catch (error) {

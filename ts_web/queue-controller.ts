@@ -2,6 +2,7 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { IDashboardQueue, IJob, IQueueCounts, TJobState } from './dashboard-queue-source.js';
 import { PollLoop, refreshIntervalMs } from './poll-loop.js';
 import { filterJobs } from './queue-filter.js';
+import { messageOf } from './error-text.js';
 
 /** Jobs per page of the queue view. */
 export const QUEUE_PAGE_SIZE = 25;
@@ -13,7 +14,10 @@ const DEFAULT_REFRESH_MS = 1000;
 /** The job shown in the detail panel: `job` is `undefined` while it is read, `null` when the queue has no job by that id. */
 export interface IQueueJobDetail {
   id: string;
+  /** `undefined` while it is read, `null` when the queue has no such job. */
   job: IJob | null | undefined;
+  /** Why the job could not be read (e.g. an id longer than the gateway takes), in words. */
+  problem?: string;
 }
 
 /** Options of `new QueueController(host, options)`. */
@@ -102,6 +106,7 @@ export class QueueController implements ReactiveController {
     this.poll.setSource(queue);
   }
 
+  /** How often to read (ms; `0` reads once, at least 16 otherwise). */
   setRefreshInterval(ms: number): void {
     this.poll.setIntervalMs(refreshIntervalMs(ms));
   }
@@ -158,6 +163,7 @@ export class QueueController implements ReactiveController {
     this.changed();
   }
 
+  /** Closes the detail panel. */
   closeJob(): void {
     this.detail = undefined;
     this.host.requestUpdate();
@@ -213,7 +219,7 @@ export class QueueController implements ReactiveController {
       const [counts, page, job] = await Promise.all([
         queue.getCounts(),
         queue.listJobs({ state, limit: QUEUE_PAGE_SIZE + 1, after }),
-        detailId === undefined ? undefined : queue.getJob(detailId),
+        detailId === undefined ? undefined : readJob(queue, detailId),
       ]);
       if (!isCurrent()) return;
       this.counts = counts;
@@ -224,7 +230,9 @@ export class QueueController implements ReactiveController {
         this.hasMore = page.length > QUEUE_PAGE_SIZE;
         this.pageLoaded = true;
       }
-      if (detailId !== undefined && this.detail?.id === detailId) this.detail = { id: detailId, job: job ?? null };
+      if (detailId !== undefined && this.detail?.id === detailId) {
+        this.detail = typeof job === 'string' ? { id: detailId, job: null, problem: job } : { id: detailId, job: job ?? null };
+      }
     } catch (error) {
       if (isCurrent()) this.error = `Could not read the queue: ${messageOf(error)}`;
     } finally {
@@ -254,6 +262,10 @@ export class QueueController implements ReactiveController {
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** The job, `null`, or why it could not be read: one bad id must not stop the counts and the page from being read. */
+function readJob(queue: IDashboardQueue, id: string): Promise<IJob | null | string> {
+  return Promise.resolve()
+    .then(() => queue.getJob(id))
+    .catch((error: unknown) => `Could not read job ${JSON.stringify(id.length > 60 ? `${id.slice(0, 57)}...` : id)}: ${messageOf(error)}`);
 }
+

@@ -1,8 +1,9 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { TaskGatewayClient, type TClientState } from 'taskbuffer/client';
+import { allows, TaskGatewayClient, type TClientState } from 'taskbuffer/client';
 import type { TDashboardAction } from './dashboard-actions.js';
 import { RemoteDashboardActions } from './remote-actions.js';
 import { RemoteManagerMirror } from './remote-mirror.js';
+import { messageOf } from './error-text.js';
 
 /** Where the dashboard connects: a client the page made, or a URL and a `name:key` token. */
 export interface IRemoteTarget {
@@ -36,6 +37,9 @@ export class RemoteConnection implements ReactiveController {
   private ownsClient = false;
   private connectProblem: string | undefined;
   private hostIsConnected = false;
+  /** A first connection of a client made here failed (not for its key): the next try, with backoff. */
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private failedTries = 0;
 
   constructor(private readonly host: ReactiveControllerHost) {
     host.addController(this);
@@ -51,6 +55,7 @@ export class RemoteConnection implements ReactiveController {
     const { client, url, token, narrowTo } = this.target;
     if (target.client === client && target.url === url && target.token === token && sameSet(target.narrowTo, narrowTo)) return;
     this.tearDown();
+    this.failedTries = 0;
     this.target = target;
     if (this.hostIsConnected) this.setUp();
   }
@@ -65,19 +70,25 @@ export class RemoteConnection implements ReactiveController {
     this.tearDown();
   }
 
-  /** The gateway's durable queue, once the gateway said it has one. */
+  /** The gateway's durable queue, once the gateway said it has one and the client may read it. */
   get queue(): TaskGatewayClient['queue'] | undefined {
-    return this.client?.hasQueue === true ? this.client.queue : undefined;
+    return this.client?.hasQueue === true && this.mayRead ? this.client.queue : undefined;
   }
 
-  /** The gateway's cluster (its own instance without a coordinator), once the client got in. */
+  /** The gateway's cluster (its own instance without a coordinator), once the client got in with `read`. */
   get cluster(): TaskGatewayClient | undefined {
-    return this.client !== undefined && this.client.scopes.length > 0 ? this.client : undefined;
+    return this.mayRead ? this.client : undefined;
+  }
+
+  /** Without `read`, the cluster and the queue would only be refused at every poll. */
+  private get mayRead(): boolean {
+    return this.client !== undefined && allows(this.client.scopes, 'read');
   }
 
   /** The connection light: state, URL, and what went wrong. */
   get view(): IConnectionView | undefined {
     const client = this.client;
+    if (this.retryTimer !== undefined) return { state: 'reconnecting', url: this.target.url, problem: this.connectProblem };
     if (client === undefined) return this.connectProblem === undefined ? undefined : { state: 'closed', url: this.target.url, problem: this.connectProblem };
     const refusal = this.mirror?.lastError;
     const problem = this.connectProblem ?? (refusal === undefined ? undefined : messageOf(refusal));
@@ -86,7 +97,7 @@ export class RemoteConnection implements ReactiveController {
 
   private setUp(): void {
     if (!this.active || this.mirror !== undefined) return;
-    this.connectProblem = undefined;
+    if (this.failedTries === 0) this.connectProblem = undefined; // while retrying, the last problem stays in view
     const client = this.target.client ?? this.clientFromToken();
     if (client === undefined) return this.host.requestUpdate();
     this.client = client;
@@ -94,16 +105,37 @@ export class RemoteConnection implements ReactiveController {
     this.actions = new RemoteDashboardActions(client, this.target.narrowTo);
     this.mirror.start();
     if (client.state === 'idle') {
-      client.connect().catch((error: unknown) => {
+      client.connect().then(() => {
+        this.failedTries = 0;
+        this.connectProblem = undefined;
+        this.host.requestUpdate();
+      }, (error: unknown) => {
         if (this.client !== client) return;
         this.connectProblem = messageOf(error);
+        if (this.ownsClient && (error as { code?: unknown }).code !== 'AUTH_FAILED') this.retryLater();
         this.host.requestUpdate();
       });
     }
     this.host.requestUpdate();
   }
 
+  /**
+   * A gateway that is down when the dashboard comes: try again with a new client, after
+   * 250 ms, doubling to 10 s (as the client reconnects a connection it had). A wrong name
+   * or key is not tried again; nor is a page's own client (the page decides about it).
+   */
+  private retryLater(): void {
+    const delay = Math.min(10_000, 250 * 2 ** this.failedTries++);
+    this.tearDown();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.hostIsConnected) this.setUp();
+    }, delay);
+  }
+
   private tearDown(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.mirror?.stop();
     if (this.ownsClient) this.client?.close();
     this.mirror = undefined;
@@ -131,9 +163,6 @@ export class RemoteConnection implements ReactiveController {
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function sameSet<T>(a: ReadonlySet<T> | undefined, b: ReadonlySet<T> | undefined): boolean {
   if (a === b) return true;

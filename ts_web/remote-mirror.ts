@@ -4,6 +4,9 @@ import type { IGatewaySubscription, TaskGatewayClient } from 'taskbuffer/client'
 import type { IConstraintGroupView, IDashboardSource } from './dashboard-source.js';
 import { WAITING_LISTED } from './group-watch.js';
 
+/** What a fetch read: everything, or only the groups and waiting runs. */
+export type TFetchKind = 'all' | 'waits';
+
 /** What the mirror uses of a TaskGatewayClient. */
 export type IMirrorClient = Pick<TaskGatewayClient, 'listTasks' | 'getConstraintGroupStates' | 'getWaitingRuns' | 'subscribe' | 'stateSubject'>;
 
@@ -16,13 +19,13 @@ const EVENT_FETCH_DELAY_MS = 150;
 /**
  * A manager on another machine, as the dashboard reads one: its events come live through
  * a gateway subscription; its tasks, schedules, constraint groups and waiting runs are
- * fetched (at the dashboard's polls, after run events, and after each reconnect) and read
- * from the last copy. Fetches never overlap: one asked for while another is out runs
+ * fetched (all of it at the dashboard's polls and after each reconnect, the groups and
+ * waiting runs after run events) and read from the last copy. Fetches never overlap: one asked for while another is out runs
  * right after it.
  */
 export class RemoteManagerMirror implements IDashboardSource {
   readonly taskSubject = new Subject<ITaskEvent>();
-  readonly mirror: { fetch(): void; readonly fetched: Subject<void> };
+  readonly mirror: { fetch(): void; readonly fetched: Subject<TFetchKind> };
   /** Why the last fetch failed (e.g. a missing `read` scope), until one succeeds. */
   lastError: unknown = undefined;
   private tasks = new Map<string, ITaskMetadata>();
@@ -31,12 +34,12 @@ export class RemoteManagerMirror implements IDashboardSource {
   private subscription: IGatewaySubscription | undefined;
   private stateSubscription: { unsubscribe(): void } | undefined;
   private inFlight = false;
-  private fetchAgain = false;
+  private fetchNext: TFetchKind | undefined;
   private eventFetch: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
 
   constructor(private readonly client: IMirrorClient, private readonly onChange: () => void = () => {}) {
-    this.mirror = { fetch: () => this.fetch(), fetched: new Subject<void>() };
+    this.mirror = { fetch: () => this.fetch('all'), fetched: new Subject<TFetchKind>() };
   }
 
   /** Resolves once the gateway delivers events (after `start()`); rejects with its refusal. */
@@ -49,7 +52,9 @@ export class RemoteManagerMirror implements IDashboardSource {
     this.subscription = this.client.subscribe({}, (event) => this.onEvent(event as ITaskEvent));
     this.subscription.ready.catch((error: unknown) => this.fail(error));
     this.stateSubscription = this.client.stateSubject.subscribe((state) => {
-      if (state === 'open') this.fetch();
+      // After the client has restored its subscription (it does so right after `open`):
+      // read before it, and events between the read and the subscription would be lost.
+      if (state === 'open') queueMicrotask(() => this.fetch('all'));
       this.onChange();
     });
   }
@@ -92,28 +97,33 @@ export class RemoteManagerMirror implements IDashboardSource {
     return this.waiting.length > limit ? this.waiting.slice(0, limit) : this.waiting;
   }
 
-  private fetch(): void {
+  /**
+   * Fetches `all` (tasks, schedules, groups, waiting runs) or only the `waits` (groups and
+   * waiting runs: what a run event changes; the task list can be large). One asked for
+   * while another is out runs right after it, as the larger of the two asked.
+   */
+  private fetch(kind: TFetchKind): void {
     if (this.stopped) return;
     if (this.inFlight) {
-      this.fetchAgain = true;
+      this.fetchNext = this.fetchNext === 'all' || kind === 'all' ? 'all' : 'waits';
       return;
     }
     this.inFlight = true;
-    Promise.all([this.client.listTasks(), this.client.getConstraintGroupStates(), this.client.getWaitingRuns(WAITING_LISTED + 1)])
-      .then(([tasks, groups, waiting]) => {
+    const tasks = kind === 'all' ? this.client.listTasks() : undefined;
+    Promise.all([tasks, this.client.getConstraintGroupStates(), this.client.getWaitingRuns(WAITING_LISTED + 1)])
+      .then(([taskList, groups, waiting]) => {
         if (this.stopped) return;
-        this.tasks = new Map(tasks.map((task) => [task.name, task]));
+        if (taskList !== undefined) this.tasks = new Map(taskList.map((task) => [task.name, task]));
         this.groups = groups;
         this.waiting = waiting;
         this.lastError = undefined;
-        this.mirror.fetched.next();
+        this.mirror.fetched.next(kind);
       }, (error: unknown) => this.fail(error))
       .finally(() => {
         this.inFlight = false;
-        if (this.fetchAgain && !this.stopped) {
-          this.fetchAgain = false;
-          this.fetch();
-        }
+        const next = this.fetchNext;
+        this.fetchNext = undefined;
+        if (next !== undefined && !this.stopped) this.fetch(next);
       });
   }
 
@@ -129,7 +139,7 @@ export class RemoteManagerMirror implements IDashboardSource {
     if (event.type === 'step' || event.type === 'update' || this.eventFetch !== undefined) return;
     this.eventFetch = setTimeout(() => {
       this.eventFetch = undefined;
-      this.fetch();
+      this.fetch('waits');
     }, EVENT_FETCH_DELAY_MS);
   }
 }

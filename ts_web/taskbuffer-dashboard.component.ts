@@ -215,9 +215,11 @@ export class TaskbufferDashboard extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('refreshInterval')) this.controller.setRefreshInterval(this.refreshInterval);
     if (changed.has('historySize')) this.controller.setHistorySize(this.historySize);
-    if (changed.has('url') || changed.has('token') || changed.has('client') || changed.has('actions')) {
+    if (changed.has('url') || changed.has('token') || changed.has('client') || changed.has('actions') || changed.has('taskManager')) {
+      // An in-page manager wins: no connection is made for a remote one beside it.
       const narrowTo = this.actions === '' ? undefined : parseActions(this.actions);
-      this.remote.configure({ client: this.client, url: this.url ?? '', token: this.token ?? '', narrowTo });
+      const remote = this.taskManager === undefined;
+      this.remote.configure({ client: remote ? this.client : undefined, url: remote ? this.url ?? '' : '', token: remote ? this.token ?? '' : '', narrowTo });
     }
     // A remote dashboard also shows the gateway's cluster and queue, unless the page gave its own.
     this.clusterController.watch(this.cluster ?? this.remote.cluster, this.refreshInterval);

@@ -218,7 +218,7 @@ export class TaskManagerController implements ReactiveController {
       this.subscriptions.push(registry.subscribe({ next: (change) => this.onRegistryChange(change.operation, change.payload?.name) }));
     }
     if (manager.mirror !== undefined) {
-      this.subscriptions.push(manager.mirror.fetched.subscribe({ next: () => this.onFetched() }));
+      this.subscriptions.push(manager.mirror.fetched.subscribe({ next: (kind) => this.onFetched(kind) }));
     }
     this.reload();
     this.startPolling();
@@ -273,9 +273,10 @@ export class TaskManagerController implements ReactiveController {
     return view;
   }
 
-  /** A mirror fetched the remote manager's state: read it all (it is local now). */
-  private onFetched(): void {
-    this.reload();
+  /** A mirror fetched the remote manager's state (it is local now): read all of it, or only the groups. */
+  private onFetched(kind: 'all' | 'waits'): void {
+    if (kind === 'all') this.reload();
+    else this.groupsStale = true;
     this.frame.request();
   }
 

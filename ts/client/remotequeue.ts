@@ -1,5 +1,6 @@
 import type { IJob, TJobState } from '../jobqueue/jobrecord.js';
 import type { IQueueCounts } from '../jobqueue/jobrecord.js';
+import { InvalidOptionError } from '../errors.js';
 import { assertNonEmptyString, assertOptionsObject } from '../internal/validate.js';
 import type { TRequestWithoutId } from './gatewaylink.js';
 
@@ -35,19 +36,29 @@ export class RemoteQueue {
 
   /** The job's record, or `null` when the queue has none by that id. */
   getJob(id: string): Promise<IJob | null> {
-    assertNonEmptyString('client.queue.getJob', 'id', id);
+    assertJobId('client.queue.getJob', id);
     return this.request({ type: 'queueJob', jobId: id }) as Promise<IJob | null>;
   }
 
   /** Cancels the job (an active one is aborted where it runs); resolves with its state after the call. */
   cancel(id: string, reason?: string): Promise<TJobState> {
-    assertNonEmptyString('client.queue.cancel', 'id', id);
+    assertJobId('client.queue.cancel', id);
     return this.request({ type: 'queueCancel', jobId: id, reason }) as Promise<TJobState>;
   }
 
   /** Puts a failed or cancelled job back to waiting, as new; resolves with `waiting`. */
   retry(id: string): Promise<TJobState> {
-    assertNonEmptyString('client.queue.retry', 'id', id);
+    assertJobId('client.queue.retry', id);
     return this.request({ type: 'queueRetry', jobId: id }) as Promise<TJobState>;
+  }
+}
+
+/** The longest id a frame may carry (the gateway refuses longer ones as malformed, and closes a connection that keeps sending them). */
+const MAX_ID_LENGTH = 1024;
+
+function assertJobId(where: string, id: unknown): asserts id is string {
+  assertNonEmptyString(where, 'id', id);
+  if (id.length > MAX_ID_LENGTH) {
+    throw new InvalidOptionError('id', `${id.slice(0, 40)}...`, `${where}: expected \`id\` to be at most ${MAX_ID_LENGTH} characters, got ${id.length}`);
   }
 }

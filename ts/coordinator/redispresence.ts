@@ -31,7 +31,8 @@ export class RedisPresence {
       pid: process.pid,
       startedAt: this.startedAt,
       runningTasks: this.manager()?.runningTaskNames() ?? [],
-      tasks: this.manager()?.taskNames() ?? [],
+      // Without a manager the tasks are unknown, not none (JSON drops the undefined): no false "no live instance" badges.
+      tasks: this.manager()?.taskNames(),
     };
     await connection.call('heartbeat', [keys.instances(), keys.instance(instanceId)], [instanceId, JSON.stringify(info), 3 * leaseMs]);
   }

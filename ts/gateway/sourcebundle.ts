@@ -14,7 +14,9 @@ export const SOURCE_ALIASES: Readonly<Record<string, string>> = {
   'taskbuffer/client': path.join(PACKAGE_ROOT, 'ts/client/index.ts'),
 };
 
+/** What `bundleSources` made: one ESM file, its source map, and what went into it. */
 export interface IBrowserBundle {
+  /** The bundle (without a sourceMappingURL comment: serve `map` as you like). */
   js: string;
   map: string;
   /** Every file that went into the bundle, relative to the package's root. */
