@@ -145,14 +145,18 @@ describe('the cluster view', () => {
       document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.instance[data-instance="second"] .instance-running')?.textContent === 'runs nothing now');
   });
 
-  test('an instance that stops disappears (its record is dropped on stop)', async (t) => {
+  test('an instance that stops disappears (its record is dropped on stop), and nothing below the section moves', async (t) => {
     const cluster = await startCluster(t);
     const page = await clusterPage(t, cluster.url, ['shared']);
+    await page.setViewportSize({ width: 560, height: 900 }); // one instance per row: two rows, then one
     await instancesListed(page, 2, 'both instances');
+    const sectionHeight = () => page.evaluate(() => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.cluster')!.getBoundingClientRect().height);
+    const before = await sectionHeight();
     await cluster.second.stop();
     await instancesListed(page, 1, 'the stopped instance to disappear');
     assert.deepEqual(await textsIn(page, '.instance-id'), ['first']);
     assert.deepEqual(await textsIn(page, '.cluster-count'), ['1 live instance']);
+    assert.equal(await sectionHeight(), before);
   });
 
   test('a task no live instance has gets the "no live instance" badge, others not; a task whose only instance stops gets it then', async (t) => {

@@ -31,10 +31,14 @@ export const clusterStyles = css`
     overflow-wrap: anywhere;
   }
 
+  /* One height whatever the number of instances (more scroll inside): instances that come and go move nothing below. */
   .instances {
     display: flex;
     flex-wrap: wrap;
+    align-content: flex-start;
     gap: var(--tb-gap);
+    height: var(--tb-cluster-height);
+    overflow-y: auto;
   }
 
   .instances:focus-visible {

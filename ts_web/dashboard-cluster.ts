@@ -22,11 +22,9 @@ export function renderCluster(cluster: ClusterController, now: number): Template
             ? nothing
             : html`<span class="cluster-stale">showing what was read ${formatAge(now - readAt)} ago</span>`}`}
       </div>
-      ${instances.length === 0
-        ? nothing
-        : html`<ul class="instances" aria-label="Live instances" tabindex="0">
-            ${instances.map((instance) => renderInstance(instance, cluster.isLate(instance), now))}
-          </ul>`}
+      <ul class="instances" aria-label="Live instances" tabindex="0">
+        ${instances.map((instance) => renderInstance(instance, cluster.isLate(instance), now))}
+      </ul>
     </section>`;
 }
 

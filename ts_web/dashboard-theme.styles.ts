@@ -55,6 +55,7 @@ export const themeStyles = css`
     --tb-card-height: 240px;
     --tb-group-height: 7.5em;
     --tb-waits-height: 11em;
+    --tb-cluster-height: 7em;
     --tb-queue-height: 26em;
     --tb-progress-height: 8px;
 

@@ -78,6 +78,7 @@ import { QueueController } from './queue-controller.js';
  * @cssproperty --tb-card-min-width - Narrowest a task card gets before the grid wraps (default 290px).
  * @cssproperty --tb-card-height - Height of every task card (default 240px); more content scrolls inside the card.
  * @cssproperty --tb-group-height - Height of every constraint group box (default 7.5em); more keys scroll inside it.
+ * @cssproperty --tb-cluster-height - Height of the cluster's instances (default 7em); more scroll inside.
  * @cssproperty --tb-waits-height - Height of the waiting runs and timeline (default 11em); more scrolls inside.
  * @cssproperty --tb-queue-height - Height of the queue view (default 26em); more scrolls inside.
  * @cssproperty --tb-progress-height - Height of progress bars (default 8px).
