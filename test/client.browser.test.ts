@@ -13,6 +13,7 @@ import { launchChromium } from '../demo/chromium.js';
 import { bundleForBrowser } from '../demo/serve.js';
 import type { IBrowserBundle } from '../ts/gateway/sourcebundle.js';
 import { Task } from '../ts/index.js';
+import { checkedPage } from './dashboard-browser-helpers.js';
 import { gatewayFor } from './gateway-helpers.js';
 
 declare global {
@@ -51,14 +52,7 @@ after(async () => {
 });
 
 async function clientPage(t: TestContext): Promise<Page> {
-  const page = await browser.newPage();
-  await page.addInitScript({ content: 'globalThis.__name = (target) => target;' });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  t.after(async () => {
-    await page.close();
-    assert.deepEqual(errors, [], 'uncaught errors in the page');
-  });
+  const page = await checkedPage(t, browser);
   await page.goto(`${ORIGIN}/`);
   await page.waitForFunction(() => window.taskbufferClient !== undefined, undefined, { timeout: WAIT_MS });
   await page.evaluate(() => (window.t = {}));

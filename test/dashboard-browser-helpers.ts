@@ -42,9 +42,12 @@ export async function startBrowserFixture(): Promise<IBrowserFixture> {
   }
 }
 
-/** A blank page with `window.taskbuffer` and `window.taskbufferWeb`; uncaught page errors fail the test. */
-export async function fixturePage(t: TestContext, fixture: IBrowserFixture): Promise<Page> {
-  const page = await fixture.browser.newPage({ viewport: { width: 1280, height: 900 } });
+/**
+ * A new page that the test closes when it ends, failing it if the page threw an uncaught
+ * error meanwhile: what every browser test's page starts as.
+ */
+export async function checkedPage(t: TestContext, browser: Browser, viewport = { width: 1280, height: 900 }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
   // tsx compiles with keepNames: functions passed to page.evaluate may call `__name`.
   await page.addInitScript({ content: 'globalThis.__name = (target) => target;' });
   const errors: string[] = [];
@@ -53,6 +56,12 @@ export async function fixturePage(t: TestContext, fixture: IBrowserFixture): Pro
     await page.close();
     assert.deepEqual(errors, [], 'uncaught errors in the page');
   });
+  return page;
+}
+
+/** A blank page with `window.taskbuffer` and `window.taskbufferWeb`; uncaught page errors fail the test. */
+export async function fixturePage(t: TestContext, fixture: IBrowserFixture): Promise<Page> {
+  const page = await checkedPage(t, fixture.browser);
   await page.route(`${FIXTURE_ORIGIN}/**`, (route) => {
     const url = new URL(route.request().url());
     if (url.pathname === '/fixture.js') return route.fulfill({ contentType: 'text/javascript', body: fixture.bundle.js });

@@ -5,7 +5,6 @@
  * share. The page comes from the gateway's own loopback address because Chromium blocks a
  * page from reaching a loopback address its origin is not on (Local Network Access).
  */
-import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
@@ -13,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../demo/chromium.js';
 import { bundleForBrowser } from '../demo/serve.js';
 import type { IBrowserBundle } from '../ts/gateway/sourcebundle.js';
-import { waitInPage } from './dashboard-browser-helpers.js';
+import { checkedPage, waitInPage } from './dashboard-browser-helpers.js';
 
 declare global {
   interface Window {
@@ -56,15 +55,7 @@ export async function startRemotePageFixture(): Promise<IRemotePageFixture> {
 
 /** A fresh page with `window.taskbuffer`, `window.taskbufferWeb`, `window.taskbufferClient` and `window.t = {}`; uncaught page errors fail the test. */
 export async function remotePage(t: TestContext, fixture: IRemotePageFixture): Promise<Page> {
-  const page = await fixture.browser.newPage({ viewport: { width: 1280, height: 900 } });
-  // tsx compiles with keepNames: functions passed to page.evaluate may call `__name`.
-  await page.addInitScript({ content: 'globalThis.__name = (target) => target;' });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  t.after(async () => {
-    await page.close();
-    assert.deepEqual(errors, [], 'uncaught errors in the page');
-  });
+  const page = await checkedPage(t, fixture.browser);
   await page.goto(`${fixture.origin}/`);
   await waitInPage(page, 'the fixture bundle to load', () => window.taskbufferClient !== undefined && window.taskbufferWeb !== undefined);
   await page.evaluate(() => (window.t = {}));

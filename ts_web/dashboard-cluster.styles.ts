@@ -1,4 +1,5 @@
 import { css } from 'lit';
+import { boxRules } from './dashboard-box.styles.js';
 
 /** The cluster above the groups: a line with the count (and a failed read), then one box per live instance, as tall as a group box. */
 export const clusterStyles = css`
@@ -48,15 +49,7 @@ export const clusterStyles = css`
   }
 
   .instance {
-    flex: 1 1 var(--tb-card-min-width);
-    background: var(--tb-surface);
-    border: 1px solid var(--tb-border);
-    border-radius: var(--tb-radius);
-    padding: 8px 12px;
-    min-width: 0;
-    /* The groups' height, whatever an instance runs now, so that nothing below moves. */
-    height: var(--tb-group-height);
-    overflow: hidden auto;
+    ${boxRules}
     font-size: 0.9em;
   }
 

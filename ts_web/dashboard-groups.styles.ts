@@ -1,4 +1,5 @@
 import { css } from 'lit';
+import { boxRules } from './dashboard-box.styles.js';
 
 /** The constraint groups above the tasks: one box per group, one line per active key. */
 export const groupStyles = css`
@@ -10,15 +11,7 @@ export const groupStyles = css`
   }
 
   .group {
-    flex: 1 1 var(--tb-card-min-width);
-    background: var(--tb-surface);
-    border: 1px solid var(--tb-border);
-    border-radius: var(--tb-radius);
-    padding: 8px 12px;
-    min-width: 0;
-    /* One height whatever the keys held right now (more scroll inside), so that the tasks below never move. */
-    height: var(--tb-group-height);
-    overflow: hidden auto;
+    ${boxRules}
   }
 
   .group-head {
