@@ -23,7 +23,11 @@ declare global {
 
 /** Generous: the machine has 2 cores and may be busy with other test files. */
 export const WAIT_MS = 20_000;
-const FIXTURE_ORIGIN = 'http://localhost:4173';
+/**
+ * Where fixture pages live: answered by page.route, no server. A localhost origin is a
+ * secure context, which `new TaskManager()` needs (it calls crypto.randomUUID).
+ */
+export const FIXTURE_ORIGIN = 'http://localhost:4173';
 
 export interface IBrowserFixture {
   browser: Browser;
@@ -59,9 +63,12 @@ export async function checkedPage(t: TestContext, browser: Browser, viewport = {
   return page;
 }
 
-/** A blank page with `window.taskbuffer` and `window.taskbufferWeb`; uncaught page errors fail the test. */
-export async function fixturePage(t: TestContext, fixture: IBrowserFixture): Promise<Page> {
-  const page = await checkedPage(t, fixture.browser);
+/**
+ * A blank page with `window.taskbuffer` and `window.taskbufferWeb`; uncaught page errors
+ * fail the test. `page`: one of the caller's own (with init scripts of its own), not yet navigated.
+ */
+export async function fixturePage(t: TestContext, fixture: Pick<IBrowserFixture, 'browser' | 'bundle'>, page?: Page): Promise<Page> {
+  page ??= await checkedPage(t, fixture.browser);
   await page.route(`${FIXTURE_ORIGIN}/**`, (route) => {
     const url = new URL(route.request().url());
     if (url.pathname === '/fixture.js') return route.fulfill({ contentType: 'text/javascript', body: fixture.bundle.js });

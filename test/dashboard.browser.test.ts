@@ -19,7 +19,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Task, TaskConstraintGroup, TaskManager } from 'taskbuffer';
 import type { TaskbufferDashboard } from 'taskbuffer/web';
 import { launchChromium } from '../demo/chromium.js';
-import { lowContrastTexts, WAIT_MS, waitInPage } from './dashboard-browser-helpers.js';
+import { checkedPage, FIXTURE_ORIGIN, fixturePage as fixturePageOf, lowContrastTexts, WAIT_MS, waitInPage } from './dashboard-browser-helpers.js';
 import { benchEventLatency, benchFirstShown } from './bench/dashboard-bench-page.js';
 import { bundleForBrowser, portFrom, startDemoServer, type IDemoServer } from '../demo/serve.js';
 import type { IBrowserBundle } from '../ts/gateway/sourcebundle.js';
@@ -56,47 +56,17 @@ after(async () => {
   await server?.close();
 });
 
-/** A new page whose uncaught errors fail the test. */
+/** A new page whose uncaught errors fail the test, with `summaryOf` (SUMMARY_OF) in it. */
 async function newPage(t: TestContext, viewport = { width: 1280, height: 900 }): Promise<Page> {
-  const page = await browser.newPage({ viewport });
-  // tsx compiles this file with esbuild's keepNames, so functions passed to page.evaluate
-  // may call its `__name` helper, which the page does not have.
-  await page.addInitScript({ content: 'globalThis.__name = (target) => target;' });
+  const page = await checkedPage(t, browser, viewport);
   await page.addInitScript({ content: SUMMARY_OF });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  t.after(async () => {
-    await page.close();
-    assert.deepEqual(errors, [], 'uncaught errors in the page');
-  });
   return page;
 }
-
-/**
- * Where fixture pages live: answered by page.route, no server. A localhost origin is a
- * secure context, which `new TaskManager()` needs (it calls crypto.randomUUID).
- */
-const FIXTURE_ORIGIN = 'http://localhost:4173';
 
 /** A blank page with `window.taskbuffer` (the core) and `window.taskbufferWeb` (the dashboard). */
 async function fixturePage(t: TestContext): Promise<Page> {
-  const page = await newPage(t);
-  await page.route(`${FIXTURE_ORIGIN}/**`, (route) => {
-    const url = new URL(route.request().url());
-    if (url.pathname === '/fixture.js') return route.fulfill({ contentType: 'text/javascript', body: fixture.js });
-    return route.fulfill({
-      contentType: 'text/html',
-      body: '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><script type="module" src="/fixture.js"></script></body></html>',
-    });
-  });
-  await page.goto(`${FIXTURE_ORIGIN}/`);
-  await waitInPage(page, 'the fixture bundle to load', () => window.taskbufferWeb !== undefined && window.taskbuffer !== undefined);
-  await page.evaluate(() => {
-    window.t = {};
-  });
-  return page;
+  return fixturePageOf(t, { browser, bundle: fixture }, await newPage(t));
 }
-
 
 /**
  * The task count of a dashboard's summary (`14 tasks`, `2 of 5 tasks`). Defined in every page by
