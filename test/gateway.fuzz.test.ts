@@ -15,7 +15,7 @@ import { CLOSE_CODES, TaskGateway } from '../ts/gateway/index.js';
 import { Task, TaskManager } from '../ts/index.js';
 import { fuzzSession } from './gateway-fuzz-frames.js';
 import { FUZZER, MAX_BAD_FRAMES, MAX_PAYLOAD, runSession } from './gateway-fuzz-session.js';
-import { ADMIN, rawSocket, sendRaw } from './gateway-helpers.js';
+import { ADMIN, clientFor, gatewayFor, rawSocket, sendRaw } from './gateway-helpers.js';
 import { waitFor, within } from './manager-helpers.js';
 import { sleep } from './rule-helpers.js';
 
@@ -263,17 +263,8 @@ describe('values nested too deep for JSON', () => {
   it("a serving client's update nested thousands of levels deep is dropped, and the run's watchers still get its other events", async (t) => {
     const managerErrors: Error[] = [];
     const manager = new TaskManager({ onError: (error) => managerErrors.push(error) });
-    const gateway = new TaskGateway({ manager, host: '127.0.0.1', credentials: { [ADMIN.name]: { key: ADMIN.key, scopes: ['admin'] } } });
-    await manager.start();
-    await gateway.start();
-    t.after(async () => {
-      await gateway.stop();
-      await manager.stop({ drain: false });
-    });
-    const { url } = gateway.address();
-    const watcher = new TaskGatewayClient({ url, ...ADMIN, reconnect: false });
-    t.after(() => watcher.close());
-    await watcher.connect();
+    const { url } = await gatewayFor(t, { manager });
+    const watcher = await clientFor(t, url, ADMIN, { reconnect: false });
     const seen: string[] = [];
     watcher.watchRun('deep-1', (event) => seen.push(event.type === 'update' ? `update ${JSON.stringify(event.payload)}` : event.type));
     const { socket, frames } = await rawSocket(t, url);
