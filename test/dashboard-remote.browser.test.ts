@@ -11,7 +11,7 @@ import { TaskGatewayClient } from '../ts/client/index.js';
 import { TaskGateway } from '../ts/gateway/index.js';
 import { Task, TaskManager } from '../ts/index.js';
 import { clickIn, textsIn, waitInPage } from './dashboard-browser-helpers.js';
-import { gatewayFor } from './gateway-helpers.js';
+import { clientFor, gatewayFor } from './gateway-helpers.js';
 import { freePort } from './redis-helpers.js';
 import { remotePage, startRemotePageFixture, type IRemotePageFixture } from './remote-page-helpers.js';
 
@@ -173,6 +173,28 @@ describe('the dashboard of a remote manager', () => {
     assert.match(await problem('writer:wrong-key-5678'), /wrong key/);
     assert.match(await problem('writer:writer-key-1234'), /lacks the scope "read"/);
     assert.match(await problem('no-colon-here'), /token must be "<client name>:<key>"/);
+  });
+
+  test('with a taskManager of the page set, url and token open no connection', async (t) => {
+    const { manager } = remoteManager();
+    const once = { ...VIEWER, key: 'once-key-1234', maxConnections: 1 };
+    const { url } = await gatewayFor(t, { manager, credentials: { once } });
+    const page = await remotePage(t, fixture);
+    await page.evaluate((gatewayUrl) => {
+      const local = new window.taskbuffer.TaskManager();
+      local.addTask(new window.taskbuffer.Task({ name: 'local-only', taskFunction: async () => {} }));
+      const dashboard = document.createElement('taskbuffer-dashboard');
+      dashboard.taskManager = local;
+      dashboard.setAttribute('url', gatewayUrl);
+      dashboard.setAttribute('token', 'once:once-key-1234');
+      document.body.append(dashboard);
+    }, url);
+    await waitInPage(page, 'the local card', () => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.task[data-task="local-only"]') !== null);
+    assert.equal(await page.evaluate(() => document.querySelector('taskbuffer-dashboard')!.shadowRoot!.querySelector('.connection')), null, 'no connection light');
+    // The one connection these credentials allow is free: the dashboard holds none.
+    const client = await clientFor(t, url, { name: 'once', key: once.key }, { reconnect: false });
+    assert.equal(client.state, 'open');
+    assert.deepEqual(await textsIn(page, '.task-name'), ['local-only']);
   });
 
   test('closes the connection it made when the dashboard is removed', async (t) => {

@@ -115,7 +115,9 @@ describe('the dashboard page a gateway serves', () => {
     await page.locator('taskbuffer-gateway-login .bar button').click();
     await waitInPage(page, 'the sign-in form again', () =>
       document.querySelector('taskbuffer-gateway-login')!.shadowRoot!.querySelector('form') !== null);
-    assert.equal(await page.locator('taskbuffer-gateway-login input[name="name"]').inputValue(), 'ops', 'the name is remembered, never the key');
+    assert.equal(await page.locator('taskbuffer-gateway-login input[name="name"]').inputValue(), 'ops', 'the name is remembered');
+    const stored = await page.evaluate(() => [...Object.values(localStorage), ...Object.values(sessionStorage), document.cookie].join(' '));
+    assert.doesNotMatch(stored, /ops-key-1234/, 'the key is kept nowhere');
     assert.deepEqual(errors, []);
   });
 
